@@ -1,0 +1,235 @@
+import { InvalidActionError, ModelMismatchError } from '../src/core/errors.js';
+import { DampedLeastSquaresIk, orientationError } from './ik.js';
+import type { Simulation } from './mujoco/simulation.js';
+import type { RobotConfig } from './robot-config.js';
+
+/**
+ * Cartesian end-effector control of the arm named by a robot config: an action (x, y, z
+ * displacement in [-1, 1], scaled by `control.maxEeStepM`, plus an optional gripper command)
+ * becomes joint position targets through damped-least-squares IK on MuJoCo's site Jacobian.
+ * The gripper's orientation is held at its home orientation (pointing down, as in panda-gym).
+ *
+ * Positions in and out are in the task frame (origin at the table-top centre); the robot's
+ * MJCF world is offset by `robot.basePos`.
+ */
+export class CartesianArm {
+  readonly robot: RobotConfig;
+  readonly hasGripper: boolean;
+  private readonly sim: Simulation;
+  private readonly eeSite: number;
+  private readonly qposAdr: Int32Array;
+  private readonly dofAdr: Int32Array;
+  private readonly actuators: Int32Array;
+  private readonly qLow: Float64Array;
+  private readonly qHigh: Float64Array;
+  private readonly maxDqPerStep: Float64Array;
+  private readonly home: Float64Array;
+  private readonly gripperQposAdr: Int32Array;
+  private readonly gripperActuators: Int32Array;
+  private readonly ik: DampedLeastSquaresIk;
+  /** Task frame origin minus world origin: world = task - basePos. */
+  private readonly base: Float64Array;
+  /**
+   * The end-effector point the arm is commanded to (task frame). Tracking this point, rather
+   * than adding each displacement to wherever the servos have got to, corrects their lag on
+   * the next step instead of letting it accumulate as drift.
+   */
+  private readonly eeCommand = new Float64Array(3);
+  /** Orientation the IK holds, captured at home. */
+  private readonly desiredRot = new Float64Array(9);
+  private readonly error = new Float64Array(6);
+  private readonly dq: Float64Array;
+  private readonly nullMotion: Float64Array;
+  /** Whether the Jacobian buffers match the current state (reset after each physics step). */
+  private jacobianFresh = false;
+
+  constructor(sim: Simulation, robot: RobotConfig, ctrlDtSec: number) {
+    this.sim = sim;
+    this.robot = robot;
+    const where = `robot config '${robot.name}'`;
+    const m = sim.model;
+    const jntType = m.jnt_type as Int32Array;
+    const jntQposAdr = m.jnt_qposadr as Int32Array;
+    const jntDofAdr = m.jnt_dofadr as Int32Array;
+    const jntRange = m.jnt_range as Float64Array;
+    const jntLimited = m.jnt_limited as Uint8Array;
+    const hinge = (this.sim.mj.mjtJoint as unknown as Record<string, { value: number }>).mjJNT_HINGE!.value;
+    const slide = (this.sim.mj.mjtJoint as unknown as Record<string, { value: number }>).mjJNT_SLIDE!.value;
+    const n = robot.arm.joints.length;
+    this.eeSite = sim.id('site', robot.eeSite, where);
+    this.qposAdr = new Int32Array(n);
+    this.dofAdr = new Int32Array(n);
+    this.actuators = new Int32Array(n);
+    this.qLow = new Float64Array(n);
+    this.qHigh = new Float64Array(n);
+    this.maxDqPerStep = new Float64Array(n);
+    this.home = Float64Array.from(robot.arm.homeQpos);
+    this.dq = new Float64Array(n);
+    this.nullMotion = new Float64Array(n);
+    robot.arm.joints.forEach((name, i) => {
+      const j = sim.id('joint', name, where);
+      if (jntType[j] !== hinge && jntType[j] !== slide) {
+        throw new ModelMismatchError(`arm joint '${name}' must be a hinge or slide joint (${where})`);
+      }
+      this.qposAdr[i] = jntQposAdr[j]!;
+      this.dofAdr[i] = jntDofAdr[j]!;
+      this.actuators[i] = sim.id('actuator', robot.arm.actuators[i]!, where);
+      const margin = robot.arm.jointLimitMarginRad;
+      const limited = jntLimited[j] === 1;
+      this.qLow[i] = limited ? jntRange[2 * j]! + margin : -Infinity;
+      this.qHigh[i] = limited ? jntRange[2 * j + 1]! - margin : Infinity;
+      this.maxDqPerStep[i] = robot.arm.maxJointVelRadPerSec[i]! * ctrlDtSec;
+      if (limited && (this.home[i]! < this.qLow[i]! || this.home[i]! > this.qHigh[i]!)) {
+        throw new ModelMismatchError(
+          `arm.homeQpos[${i}] = ${this.home[i]} is outside joint '${name}' range [${jntRange[2 * j]}, ${jntRange[2 * j + 1]}] (${where})`,
+        );
+      }
+    });
+    this.ik = new DampedLeastSquaresIk(n);
+    const gripper = robot.gripper;
+    this.hasGripper = gripper !== undefined;
+    this.gripperQposAdr = Int32Array.from(
+      gripper?.joints ?? [],
+      (name) => jntQposAdr[sim.id('joint', name, where)]!,
+    );
+    this.gripperActuators = Int32Array.from(gripper?.actuators ?? [], (name) =>
+      sim.id('actuator', name, where),
+    );
+    this.base = Float64Array.from(robot.basePos);
+  }
+
+  /** Puts the arm at its home posture at rest, targets at home, gripper open or closed. */
+  resetToHome(gripperOpen: boolean): void {
+    const { qpos, ctrl } = this.sim;
+    for (let i = 0; i < this.home.length; i++) {
+      qpos[this.qposAdr[i]!] = this.home[i]!;
+      ctrl[this.actuators[i]!] = this.home[i]!;
+    }
+    this.setGripper(gripperOpen ? 1 : -1);
+    const g = this.robot.gripper;
+    if (g) {
+      const width = gripperOpen ? g.openCtrl : g.closedCtrl;
+      for (const adr of this.gripperQposAdr) qpos[adr] = width;
+    }
+    this.jacobianFresh = false;
+  }
+
+  /**
+   * Takes the current end-effector pose as the commanded one: the orientation to hold and the
+   * point to hold still at (call after forward()).
+   */
+  capturePose(): void {
+    this.desiredRot.set(this.sim.siteXmat.subarray(9 * this.eeSite, 9 * this.eeSite + 9));
+    this.eePosition(this.eeCommand, 0);
+  }
+
+  /** Marks cached kinematics stale: call after the physics has stepped. */
+  invalidate(): void {
+    this.jacobianFresh = false;
+  }
+
+  /**
+   * Turns an end-effector displacement (3 values in [-1, 1], clipped) into arm joint targets,
+   * and a gripper command (1 open … -1 closed) into finger targets when the arm has a gripper.
+   */
+  applyAction(dx: number, dy: number, dz: number, gripperCommand: number | undefined): void {
+    const { sim, robot } = this;
+    const ctl = robot.control;
+    this.updateJacobian();
+    const ee = 3 * this.eeSite;
+    const xpos = sim.siteXpos;
+    const step = ctl.maxEeStepM;
+    const delta = [clip1(dx) * step, clip1(dy) * step, clip1(dz) * step];
+    for (let a = 0; a < 3; a++) {
+      const current = xpos[ee + a]! + this.base[a]!;
+      // The commanded point moves by the action; it may run at most one step ahead of the
+      // measured end-effector, so pushing against the table or an object cannot wind it up.
+      const commanded = clamp(this.eeCommand[a]! + delta[a]!, current - step, current + step);
+      this.eeCommand[a] = clamp(commanded, ctl.workspaceMin[a]!, ctl.workspaceMax[a]!);
+      this.error[a] = this.eeCommand[a]! - current;
+    }
+    orientationError(sim.siteXmat, 9 * this.eeSite, this.desiredRot, this.error, 3);
+    const w = ctl.orientationWeight;
+    this.error[3] = w * this.error[3]!;
+    this.error[4] = w * this.error[4]!;
+    this.error[5] = w * this.error[5]!;
+    const { qpos, ctrl } = sim;
+    const n = this.home.length;
+    for (let i = 0; i < n; i++)
+      this.nullMotion[i] = ctl.nullspaceGain * (this.home[i]! - qpos[this.qposAdr[i]!]!);
+    this.ik.solve(this.error, ctl.ikDamping, this.nullMotion, this.dq);
+    // Respect joint speed limits by scaling the whole step, not joint by joint: clipping joints
+    // separately would bend the end-effector's path.
+    let scale = 1;
+    for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(this.dq[i]!) / this.maxDqPerStep[i]!);
+    for (let i = 0; i < n; i++) {
+      ctrl[this.actuators[i]!] = clamp(
+        qpos[this.qposAdr[i]!]! + this.dq[i]! / scale,
+        this.qLow[i]!,
+        this.qHigh[i]!,
+      );
+    }
+    if (gripperCommand !== undefined) this.setGripper(gripperCommand);
+  }
+
+  /** Gripper command 1 = open … -1 = closed, mapped linearly onto the finger ctrl range. */
+  setGripper(command: number): void {
+    const g = this.robot.gripper;
+    if (!g) return;
+    if (!Number.isFinite(command))
+      throw new InvalidActionError(`gripper command must be finite, got ${command}`);
+    const t = (clip1(command) + 1) / 2;
+    const value = g.closedCtrl + t * (g.openCtrl - g.closedCtrl);
+    for (const act of this.gripperActuators) this.sim.ctrl[act] = value;
+  }
+
+  /** End-effector position in the task frame. */
+  eePosition(out: Float64Array, offset: number): void {
+    const ee = 3 * this.eeSite;
+    const xpos = this.sim.siteXpos;
+    out[offset] = xpos[ee]! + this.base[0]!;
+    out[offset + 1] = xpos[ee + 1]! + this.base[1]!;
+    out[offset + 2] = xpos[ee + 2]! + this.base[2]!;
+  }
+
+  /** End-effector linear velocity (m/s): the site Jacobian times the arm's joint velocities. */
+  eeVelocity(out: Float64Array, offset: number): void {
+    this.updateJacobian();
+    const { jacp, qvel, model } = this.sim;
+    const nv = model.nv;
+    for (let r = 0; r < 3; r++) {
+      let v = 0;
+      for (let i = 0; i < this.dofAdr.length; i++)
+        v += jacp[r * nv + this.dofAdr[i]!]! * qvel[this.dofAdr[i]!]!;
+      out[offset + r] = v;
+    }
+  }
+
+  /** Distance between the fingers (sum of the finger joints' positions), 0 without a gripper. */
+  gripperWidth(): number {
+    let w = 0;
+    for (const adr of this.gripperQposAdr) w += this.sim.qpos[adr]!;
+    return w;
+  }
+
+  /** Translates a task-frame position into the MJCF world frame. */
+  toWorld(taskPos: ArrayLike<number>, out: Float64Array, offset: number): void {
+    for (let a = 0; a < 3; a++) out[offset + a] = taskPos[a]! - this.base[a]!;
+  }
+
+  private updateJacobian(): void {
+    if (this.jacobianFresh) return;
+    const sim = this.sim;
+    sim.mj.mj_jacSite(sim.model, sim.data, sim.jacpBuffer, sim.jacrBuffer, this.eeSite);
+    this.ik.setJacobian(sim.jacp, sim.jacr, sim.model.nv, this.dofAdr, this.robot.control.orientationWeight);
+    this.jacobianFresh = true;
+  }
+}
+
+function clip1(x: number): number {
+  return x < -1 ? -1 : Math.min(x, 1);
+}
+
+function clamp(x: number, low: number, high: number): number {
+  return x < low ? low : Math.min(x, high);
+}

@@ -1,0 +1,108 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadYamlConfig } from '../src/core/config-file.js';
+import { UnknownNameError } from '../src/core/errors.js';
+import { configPath } from '../src/core/paths.js';
+
+const vec3 = z.tuple([z.number(), z.number(), z.number()]);
+
+/**
+ * `config/robots/<name>.yaml`: which parts of an MJCF model make the arm. Any MJCF that names
+ * these parts runs the built-in tasks unchanged (say, a MuJoCo Menagerie arm).
+ */
+export const RobotConfigSchema = z
+  .object({
+    /** Short name used on the command line. */
+    name: z.string().min(1),
+    /** One line for listings. */
+    description: z.string().default(''),
+    /** The robot's MJCF file, relative to this YAML file. Its folder is copied along (meshes, includes). */
+    mjcf: z.string().min(1),
+    /** Where the robot's base (MJCF world origin) sits in the task frame, whose origin is the table-top centre. */
+    basePos: vec3.describe('metres, task frame'),
+    /** Site whose position the end-effector actions move. */
+    eeSite: z.string().min(1),
+    arm: z.object({
+      /** Arm joints, base to tip (hinge or slide). */
+      joints: z.array(z.string()).min(1),
+      /** One position actuator per arm joint, same order (ctrl is a joint position target). */
+      actuators: z.array(z.string()).min(1),
+      /** Joint positions at reset (rad or m). */
+      homeQpos: z.array(z.number()),
+      /** Joint speed limits (rad/s) applied to the IK's per-step displacement. */
+      maxJointVelRadPerSec: z.array(z.number().positive()),
+      /** Margin kept from each joint's MJCF range when commanding targets (rad). */
+      jointLimitMarginRad: z.number().min(0).default(0.02),
+    }),
+    gripper: z
+      .object({
+        /** Finger joints; the gripper width is the sum of their positions. */
+        joints: z.array(z.string()).min(1),
+        /** Position actuators driving the fingers (all get the same ctrl). */
+        actuators: z.array(z.string()).min(1),
+        /** ctrl value for fully open. */
+        openCtrl: z.number(),
+        /** ctrl value for fully closed. */
+        closedCtrl: z.number(),
+      })
+      .optional(),
+    control: z.object({
+      /** End-effector displacement for an action of 1.0 on an axis, per control step (m). panda-gym: 0.05. */
+      maxEeStepM: z.number().positive().max(0.1).default(0.05),
+      /** Damping λ of the damped-least-squares IK (larger: steadier near singularities, slower). */
+      ikDamping: z.number().positive().default(0.05),
+      /** Weight of orientation error against position error in the IK (1/m). */
+      orientationWeight: z.number().min(0).default(0.5),
+      /** Gain pulling redundant joints back to the home posture in the IK's null space. */
+      nullspaceGain: z.number().min(0).max(1).default(0.1),
+      /** Box the end-effector target is clipped to, in the task frame (m). */
+      workspaceMin: vec3,
+      workspaceMax: vec3,
+    }),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const n = cfg.arm.joints.length;
+    for (const key of ['actuators', 'homeQpos', 'maxJointVelRadPerSec'] as const) {
+      if (cfg.arm[key].length !== n) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['arm', key],
+          message: `has ${cfg.arm[key].length} entries but arm.joints has ${n}`,
+        });
+      }
+    }
+    for (let i = 0; i < 3; i++) {
+      if (cfg.control.workspaceMin[i]! >= cfg.control.workspaceMax[i]!) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['control', 'workspaceMin', i],
+          message: 'must be below workspaceMax',
+        });
+      }
+    }
+  });
+
+export type RobotConfig = z.output<typeof RobotConfigSchema> & {
+  /** Absolute path of the MJCF file, resolved against the YAML file's folder. */
+  readonly mjcfPath: string;
+};
+
+/** Names of the robots in `config/robots/`. */
+export function builtinRobotNames(): string[] {
+  return readdirSync(configPath('robots'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .sort();
+}
+
+/** Loads a robot by built-in name (`panda`) or by path to a YAML file. */
+export function loadRobotConfig(nameOrPath = 'panda'): RobotConfig {
+  const isPath = nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml') || nameOrPath.includes('/');
+  const file = isPath ? resolve(nameOrPath) : configPath('robots', `${nameOrPath}.yaml`);
+  if (!isPath && !existsSync(file)) throw new UnknownNameError('robot', nameOrPath, builtinRobotNames());
+  const cfg = loadYamlConfig(file, RobotConfigSchema);
+  const mjcfPath = isAbsolute(cfg.mjcf) ? cfg.mjcf : resolve(dirname(file), cfg.mjcf);
+  return Object.freeze({ ...cfg, mjcfPath });
+}

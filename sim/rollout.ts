@@ -1,0 +1,79 @@
+import type { EpisodeController } from '../src/controllers/basic.js';
+import type { ArmEnv } from './env.js';
+
+/** What happened in one episode. */
+export interface EpisodeSummary {
+  index: number;
+  /** The seed the episode was reset with: `armprior sim --seed S` uses S + index. */
+  seed: number;
+  return: number;
+  length: number;
+  success: boolean;
+  /** Whether the goal was reached at any step (it may have been lost again by the end). */
+  everSucceeded: boolean;
+  /** Goal distance term at the last step, when the task has one. */
+  finalGoalDistance: number | undefined;
+  terminated: boolean;
+  truncated: boolean;
+  simUnstable: boolean;
+}
+
+/** Runs one episode of `controller` on `env` from `env.reset({ seed })`. */
+export function runEpisode(
+  env: ArmEnv,
+  controller: EpisodeController,
+  seed: number,
+  index = 0,
+): EpisodeSummary {
+  let { obs } = env.reset({ seed });
+  controller.reset();
+  let total = 0;
+  let everSucceeded = false;
+  for (;;) {
+    const action = controller.act(obs.observation, obs.achievedGoal, obs.desiredGoal);
+    const result = env.step(action);
+    total += result.reward;
+    everSucceeded ||= result.info.isSuccess;
+    obs = result.obs;
+    if (result.terminated || result.truncated) {
+      const terms = result.info.rewardTerms;
+      return {
+        index,
+        seed,
+        return: total,
+        length: env.elapsedSteps,
+        success: result.info.isSuccess,
+        everSucceeded,
+        finalGoalDistance: terms.goalDistance ?? terms.openingShortfall,
+        terminated: result.terminated,
+        truncated: result.truncated,
+        simUnstable: result.info.simUnstable === true,
+      };
+    }
+  }
+}
+
+/** Aggregates of a set of episodes. */
+export interface RolloutStats {
+  episodes: number;
+  successRate: number;
+  meanReturn: number;
+  stdReturn: number;
+  meanLength: number;
+  unstableEpisodes: number;
+}
+
+export function summarize(episodes: readonly EpisodeSummary[]): RolloutStats {
+  const n = episodes.length;
+  const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+  const returns = episodes.map((e) => e.return);
+  const meanReturn = mean(returns);
+  return {
+    episodes: n,
+    successRate: mean(episodes.map((e) => (e.success ? 1 : 0))),
+    meanReturn,
+    stdReturn: Math.sqrt(mean(returns.map((r) => (r - meanReturn) ** 2))),
+    meanLength: mean(episodes.map((e) => e.length)),
+    unstableEpisodes: episodes.filter((e) => e.simUnstable).length,
+  };
+}

@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { runSimBench } from '../../../bench/sim-bench.js';
+import { integerOption } from '../options.js';
+
+/** `armprior bench <what>`: benchmarks that print numbers. */
+export function registerBenchCommand(program: Command): void {
+  const bench = program.command('bench').description('run benchmarks and print their numbers');
+  bench
+    .command('sim')
+    .description('physics rate, env overhead over the physics, and VecEnv scaling (2 workers vs 1)')
+    .option('-t, --task <name>', 'task scene to measure', 'push')
+    .option('--rounds <n>', 'interleaved measurement rounds (medians are reported)', integerOption(1, 100), 5)
+    .option('--steps <n>', 'env steps per round', integerOption(10, 1_000_000), 1500)
+    .option('--envs <n>', 'envs in the VecEnv measurement', integerOption(2, 64), 4)
+    .option('--json', 'print JSON')
+    .action(
+      async (options: { task: string; rounds: number; steps: number; envs: number; json?: boolean }) => {
+        const result = await runSimBench({
+          task: options.task,
+          rounds: options.rounds,
+          stepsPerRound: options.steps,
+          numEnvs: options.envs,
+          onProgress: (message) => process.stderr.write(`bench sim: ${message}\n`),
+        });
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          return;
+        }
+        const ok = (pass: boolean) => (pass ? 'meets goal' : 'BELOW GOAL');
+        process.stdout.write(
+          `bench sim · ${result.task} scene · medians of ${result.rounds} interleaved rounds\n` +
+            `  raw mj_step (replay of the env's physics)  ${result.rawStepsPerSec.toFixed(0)} steps/s\n` +
+            `  env, one instance                          ${result.envStepsPerSec.toFixed(0)} control steps/s (${result.substeps} physics steps each)\n` +
+            `  env ÷ (raw ÷ substeps)                     ${result.envEfficiency.toFixed(3)}  (goal ≥ 0.85: ${ok(result.envEfficiency >= 0.85)})\n` +
+            `  replay max |Δqpos|                         ${result.replayMaxAbsDiff.toExponential(1)}\n` +
+            `  VecEnv ${result.vec.numEnvs} envs, 1 worker                    ${result.vec.oneWorkerStepsPerSec.toFixed(0)} env steps/s\n` +
+            `  VecEnv ${result.vec.numEnvs} envs, 2 workers                   ${result.vec.twoWorkerStepsPerSec.toFixed(0)} env steps/s\n` +
+            `  2 workers ÷ 1 worker                       ${result.vec.speedup.toFixed(2)}×  (goal ≥ 1.7: ${ok(result.vec.speedup >= 1.7)})\n`,
+        );
+      },
+    );
+}

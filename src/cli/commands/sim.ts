@@ -1,0 +1,95 @@
+import { type Command, Option } from 'commander';
+import { ArmEnv } from '../../../sim/env.js';
+import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
+import { BASIC_CONTROLLERS, createBasicController } from '../../controllers/basic.js';
+import { Rng } from '../../core/rng.js';
+import { integerOption } from '../options.js';
+import { createProgress } from '../progress.js';
+
+interface SimOptions {
+  task: string;
+  controller: string;
+  episodes: number;
+  seed: number;
+  robot: string;
+  reward?: 'sparse' | 'dense';
+  json?: boolean;
+}
+
+/** `armprior sim`: runs episodes of a controller on a simulated task and reports them. */
+export function registerSimCommand(program: Command): void {
+  program
+    .command('sim')
+    .description('run simulated episodes of a task with a controller and report return, length and success')
+    .requiredOption('-t, --task <name>', 'task (see `armprior tasks`)')
+    .option('-c, --controller <name>', `controller: ${BASIC_CONTROLLERS.join('|')}`, 'random')
+    .option('-n, --episodes <n>', 'number of episodes', integerOption(1, 1_000_000), 10)
+    .option(
+      '-s, --seed <seed>',
+      'episode k is reset with seed + k; the controller draws from the same seed',
+      integerOption(0, 2 ** 31 - 1),
+      0,
+    )
+    .option('-r, --robot <name|file>', 'robot from config/robots or a robot YAML file', 'panda')
+    .addOption(new Option('--reward <type>', 'override the task reward type').choices(['sparse', 'dense']))
+    .option('--json', 'print one JSON document instead of text')
+    .action(async (options: SimOptions) => {
+      const env = await ArmEnv.create({
+        task: options.task,
+        robot: options.robot,
+        taskOverrides: options.reward ? { rewardType: options.reward } : {},
+      });
+      try {
+        const rng = Rng.fromSeed(options.seed);
+        const controller = createBasicController(options.controller, env.actionSize, rng.split());
+        const progress = options.json ? undefined : createProgress('episodes', options.episodes);
+        const episodes: EpisodeSummary[] = [];
+        const start = performance.now();
+        for (let k = 0; k < options.episodes; k++) {
+          const episode = runEpisode(env, controller, options.seed + k, k);
+          episodes.push(episode);
+          if (!options.json && !process.stderr.isTTY) printEpisode(episode, options.episodes);
+          progress?.update(k + 1, `success ${(summarize(episodes).successRate * 100).toFixed(0)}%`);
+        }
+        progress?.stop();
+        const seconds = (performance.now() - start) / 1000;
+        const stats = summarize(episodes);
+        const steps = episodes.reduce((n, e) => n + e.length, 0);
+        if (options.json) {
+          const report = {
+            task: env.task.name,
+            robot: env.robot.name,
+            controller: controller.name,
+            seed: options.seed,
+            rewardType: env.task.config.rewardType,
+            episodes,
+            summary: { ...stats, steps, seconds, stepsPerSecond: steps / seconds },
+          };
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          return;
+        }
+        if (process.stderr.isTTY) for (const e of episodes) printEpisode(e, options.episodes);
+        process.stdout.write(
+          `\n${env.task.name} · ${controller.name} controller · ${episodes.length} episodes from seed ${options.seed}\n` +
+            `  success rate  ${(stats.successRate * 100).toFixed(1)}%\n` +
+            `  return        ${stats.meanReturn.toFixed(2)} ± ${stats.stdReturn.toFixed(2)} (${env.task.config.rewardType})\n` +
+            `  length        ${stats.meanLength.toFixed(1)} steps\n` +
+            (stats.unstableEpisodes > 0
+              ? `  unstable      ${stats.unstableEpisodes} episodes ended by unstable physics\n`
+              : '') +
+            `  speed         ${(steps / seconds).toFixed(0)} env steps/s (${seconds.toFixed(2)} s)\n`,
+        );
+      } finally {
+        env.close();
+      }
+    });
+}
+
+function printEpisode(e: EpisodeSummary, total: number): void {
+  const width = String(total).length;
+  const distance =
+    e.finalGoalDistance === undefined ? '' : `  final distance ${e.finalGoalDistance.toFixed(3)} m`;
+  process.stdout.write(
+    `episode ${String(e.index + 1).padStart(width)}/${total}  seed ${e.seed}  return ${e.return.toFixed(2).padStart(7)}  length ${e.length}  success ${e.success ? 'yes' : 'no '}${distance}${e.simUnstable ? '  (unstable physics)' : ''}\n`,
+  );
+}

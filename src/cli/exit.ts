@@ -1,0 +1,23 @@
+import { CommanderError } from 'commander';
+import { ArmpriorError } from '../core/errors.js';
+
+/** Exit codes: 0 ok, 1 unexpected failure (a bug), 2 bad input (usage, config, model, names). */
+export const ExitCode = { ok: 0, internal: 1, badInput: 2 } as const;
+
+/**
+ * The one place errors become exit codes and messages. Known errors print one clear line
+ * (`armprior: <message>`); unexpected ones print their stack, since they are bugs to report.
+ */
+export function reportError(
+  error: unknown,
+  write: (text: string) => void = (t) => process.stderr.write(t),
+): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+  if (error instanceof ArmpriorError || error instanceof RangeError) {
+    write(`armprior: ${error.message}\n`);
+    return ExitCode.badInput;
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  write(`armprior: unexpected error (please report it):\n${detail}\n`);
+  return ExitCode.internal;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerBenchCommand } from './commands/bench.js';
+import { registerSimCommand } from './commands/sim.js';
+import { registerTasksCommand } from './commands/tasks.js';
+import { reportError } from './exit.js';
+
+/** Builds the `armprior` program; one file per command under ./commands. */
+export function buildProgram(): Command {
+  const program = new Command('armprior')
+    .description('robot manipulation with an LLM as a prior: coded controllers, MuJoCo, ROS and RL')
+    .showHelpAfterError()
+    .exitOverride();
+  registerTasksCommand(program);
+  registerSimCommand(program);
+  registerBenchCommand(program);
+  return program;
+}
+
+/** Runs the CLI; the single place that turns errors into exit codes. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../bin/armprior.js', import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI (the build that `npm test` makes first) as a user would. */
+function armprior(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { timeout: 300_000, maxBuffer: 16 * 2 ** 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('armprior CLI', () => {
+  it('lists the tasks', async () => {
+    const run = await armprior('tasks');
+    expect(run.code).toBe(0);
+    for (const name of ['reach', 'push', 'pick-and-place', 'slide', 'open-drawer'])
+      expect(run.stdout).toContain(name);
+    const json = JSON.parse((await armprior('tasks', '--json')).stdout) as {
+      name: string;
+      actionSize: number;
+    }[];
+    expect(json.find((t) => t.name === 'pick-and-place')?.actionSize).toBe(4);
+  });
+
+  it('runs episodes and reports each one and a summary', async () => {
+    const run = await armprior(
+      'sim',
+      '--task',
+      'push',
+      '--controller',
+      'random',
+      '--episodes',
+      '3',
+      '--seed',
+      '5',
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/episode 1\/3\s+seed 5\s+return\s+-?\d+\.\d\d\s+length 50\s+success (yes|no)/);
+    expect(run.stdout).toMatch(/episode 3\/3\s+seed 7/);
+    expect(run.stdout).toContain('success rate');
+    expect(run.stdout).toContain('env steps/s');
+    // Not a terminal: progress comes as plain lines on stderr, never a bar.
+    expect(run.stderr).toMatch(/episodes: 3\/3/);
+  });
+
+  it('gives identical JSON results for the same seed, and different ones for another', async () => {
+    const episodes = async (seed: string) => {
+      const run = await armprior(
+        'sim',
+        '--task',
+        'pick-and-place',
+        '--episodes',
+        '2',
+        '--seed',
+        seed,
+        '--json',
+      );
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as { episodes: unknown[]; summary: { episodes: number } };
+      expect(report.summary.episodes).toBe(2);
+      return report.episodes;
+    };
+    const a = await episodes('11');
+    expect(await episodes('11')).toEqual(a);
+    expect(await episodes('12')).not.toEqual(a);
+  });
+
+  it('holds still with the zero controller', async () => {
+    const run = await armprior('sim', '--task', 'reach', '--controller', 'zero', '--episodes', '1', '--json');
+    const report = JSON.parse(run.stdout) as { episodes: { length: number; simUnstable: boolean }[] };
+    expect(report.episodes[0]).toMatchObject({ length: 50, simUnstable: false });
+  });
+
+  it('names the known tasks for an unknown one, with exit code 2', async () => {
+    const run = await armprior('sim', '--task', 'stack');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      "armprior: unknown task 'stack'; known tasks: reach, push, pick-and-place, slide, open-drawer",
+    );
+    expect(run.stderr).not.toContain('    at '); // one clear line, no stack trace
+  });
+
+  it('rejects bad option values and unknown controllers', async () => {
+    const episodes = await armprior('sim', '--task', 'reach', '--episodes', 'ten');
+    expect(episodes.code).toBe(2);
+    expect(episodes.stderr).toContain("expected an integer from 1 to 1000000, got 'ten'");
+    const controller = await armprior('sim', '--task', 'reach', '--controller', 'wizard');
+    expect(controller.code).toBe(2);
+    expect(controller.stderr).toContain("unknown controller 'wizard'; known controllers: random, zero");
+  });
+
+  it('reports a robot whose MJCF is broken, naming the file and MuJoCo’s message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armprior-cli-'));
+    writeFileSync(join(dir, 'arm.xml'), '<mujoco><worldbody><body name="a"></worldbody></mujoco>');
+    writeFileSync(
+      join(dir, 'arm.yaml'),
+      `name: arm\nmjcf: arm.xml\nbasePos: [0, 0, 0]\neeSite: ee\narm: {joints: [j], actuators: [a], homeQpos: [0], maxJointVelRadPerSec: [1]}\ncontrol: {workspaceMin: [0, 0, 0], workspaceMax: [1, 1, 1]}\n`,
+    );
+    const run = await armprior('sim', '--task', 'reach', '--robot', join(dir, 'arm.yaml'), '--episodes', '1');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(join(dir, 'arm.xml'));
+    expect(run.stderr).toMatch(/XML_ERROR_MISMATCHED_ELEMENT/);
+  });
+
+  it('reports every problem of a broken robot config at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armprior-cli-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'name: bad\nmjcf: x.xml\nbasePos: [0, 0]\narm: {joints: [j]}\n');
+    const run = await armprior('sim', '--task', 'reach', '--robot', join(dir, 'bad.yaml'));
+    expect(run.code).toBe(2);
+    for (const field of ['basePos', 'eeSite', 'arm.actuators', 'control'])
+      expect(run.stderr).toContain(field);
+  });
+
+  it('prints the simulation benchmark as JSON', async () => {
+    const run = await armprior('bench', 'sim', '--json', '--rounds', '1', '--steps', '60', '--envs', '2');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as Record<string, unknown> & { vec: Record<string, number> };
+    expect(result.replayMaxAbsDiff).toBe(0); // the raw replay is exactly the env's physics
+    for (const key of ['rawStepsPerSec', 'envStepsPerSec', 'envEfficiency'])
+      expect(result[key]).toBeGreaterThan(0);
+    expect(result.vec.speedup).toBeGreaterThan(0);
+  });
+});
