@@ -16,26 +16,44 @@ export interface EpisodeSummary {
   terminated: boolean;
   truncated: boolean;
   simUnstable: boolean;
+  /** Failed controller calls (answered with zero actions), for controllers that can fail. */
+  controllerFailures: number;
+  /** Why the controller ended the episode early, if it did. */
+  abortReason: string | undefined;
 }
 
-/** Runs one episode of `controller` on `env` from `env.reset({ seed })`. */
+/** Sees every observation of an episode, the first included (e.g. the rollout critic). */
+export type EpisodeObserver = (
+  observation: Float64Array,
+  achievedGoal: Float64Array,
+  desiredGoal: Float64Array,
+) => void;
+
+/**
+ * Runs one episode of `controller` on `env` from `env.reset({ seed })`. It ends at the env's
+ * termination or truncation, or when the controller asks to stop (too many failures).
+ */
 export function runEpisode(
   env: ArmEnv,
   controller: EpisodeController,
   seed: number,
   index = 0,
+  observer?: EpisodeObserver,
 ): EpisodeSummary {
   let { obs } = env.reset({ seed });
   controller.reset();
   let total = 0;
   let everSucceeded = false;
+  observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
   for (;;) {
     const action = controller.act(obs.observation, obs.achievedGoal, obs.desiredGoal);
     const result = env.step(action);
     total += result.reward;
     everSucceeded ||= result.info.isSuccess;
     obs = result.obs;
-    if (result.terminated || result.truncated) {
+    observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
+    const abortReason = controller.abortReason?.();
+    if (result.terminated || result.truncated || abortReason !== undefined) {
       const terms = result.info.rewardTerms;
       return {
         index,
@@ -46,8 +64,10 @@ export function runEpisode(
         everSucceeded,
         finalGoalDistance: terms.goalDistance ?? terms.openingShortfall,
         terminated: result.terminated,
-        truncated: result.truncated,
+        truncated: result.truncated || abortReason !== undefined,
         simUnstable: result.info.simUnstable === true,
+        controllerFailures: controller.failures?.().length ?? 0,
+        abortReason,
       };
     }
   }

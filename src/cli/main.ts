@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerPriorCommand } from './commands/prior.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerTasksCommand } from './commands/tasks.js';
 import { reportError } from './exit.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTasksCommand(program);
   registerSimCommand(program);
+  registerPriorCommand(program);
   registerBenchCommand(program);
   return program;
 }

@@ -7,6 +7,12 @@ export interface EpisodeController {
   /** Called at the start of each episode. */
   reset(): void;
   act(observation: Float64Array, achievedGoal: Float64Array, desiredGoal: Float64Array): Float64Array;
+  /** When set, the episode must end now (e.g. a sandboxed controller failed too often); says why. */
+  abortReason?(): string | undefined;
+  /** Failed calls of the current episode, for controllers that can fail. */
+  failures?(): readonly { step: number; kind: string; message: string }[];
+  /** Frees what the controller holds (a sandbox). */
+  dispose?(): void;
 }
 
 /** The baseline controllers every task has, for smoke runs and benchmarks. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { runSandboxBench } from '../../../bench/sandbox-bench.js';
 import { runSimBench } from '../../../bench/sim-bench.js';
 import { integerOption } from '../options.js';
 
@@ -39,4 +40,26 @@ export function registerBenchCommand(program: Command): void {
         );
       },
     );
+
+  bench
+    .command('sandbox')
+    .description('prior controller sandbox: overhead per act() call, and the time to evaluate 20 episodes')
+    .option('-t, --task <name>', 'task whose bundled prior is measured', 'push')
+    .option('--json', 'print JSON')
+    .action(async (options: { task: string; json?: boolean }) => {
+      const r = await runSandboxBench({ task: options.task });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      const us = (p: { median: number; p99: number }) =>
+        `median ${p.median.toFixed(1)} µs, p99 ${p.p99.toFixed(1)} µs`;
+      process.stdout.write(
+        `bench sandbox · ${r.task}\n` +
+          `  act() overhead (constant controller)  ${us(r.overheadMicros)}  (goal: median ≤ 20 µs: ${r.overheadMicros.median <= 20 ? 'meets goal' : 'BELOW GOAL'})\n` +
+          `  act() of the bundled prior            ${us(r.bundledPriorMicros)}\n` +
+          `  loading the bundled prior             ${r.loadMillis.toFixed(1)} ms\n` +
+          `  evaluating it on 20 episodes          ${r.evaluate20EpisodesSec.toFixed(2)} s (env and sandbox creation included)\n`,
+      );
+    });
 }

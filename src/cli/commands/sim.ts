@@ -1,14 +1,17 @@
 import { type Command, Option } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
 import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
-import { BASIC_CONTROLLERS, createBasicController } from '../../controllers/basic.js';
+import { BASIC_CONTROLLERS, createBasicController, type EpisodeController } from '../../controllers/basic.js';
+import { createPriorController, resolvePrior } from '../../controllers/priors.js';
 import { Rng } from '../../core/rng.js';
 import { integerOption } from '../options.js';
+import { openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
 
 interface SimOptions {
   task: string;
   controller: string;
+  priors?: string;
   episodes: number;
   seed: number;
   robot: string;
@@ -22,7 +25,12 @@ export function registerSimCommand(program: Command): void {
     .command('sim')
     .description('run simulated episodes of a task with a controller and report return, length and success')
     .requiredOption('-t, --task <name>', 'task (see `armprior tasks`)')
-    .option('-c, --controller <name>', `controller: ${BASIC_CONTROLLERS.join('|')}`, 'random')
+    .option(
+      '-c, --controller <name>',
+      `controller: ${BASIC_CONTROLLERS.join('|')}|prior[:vN|:bundled] (the task's active prior, or a version)`,
+      'random',
+    )
+    .option('--priors <dir>', 'the controller store for prior[:vN] (default ./priors)')
     .option('-n, --episodes <n>', 'number of episodes', integerOption(1, 1_000_000), 10)
     .option(
       '-s, --seed <seed>',
@@ -39,9 +47,10 @@ export function registerSimCommand(program: Command): void {
         robot: options.robot,
         taskOverrides: options.reward ? { rewardType: options.reward } : {},
       });
+      let controller: EpisodeController | undefined;
       try {
         const rng = Rng.fromSeed(options.seed);
-        const controller = createBasicController(options.controller, env.actionSize, rng.split());
+        controller = createController(env, options, rng);
         const progress = options.json ? undefined : createProgress('episodes', options.episodes);
         const episodes: EpisodeSummary[] = [];
         const start = performance.now();
@@ -80,9 +89,20 @@ export function registerSimCommand(program: Command): void {
             `  speed         ${(steps / seconds).toFixed(0)} env steps/s (${seconds.toFixed(2)} s)\n`,
         );
       } finally {
+        controller?.dispose?.();
         env.close();
       }
     });
+}
+
+/** `random`, `zero`, or `prior[:version]` loaded from the store into its sandbox. */
+function createController(env: ArmEnv, options: SimOptions, rng: Rng): EpisodeController {
+  const [kind, version] = options.controller.split(':', 2) as [string, string | undefined];
+  if (kind === 'prior') {
+    const prior = resolvePrior(openStore(options.priors), env.task.name, version);
+    return createPriorController(env, prior);
+  }
+  return createBasicController(options.controller, env.actionSize, rng.split());
 }
 
 function printEpisode(e: EpisodeSummary, total: number): void {
@@ -90,6 +110,6 @@ function printEpisode(e: EpisodeSummary, total: number): void {
   const distance =
     e.finalGoalDistance === undefined ? '' : `  final distance ${e.finalGoalDistance.toFixed(3)} m`;
   process.stdout.write(
-    `episode ${String(e.index + 1).padStart(width)}/${total}  seed ${e.seed}  return ${e.return.toFixed(2).padStart(7)}  length ${e.length}  success ${e.success ? 'yes' : 'no '}${distance}${e.simUnstable ? '  (unstable physics)' : ''}\n`,
+    `episode ${String(e.index + 1).padStart(width)}/${total}  seed ${e.seed}  return ${e.return.toFixed(2).padStart(7)}  length ${e.length}  success ${e.success ? 'yes' : 'no '}${distance}${e.simUnstable ? '  (unstable physics)' : ''}${e.controllerFailures > 0 ? `  controller errors ${e.controllerFailures}` : ''}${e.abortReason ? `  ended: ${e.abortReason}` : ''}\n`,
   );
 }

@@ -1,0 +1,125 @@
+import type { Command } from 'commander';
+import { createTwoFilesPatch } from 'diff';
+import { evaluationRecord } from '../../controllers/prior-rounds.js';
+import { bundledReply, parseVersion, resolvePrior } from '../../controllers/priors.js';
+import type { PriorStore } from '../../controllers/store.js';
+import { integerOption } from '../options.js';
+import { canonicalTask, evaluatePrior, openStore } from '../prior-support.js';
+import { registerPriorLlmCommands } from './prior-llm.js';
+
+interface StoreOptions {
+  task: string;
+  priors?: string;
+}
+
+/** `armprior prior …`: browse, compare, pin and evaluate prior controller versions. */
+export function registerPriorCommand(program: Command): void {
+  const prior = program
+    .command('prior')
+    .description('prior controllers: generate with an LLM, give feedback, browse and pin versions');
+  registerPriorLlmCommands(prior);
+  const withStore = (cmd: Command) =>
+    cmd
+      .requiredOption('-t, --task <name>', 'task (see `armprior tasks`)')
+      .option('--priors <dir>', 'the controller store (default ./priors)');
+
+  withStore(prior.command('list').description("list a task's prior versions (and the bundled one)")).action(
+    (options: StoreOptions) => {
+      const task = canonicalTask(options.task);
+      const store = openStore(options.priors);
+      const active = store.active(task);
+      const lines = [`${active === undefined ? '*' : ' '} bundled  the prior shipped with armprior`];
+      for (const version of store.versions(task)) {
+        const p = store.read(task, version);
+        const evaluation = p.evaluation as { successRate?: number; episodes?: number } | null;
+        const success =
+          evaluation?.successRate === undefined
+            ? 'not evaluated'
+            : `success ${(100 * evaluation.successRate).toFixed(0)}% of ${evaluation.episodes}`;
+        const origin = p.meta.parent ? `from v${p.meta.parent} with feedback` : p.meta.source;
+        lines.push(
+          `${active === version ? '*' : ' '} v${version}       ${success}, ${origin}, ${p.meta.model ?? ''} ${p.meta.createdAt}`,
+        );
+      }
+      process.stdout.write(`${task} priors in ${store.root} (* = active)\n${lines.join('\n')}\n`);
+    },
+  );
+
+  withStore(prior.command('show').description('show a version: code, feedback, evaluation'))
+    .option('--version <v>', 'vN or bundled (default: the active one)')
+    .option('--code', 'print only the code')
+    .action((options: StoreOptions & { version?: string; code?: boolean }) => {
+      const task = canonicalTask(options.task);
+      const store = openStore(options.priors);
+      const resolved = resolvePrior(store, task, options.version);
+      if (options.code) {
+        process.stdout.write(`${resolved.code.trimEnd()}\n`);
+        return;
+      }
+      const out: string[] = [`# ${resolved.label}`];
+      if (resolved.version === 'bundled') {
+        out.push('', bundledReply(task).trim());
+      } else {
+        const p = store.read(task, resolved.version);
+        out.push(
+          `source ${p.meta.source}, model ${p.meta.model ?? '-'}, created ${p.meta.createdAt}, ${p.meta.attempts} LLM call(s)`,
+        );
+        if (p.meta.parent)
+          out.push(`generated from v${p.meta.parent} with this feedback:`, `  ${(p.feedback ?? '').trim()}`);
+        const evaluation = p.evaluation as { summary?: string } | null;
+        out.push('', '## evaluation', evaluation?.summary ?? 'not evaluated yet (armprior prior eval)');
+        out.push('', '## code', resolved.code.trimEnd());
+      }
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+
+  withStore(prior.command('diff').description('unified diff of the code of two versions'))
+    .argument('<from>', 'vN or bundled')
+    .argument('[to]', 'vN or bundled (default: the active one)')
+    .action((from: string, to: string | undefined, options: StoreOptions) => {
+      const task = canonicalTask(options.task);
+      const store = openStore(options.priors);
+      parseVersion(from);
+      const a = resolvePrior(store, task, from);
+      const b = resolvePrior(store, task, to);
+      process.stdout.write(createTwoFilesPatch(a.label, b.label, a.code, b.code, '', '', { context: 3 }));
+    });
+
+  withStore(prior.command('use').description('pin the version that `prior` means for a task'))
+    .argument('<version>', 'vN')
+    .action((version: string, options: StoreOptions) => {
+      const task = canonicalTask(options.task);
+      const store = openStore(options.priors);
+      const parsed = parseVersion(version);
+      if (parsed === 'bundled') {
+        throw new RangeError(
+          'the bundled prior is used when the store has no version; pin a stored version (vN)',
+        );
+      }
+      store.setActive(task, parsed);
+      process.stdout.write(`${task}: prior is now v${parsed}\n`);
+    });
+
+  withStore(prior.command('eval').description('evaluate a version on the fixed seed set and save the result'))
+    .option('--version <v>', 'vN or bundled (default: the active one)')
+    .option('-n, --episodes <n>', 'episodes', integerOption(1, 10_000), 20)
+    .option('--json', 'print JSON')
+    .action(async (options: StoreOptions & { version?: string; episodes: number; json?: boolean }) => {
+      const task = canonicalTask(options.task);
+      const store = openStore(options.priors);
+      const resolved = resolvePrior(store, task, options.version);
+      const evaluation = await evaluatePrior(resolved, options.episodes, { quiet: options.json === true });
+      saveIfStored(store, resolved.version, task, evaluationRecord(evaluation));
+      if (options.json) {
+        process.stdout.write(
+          `${JSON.stringify({ prior: resolved.label, ...evaluationRecord(evaluation) }, null, 2)}\n`,
+        );
+      } else {
+        process.stdout.write(`${resolved.label} on ${options.episodes} episodes\n${evaluation.summary}\n`);
+      }
+    });
+}
+
+function saveIfStored(store: PriorStore, version: number | 'bundled', task: string, record: unknown): void {
+  if (version !== 'bundled') store.saveEvaluation(task, version, record);
+}

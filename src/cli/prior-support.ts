@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import { ArmEnv } from '../../sim/env.js';
+import { taskDefinition } from '../../sim/tasks/registry.js';
+import type { ControllerEvaluation } from '../controllers/evaluate.js';
+import { evaluate } from '../controllers/prior-rounds.js';
+import type { ResolvedPrior } from '../controllers/priors.js';
+import { PriorStore } from '../controllers/store.js';
+import { createProgress } from './progress.js';
+
+/** Where priors are kept unless `--priors` says otherwise: `./priors` in the working folder. */
+export const DEFAULT_PRIORS_DIR = 'priors';
+
+export function openStore(dir: string | undefined): PriorStore {
+  return new PriorStore(resolve(dir ?? DEFAULT_PRIORS_DIR));
+}
+
+/** The canonical task name for a name or alias (an unknown one lists the known ones). */
+export function canonicalTask(name: string): string {
+  return taskDefinition(name).name;
+}
+
+/** Evaluates a prior on the fixed seed set, with progress on stderr. */
+export async function evaluatePrior(
+  prior: ResolvedPrior,
+  episodes: number,
+  options: { robot?: string; quiet?: boolean } = {},
+): Promise<ControllerEvaluation> {
+  const env = await ArmEnv.create({ task: prior.task, robot: options.robot });
+  try {
+    const progress = options.quiet ? undefined : createProgress(`evaluating ${prior.label}`, episodes);
+    const evaluation = evaluate(env, prior, { episodes, onEpisode: (_, done) => progress?.update(done) });
+    progress?.stop();
+    return evaluation;
+  } finally {
+    env.close();
+  }
+}

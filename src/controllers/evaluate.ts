@@ -1,0 +1,60 @@
+import type { ArmEnv } from '../../sim/env.js';
+import { type EpisodeSummary, type RolloutStats, runEpisode, summarize } from '../../sim/rollout.js';
+import type { EpisodeController } from './basic.js';
+import { observationLayout } from './contract.js';
+import { type EpisodeDiagnosis, EpisodeTracker, summarizeDiagnoses } from './rollout-critic.js';
+
+/** A controller's evaluation on a fixed set of seeds, with the critic's summary. */
+export interface ControllerEvaluation {
+  task: string;
+  controller: string;
+  seeds: number[];
+  stats: RolloutStats;
+  episodes: (EpisodeSummary & { outcome: string })[];
+  /** The automatic rollout summary (critic feedback), as text. */
+  summary: string;
+}
+
+/** The fixed seed set evaluations use, so versions are compared on the same episodes. */
+export function evaluationSeeds(episodes: number, firstSeed = 1000): number[] {
+  return Array.from({ length: episodes }, (_, i) => firstSeed + i);
+}
+
+/** Runs `controller` on `env` for each seed and diagnoses every episode. */
+export function evaluateController(
+  env: ArmEnv,
+  controller: EpisodeController,
+  seeds: readonly number[],
+  onEpisode?: (done: number, episode: EpisodeSummary) => void,
+): ControllerEvaluation {
+  const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
+  const episodes: ControllerEvaluation['episodes'] = [];
+  const diagnoses: EpisodeDiagnosis[] = [];
+  const failureExamples: string[] = [];
+  seeds.forEach((seed, index) => {
+    const tracker = new EpisodeTracker(layout, env.task.config.distanceThresholdM);
+    const episode = runEpisode(env, controller, seed, index, (o, a, d) => tracker.observe(o, a, d));
+    const failures = controller.failures?.() ?? [];
+    for (const f of failures) {
+      if (failureExamples.length < 3)
+        failureExamples.push(`episode seed ${seed}, step ${f.step}: ${f.kind}: ${f.message}`);
+    }
+    const diagnosis = tracker.diagnose(
+      episode.success,
+      failures,
+      episode.abortReason,
+      env.task.name === 'pick-and-place',
+    );
+    diagnoses.push(diagnosis);
+    episodes.push({ ...episode, outcome: diagnosis.outcome });
+    onEpisode?.(index + 1, episode);
+  });
+  return {
+    task: env.task.name,
+    controller: controller.name,
+    seeds: [...seeds],
+    stats: summarize(episodes),
+    episodes,
+    summary: summarizeDiagnoses(diagnoses, failureExamples),
+  };
+}

@@ -1,0 +1,172 @@
+import { ArmEnv } from '../../sim/env.js';
+import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
+import { generateController } from '../prompts/generate.js';
+import { initialMessages } from '../prompts/messages.js';
+import { EXCHANGES_FILE, type RecordedExchange } from '../prompts/replay-client.js';
+import { observationLayout } from './contract.js';
+import { type ControllerEvaluation, evaluateController, evaluationSeeds } from './evaluate.js';
+import { bundledReply, createPriorController, type ResolvedPrior, resolvePrior } from './priors.js';
+import type { PriorStore } from './store.js';
+
+/** Options shared by a first generation and a feedback round. */
+export interface RoundOptions {
+  store: PriorStore;
+  client: ChatCompleter;
+  task: string;
+  /** Episodes of the evaluation (on the fixed seed set). */
+  episodes: number;
+  robot?: string | undefined;
+  maxAttempts?: number;
+  stream?: boolean;
+  onProgress?: (charsReceived: number, attempt: number) => void;
+  onEpisode?: (label: string, done: number, total: number) => void;
+}
+
+export interface RoundResult {
+  version: number;
+  evaluation: ControllerEvaluation;
+  /** The version (or bundled prior) the feedback was about, and its evaluation. */
+  parent?: { prior: ResolvedPrior; evaluation: ControllerEvaluation };
+  attempts: number;
+}
+
+/** Asks the LLM for a first controller, stores it as a new version and evaluates it. */
+export async function generateRound(options: RoundOptions): Promise<RoundResult> {
+  return withEnv(options, async (env) => {
+    const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
+    const generated = await generateController({
+      client: options.client,
+      task: env.task,
+      layout,
+      maxAttempts: options.maxAttempts ?? 3,
+      ...(options.stream !== undefined ? { stream: options.stream } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const version = storeGenerated(options, generated, { feedback: null, parent: null });
+    const evaluation = evaluate(env, resolvePrior(options.store, options.task, `v${version}`), options);
+    options.store.saveEvaluation(options.task, version, evaluationRecord(evaluation));
+    return { version, evaluation, attempts: generated.attempts.length };
+  });
+}
+
+/**
+ * One round of human feedback (RLingua §III-B): the conversation that produced the base version
+ * (or the bundled prior's), the person's feedback and the automatic rollout summary of the base
+ * go to the LLM; its new controller becomes the next version, evaluated on the same seeds.
+ */
+export async function feedbackRound(
+  options: RoundOptions & { feedback: string; from?: string },
+): Promise<RoundResult> {
+  return withEnv(options, async (env) => {
+    const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
+    const base = resolvePrior(options.store, options.task, options.from);
+    const history = conversationOf(options.store, base, initialMessages(env.task, layout));
+    const baseEvaluation = evaluate(env, base, options);
+    if (base.version !== 'bundled') {
+      options.store.saveEvaluation(options.task, base.version, evaluationRecord(baseEvaluation));
+    }
+    const generated = await generateController({
+      client: options.client,
+      task: env.task,
+      layout,
+      history,
+      previousCode: base.code,
+      feedback: options.feedback,
+      rolloutSummary: baseEvaluation.summary,
+      maxAttempts: options.maxAttempts ?? 3,
+      ...(options.stream !== undefined ? { stream: options.stream } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const version = storeGenerated(options, generated, {
+      feedback: options.feedback,
+      parent: base.version === 'bundled' ? null : base.version,
+    });
+    const evaluation = evaluate(env, resolvePrior(options.store, options.task, `v${version}`), options);
+    options.store.saveEvaluation(options.task, version, evaluationRecord(evaluation));
+    return {
+      version,
+      evaluation,
+      parent: { prior: base, evaluation: baseEvaluation },
+      attempts: generated.attempts.length,
+    };
+  });
+}
+
+/** What is saved as a version's evaluation.json. */
+export function evaluationRecord(evaluation: ControllerEvaluation): Record<string, unknown> {
+  return {
+    successRate: evaluation.stats.successRate,
+    episodes: evaluation.stats.episodes,
+    seeds: evaluation.seeds,
+    meanReturn: evaluation.stats.meanReturn,
+    summary: evaluation.summary,
+    perEpisode: evaluation.episodes.map((e) => ({
+      seed: e.seed,
+      success: e.success,
+      return: e.return,
+      length: e.length,
+      outcome: e.outcome,
+      controllerFailures: e.controllerFailures,
+      abortReason: e.abortReason ?? null,
+    })),
+  };
+}
+
+/** Evaluates a prior on the fixed seed set with `env`. */
+export function evaluate(
+  env: ArmEnv,
+  prior: ResolvedPrior,
+  options: Pick<RoundOptions, 'episodes' | 'onEpisode'>,
+): ControllerEvaluation {
+  const controller = createPriorController(env, prior);
+  try {
+    return evaluateController(env, controller, evaluationSeeds(options.episodes), (done) =>
+      options.onEpisode?.(prior.label, done, options.episodes),
+    );
+  } finally {
+    controller.dispose();
+  }
+}
+
+/** The messages that produced a prior, ending with its reply: where a feedback round continues. */
+function conversationOf(store: PriorStore, prior: ResolvedPrior, initial: ChatMessage[]): ChatMessage[] {
+  if (prior.version === 'bundled')
+    return [...initial, { role: 'assistant', content: bundledReply(prior.task) }];
+  const stored = store.read(prior.task, prior.version);
+  const request = stored.request as { params?: { messages?: ChatMessage[] } } | null;
+  const messages = request?.params?.messages ?? initial;
+  return [...messages, { role: 'assistant', content: stored.reply }];
+}
+
+function storeGenerated(
+  options: RoundOptions,
+  generated: Awaited<ReturnType<typeof generateController>>,
+  origin: { feedback: string | null; parent: number | null },
+): number {
+  // Every exchange, failed attempts included, so `--llm replay` can reproduce the round offline.
+  const exchanges: RecordedExchange[] = generated.attempts.map((a) => ({
+    request: a.reply.request,
+    reply: { text: a.reply.text, model: a.reply.model, finishReason: a.reply.finishReason },
+  }));
+  const version = options.store.create(options.task, {
+    code: generated.code,
+    reply: generated.reply.text,
+    request: generated.request,
+    feedback: origin.feedback,
+    parent: origin.parent,
+    source: 'llm',
+    model: generated.reply.model,
+    attempts: generated.attempts.length,
+    files: { [EXCHANGES_FILE]: `${JSON.stringify(exchanges, null, 2)}\n` },
+  });
+  return version;
+}
+
+async function withEnv<T>(options: RoundOptions, body: (env: ArmEnv) => Promise<T>): Promise<T> {
+  const env = await ArmEnv.create({ task: options.task, robot: options.robot });
+  try {
+    return await body(env);
+  } finally {
+    env.close();
+  }
+}

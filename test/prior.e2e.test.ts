@@ -1,0 +1,194 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeOpenAiServer } from './support/fake-openai-server.js';
+
+const bin = fileURLToPath(new URL('../bin/armprior.js', import.meta.url));
+const API_KEY = 'sk-test-e2e-0123456789';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI against the fake endpoint: no network, no real key. */
+function armprior(args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [bin, ...args],
+      { timeout: 300_000, env: { ...process.env, ...env }, maxBuffer: 16 * 2 ** 20 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+const reply = (code: string, words = 'Here is a controller.') =>
+  `${words}\n\n\`\`\`javascript\n${code}\n\`\`\`\n`;
+/** A reach controller that only moves in x and y: it stops short of goals above or below. */
+const FLAT_REACH = `export function act(obs, ctx) {
+  const target = [obs.desiredGoal[0], obs.desiredGoal[1], obs.eePosition[2]];
+  return towards(obs.eePosition, target, 10);
+}`;
+/** The fixed one: all three axes. */
+const FULL_REACH = `export function act(obs, ctx) {
+  // Head straight for the goal point.
+  return towards(obs.eePosition, obs.desiredGoal, 10);
+}`;
+
+describe('prior controllers: generate → evaluate → feedback → new version (offline)', () => {
+  const server = new FakeOpenAiServer();
+  let priors: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    await server.start();
+    priors = mkdtempSync(join(tmpdir(), 'armprior-priors-'));
+    env = { OPENAI_BASE_URL: server.baseUrl, OPENAI_API_KEY: API_KEY, ARMPRIOR_LLM_MODEL: 'fake-model' };
+  });
+  afterAll(() => server.stop());
+
+  const prior = (...args: string[]) =>
+    armprior(['prior', ...args, '--task', 'reach', '--priors', priors, '--episodes', '6'], env);
+
+  it('generates a first version from the LLM, stores it with its request and evaluates it', async () => {
+    server.enqueue({ kind: 'reply', text: reply(FLAT_REACH) });
+    const run = await prior('generate');
+    expect(run.stderr).not.toContain('unexpected');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('reach v1 stored (1 LLM call(s))');
+    expect(run.stdout).toMatch(/success rate: \d\/6/);
+    const dir = join(priors, 'reach', 'v1');
+    expect(readFileSync(join(dir, 'controller.js'), 'utf8')).toContain('obs.eePosition[2]');
+    const request = JSON.parse(readFileSync(join(dir, 'request.json'), 'utf8')) as {
+      params: { messages: { content: string }[] };
+    };
+    const prompt = request.params.messages.map((m) => m.content).join('\n');
+    for (const field of ['eePosition', 'eeVelocity', 'desiredGoal', 'act(obs, ctx)'])
+      expect(prompt).toContain(field);
+    expect(JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')).episodes).toBe(6);
+    // The key went only into the Authorization header, never into anything stored.
+    expect(server.requests.at(-1)?.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    for (const file of readdirSync(dir)) expect(readFileSync(join(dir, file), 'utf8')).not.toContain(API_KEY);
+  });
+
+  it('turns feedback and the rollout summary into a better second version', async () => {
+    server.enqueue({
+      kind: 'reply',
+      text: reply(FULL_REACH, 'You are right: the height was never corrected.'),
+    });
+    const run = await prior('feedback', 'the gripper never moves up or down to the goal');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('reach v2 stored');
+    expect(run.stdout).toMatch(/success \d+% \(reach v1\) → 100% \(v2\)/);
+    const sent = JSON.stringify(server.requests.at(-1)?.body);
+    expect(sent).toContain('the gripper never moves up or down to the goal'); // the person's words
+    expect(sent).toContain('obs.eePosition[2]'); // the previous code
+    expect(sent).toContain('success rate:'); // the automatic rollout summary
+    const meta = JSON.parse(readFileSync(join(priors, 'reach', 'v2', 'meta.json'), 'utf8'));
+    expect(meta).toMatchObject({ version: 2, parent: 1, source: 'llm', model: 'fake-model' });
+    expect(readFileSync(join(priors, 'reach', 'v2', 'feedback.md'), 'utf8')).toContain(
+      'never moves up or down',
+    );
+  });
+
+  it('lists, diffs, pins versions, and runs the pinned one in sim', async () => {
+    const list = await armprior(['prior', 'list', '--task', 'reach', '--priors', priors]);
+    expect(list.stdout).toMatch(/\* v2 .*success 100% of 6, from v1 with feedback/);
+    const diff = await armprior(['prior', 'diff', 'v1', 'v2', '--task', 'reach', '--priors', priors]);
+    expect(diff.stdout).toContain(
+      '-  const target = [obs.desiredGoal[0], obs.desiredGoal[1], obs.eePosition[2]];',
+    );
+    expect(diff.stdout).toContain('+  return towards(obs.eePosition, obs.desiredGoal, 10);');
+    expect((await armprior(['prior', 'use', 'v1', '--task', 'reach', '--priors', priors])).stdout).toContain(
+      'prior is now v1',
+    );
+    const sim = await armprior([
+      'sim',
+      '--task',
+      'reach',
+      '--controller',
+      'prior',
+      '--priors',
+      priors,
+      '--episodes',
+      '2',
+      '--json',
+    ]);
+    expect(JSON.parse(sim.stdout).controller).toBe('prior reach v1');
+    const show = await armprior(['prior', 'show', '--task', 'reach', '--priors', priors, '--version', 'v2']);
+    expect(show.stdout).toContain('generated from v1 with this feedback');
+  });
+
+  it('replays a recorded round offline, with no endpoint at all', async () => {
+    const offline = { ...env, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' };
+    const run = await armprior(
+      ['prior', 'generate', '--task', 'reach', '--priors', priors, '--episodes', '2', '--llm', 'replay'],
+      offline,
+    );
+    expect(run.code).toBe(0);
+    expect(readFileSync(join(priors, 'reach', 'v3', 'controller.js'), 'utf8')).toBe(
+      readFileSync(join(priors, 'reach', 'v1', 'controller.js'), 'utf8'),
+    );
+    const miss = await armprior(
+      [
+        'prior',
+        'feedback',
+        'something new',
+        '--task',
+        'reach',
+        '--priors',
+        priors,
+        '--episodes',
+        '2',
+        '--llm',
+        'replay',
+      ],
+      offline,
+    );
+    expect(miss.code).toBe(2);
+    expect(miss.stderr).toContain('no recorded reply');
+  });
+
+  it('keeps the store intact when the endpoint or the reply is bad', async () => {
+    const before = readdirSync(join(priors, 'reach')).sort();
+    server.enqueue({ kind: 'error', status: 401, message: 'Incorrect API key provided' });
+    const denied = await prior('generate');
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toMatch(/401|rejected|key/i);
+    expect(denied.stderr).not.toContain(API_KEY);
+    for (let i = 0; i < 2; i++)
+      server.enqueue({ kind: 'reply', text: 'I would rather describe it in words.' });
+    const noCode = await armprior(
+      ['prior', 'generate', '--task', 'reach', '--priors', priors, '--episodes', '2', '--max-attempts', '2'],
+      env,
+    );
+    expect(noCode.code).toBe(2);
+    expect(noCode.stderr).toMatch(/no code block|code block/i);
+    const refused = await armprior(['prior', 'generate', '--task', 'reach', '--priors', priors], {
+      ...env,
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+    });
+    expect(refused.code).toBe(2);
+    expect(readdirSync(join(priors, 'reach')).sort()).toEqual(before);
+    expect(existsSync(join(priors, 'reach', 'v4'))).toBe(false);
+  });
+
+  it('runs the interactive loop: feedback, then accept', async () => {
+    server.enqueue({ kind: 'reply', text: reply(FULL_REACH.replace('10)', '12)')) });
+    const run = await armprior(
+      ['prior', 'edit', '--task', 'reach', '--priors', priors, '--episodes', '2'],
+      env,
+      'please move a bit faster\n\n',
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('reach v4 stored');
+    expect(run.stdout).toContain('Accepted: the reach prior is v4');
+    expect(readFileSync(join(priors, 'reach', 'active'), 'utf8').trim()).toBe('v4');
+  });
+});
