@@ -6,6 +6,12 @@ import { f, type Task } from './tasks/task.js';
 /** Model folders already read, by path: 100 env creations should not re-read the disk 100 times. */
 const folderCache = new Map<string, Map<string, Uint8Array>>();
 
+/*
+ * Contact options: elliptic friction cones and impratio 10 keep grasped objects from creeping
+ * out of the fingers; multiccd gives flat convex contacts (the Slide puck on the table) several
+ * contact points instead of one, without which the puck sank 1 cm into the table.
+ */
+
 /**
  * Arena for contacts and constraints. MuJoCo reserves 14 MiB per MjData unless the model says
  * otherwise; these scenes need far less, and a VecEnv worker holds several.
@@ -29,7 +35,9 @@ export function buildScene(robot: RobotConfig, task: Task): ModelSource {
   const table = task.config.table;
   const xml = `<mujoco model="armprior-${task.name}">
   <include file="${basename(robot.mjcfPath)}"/>
-  <option timestep="${f(task.config.simDtSec)}" cone="elliptic" impratio="10"/>
+  <option timestep="${f(task.config.simDtSec)}" cone="elliptic" impratio="10">
+    <flag multiccd="enable"/>
+  </option>
   <size memory="${ARENA_MEMORY}"/>
   <worldbody>
     <light name="sun" pos="0 0 3" dir="0 0 -1" directional="true"/>

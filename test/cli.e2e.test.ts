@@ -139,4 +139,50 @@ describe('armprior CLI', () => {
       expect(result[key]).toBeGreaterThan(0);
     expect(result.vec.speedup).toBeGreaterThan(0);
   });
+
+  it('runs the bundled prior of every task when no version is stored', async () => {
+    const priors = mkdtempSync(join(tmpdir(), 'armprior-empty-priors-'));
+    for (const task of ['reach', 'push', 'pick-and-place', 'slide', 'open-drawer']) {
+      const run = await armprior(
+        'sim',
+        '--task',
+        task,
+        '--controller',
+        'prior',
+        '--priors',
+        priors,
+        '--episodes',
+        '2',
+        '--json',
+      );
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as {
+        controller: string;
+        episodes: { controllerFailures: number }[];
+      };
+      expect(report.controller).toBe(`prior ${task} (bundled)`);
+      expect(report.episodes.every((e) => e.controllerFailures === 0)).toBe(true);
+    }
+  });
+
+  it('refuses an unknown prior version, naming what there is', async () => {
+    const priors = mkdtempSync(join(tmpdir(), 'armprior-empty-priors-'));
+    const run = await armprior('sim', '--task', 'push', '--controller', 'prior:v4', '--priors', priors);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("the 'push' prior has no version v4");
+    const bad = await armprior('sim', '--task', 'push', '--controller', 'prior:latest', '--priors', priors);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("'latest' is not a prior version");
+  });
+
+  it('prints the sandbox benchmark as JSON', async () => {
+    const run = await armprior('bench', 'sandbox', '--json');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      overheadMicros: { median: number };
+      evaluate20EpisodesSec: number;
+    };
+    expect(result.overheadMicros.median).toBeGreaterThan(0);
+    expect(result.evaluate20EpisodesSec).toBeGreaterThan(0);
+  });
 });

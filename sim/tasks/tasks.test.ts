@@ -62,24 +62,26 @@ describe('push', () => {
 
   it('moves the cube when the closed gripper pushes it', async () => {
     const e = await open('push');
-    let obs: GoalObservation = e.reset({ seed: 2 }).obs;
-    const start = Array.from(obs.achievedGoal);
-    // Come down behind the cube (on the -x side), then push along +x.
-    for (let t = 0; t < 40; t++) {
-      const ee = obs.observation.subarray(0, 3);
-      const cube = obs.observation.subarray(6, 9);
-      const behind = [cube[0]! - 0.06, cube[1]!, 0.02];
-      const aligned = Math.hypot(ee[0]! - behind[0]!, ee[1]! - behind[1]!) < 0.01 && ee[2]! < 0.04;
-      const high = [behind[0]!, behind[1]!, 0.1];
-      const target =
-        aligned || t > 25
-          ? [cube[0]! + 0.1, cube[1]!, 0.02]
-          : Math.hypot(ee[0]! - behind[0]!, ee[1]! - behind[1]!) < 0.01
-            ? behind
-            : high;
-      obs = e.step(towards(ee, target)).obs;
+    // Cubes that start within reach of a straight push (seed 3's, 0.48 m from the base, needs
+    // more wrist torque than the Panda's 12 N·m to push while pressing down).
+    for (let seed = 0; seed < 3; seed++) {
+      let obs: GoalObservation = e.reset({ seed }).obs;
+      const start = Array.from(obs.achievedGoal);
+      // Above a point 6 cm behind the cube (on its -x side), down to the table, then along +x.
+      let phase: 'above' | 'down' | 'push' = 'above';
+      for (let t = 0; t < 50; t++) {
+        const ee = obs.observation.subarray(0, 3);
+        const cube = obs.observation.subarray(6, 9);
+        const behind = [start[0]! - 0.06, start[1]!, 0.02];
+        let target = [behind[0]!, behind[1]!, 0.1];
+        if (phase === 'above' && Math.hypot(ee[0]! - target[0]!, ee[1]! - target[1]!) < 0.01) phase = 'down';
+        if (phase === 'down') target = behind;
+        if (phase === 'down' && ee[2]! < 0.035) phase = 'push';
+        if (phase === 'push') target = [cube[0]! + 0.1, start[1]!, 0.02];
+        obs = e.step(towards(ee, target)).obs;
+      }
+      expect(obs.achievedGoal[0]! - start[0]!).toBeGreaterThan(0.03);
     }
-    expect(obs.achievedGoal[0]! - start[0]!).toBeGreaterThan(0.03);
   });
 });
 

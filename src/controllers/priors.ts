@@ -5,7 +5,8 @@ import { ArmpriorError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { extractCode } from '../prompts/extract.js';
 import { observationLayout } from './contract.js';
-import { SandboxedController, type SandboxedControllerOptions } from './sandboxed-controller.js';
+import { loadSandboxConfig, type SandboxConfig } from './sandbox-config.js';
+import { SandboxedController } from './sandboxed-controller.js';
 import type { PriorStore } from './store.js';
 
 /** A prior controller's code and where it came from. */
@@ -55,17 +56,21 @@ export function parseVersion(spec: string): number | 'bundled' {
   return Number(match[1]);
 }
 
-/** Loads a resolved prior into a sandbox, driving `env`. */
+/** Loads a resolved prior into a sandbox, driving `env`, with the limits of config/sandbox.yaml. */
 export function createPriorController(
   env: ArmEnv,
   prior: ResolvedPrior,
-  options: Partial<Pick<SandboxedControllerOptions, 'maxFailuresPerEpisode' | 'limits'>> = {},
+  config: SandboxConfig = loadSandboxConfig(),
 ): SandboxedController {
   const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
   return new SandboxedController(`prior ${prior.label}`, prior.code, layout, {
-    maxFailuresPerEpisode: options.maxFailuresPerEpisode ?? 5,
+    maxFailuresPerEpisode: config.maxFailuresPerEpisode,
     dtSec: env.task.config.ctrlDtSec,
     maxSteps: env.task.config.maxEpisodeSteps,
-    ...(options.limits ? { limits: options.limits } : {}),
+    limits: {
+      memoryLimitMb: config.memoryLimitMb,
+      callTimeoutMs: config.callTimeoutMs,
+      loadTimeoutMs: config.loadTimeoutMs,
+    },
   });
 }

@@ -14,8 +14,8 @@ export interface SandboxLimits {
 
 export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
   memoryLimitMb: 32,
-  callTimeoutMs: 20,
-  loadTimeoutMs: 200,
+  callTimeoutMs: 100,
+  loadTimeoutMs: 500,
 };
 
 /** Code that cannot become a controller: it does not compile, imports something, or has no `act`. */

@@ -48,6 +48,15 @@ describe('Rng', () => {
     expect(Math.abs(variance - 1)).toBeLessThan(0.05);
   });
 
+  it('spreads the first draws of consecutive small seeds over [0, 1)', () => {
+    // Regression: seeded straight into xoroshiro128+, seeds 0..1049 all drew ~1.0 first.
+    const first = Array.from({ length: 200 }, (_, seed) => Rng.fromSeed(seed).next());
+    const mean = first.reduce((a, b) => a + b, 0) / first.length;
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.07);
+    expect(first.filter((x) => x < 0.25).length).toBeGreaterThan(30);
+    expect(first.filter((x) => x > 0.75).length).toBeGreaterThan(30);
+  });
+
   it('refuses a non-integer seed', () => {
     expect(() => Rng.fromSeed(1.5)).toThrow(RangeError);
   });

@@ -1,6 +1,6 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
+import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 
 /**
@@ -18,10 +18,21 @@ export class Rng {
     this.gen = gen;
   }
 
-  /** A generator seeded with a 32-bit integer seed. */
+  /**
+   * A generator seeded with an integer seed. The seed is spread over the 128-bit state with
+   * splitmix32 first: pure-rand's `xoroshiro128plus(seed)` puts a small seed in the state almost
+   * as is, and its first draws were then ~1.0 for every seed from 0 to 1049 (so every episode's
+   * goal sat at the edge of its range).
+   */
   static fromSeed(seed: number): Rng {
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
-    return new Rng(xoroshiro128plus(seed | 0));
+    let x = seed | 0;
+    const words: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) | 0;
+      words.push(splitmix32(x));
+    }
+    return new Rng(xoroshiro128plusFromState(words));
   }
 
   /** Restores a generator from {@link Rng.getState}. */
@@ -73,4 +84,12 @@ export class Rng {
     this.spareNormal = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
   }
+}
+
+/** splitmix32's output function: a well-mixed 32-bit value from a counter. */
+function splitmix32(x: number): number {
+  let z = x;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) | 0;
 }

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { loadYamlConfig } from '../core/config-file.js';
+import { configPath } from '../core/paths.js';
+
+/** `config/sandbox.yaml`: limits of prior controllers. */
+export const SandboxConfigSchema = z
+  .object({
+    /** V8 heap per controller (MiB; isolated-vm's minimum is 8). */
+    memoryLimitMb: z.number().int().min(8).max(4096),
+    /** Longest one act() call may run (ms). */
+    callTimeoutMs: z.number().positive().max(10_000),
+    /** Longest the module's top level may run when loaded (ms). */
+    loadTimeoutMs: z.number().positive().max(60_000),
+    /** Failed calls after which the episode ends, with the reason recorded. */
+    maxFailuresPerEpisode: z.number().int().min(1),
+  })
+  .strict();
+
+export type SandboxConfig = z.output<typeof SandboxConfigSchema>;
+
+/** Reads the sandbox limits (default: the package's config/sandbox.yaml). */
+export function loadSandboxConfig(file = configPath('sandbox.yaml')): SandboxConfig {
+  return loadYamlConfig(file, SandboxConfigSchema);
+}
