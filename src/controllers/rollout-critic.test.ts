@@ -105,3 +105,23 @@ describe('EpisodeTracker', () => {
     expect(text).toContain('2 × never reached the object');
   });
 });
+
+describe('EpisodeTracker on a miss', () => {
+  const reachLayout = observationLayout(
+    [{ name: 'eePosition', size: 3, unit: 'm', description: '' }],
+    [{ name: 'goalPosition', size: 3, unit: 'm', description: '' }],
+    3,
+  );
+  const miss = (end: number[]) => {
+    const tracker = new EpisodeTracker(reachLayout, 0.05);
+    const target = [0.3, 0, 0.1];
+    tracker.observe([0, 0, 0.1], [0, 0, 0.1], target);
+    tracker.observe(end, end, target);
+    return tracker.diagnose(false).outcome;
+  };
+  it('says whether it fell short, overshot or went off the line', () => {
+    expect(miss([0.2, 0, 0.1])).toBe('stopped short of the goal');
+    expect(miss([0.4, 0, 0.1])).toBe('overshot the goal');
+    expect(miss([0.28, 0.12, 0.1])).toBe('went off the line to the goal');
+  });
+});

@@ -37,6 +37,9 @@ export class EpisodeTracker {
   private lastGoalDistance = Number.POSITIVE_INFINITY;
   private lastObjectHeight = 0;
   private goalValue = 0;
+  private firstAchieved: number[] | undefined;
+  private lastAchieved: number[] = [];
+  private lastDesired: number[] = [];
 
   constructor(
     layout: ObservationLayout,
@@ -69,6 +72,9 @@ export class EpisodeTracker {
       this.lastObjectHeight = object[2]! - this.start[2]!;
     }
     if (this.opening !== undefined) this.maxOpening = Math.max(this.maxOpening, observation[this.opening]!);
+    this.firstAchieved ??= Array.from(achievedGoal);
+    this.lastAchieved = Array.from(achievedGoal);
+    this.lastDesired = Array.from(desiredGoal);
     let d: number;
     if (this.oneSidedGoal) {
       this.goalValue = desiredGoal[0]!;
@@ -126,7 +132,21 @@ export class EpisodeTracker {
       }
     }
     if (this.closestGoal < thr) return 'reached the goal but left it again (overshot or dropped)';
-    return 'moved toward the goal but stopped short';
+    return this.howItMissed();
+  }
+
+  /** Where the achieved goal ended relative to the straight line from its start to the goal. */
+  private howItMissed(): string {
+    const start = this.firstAchieved ?? this.lastAchieved;
+    const travel = this.lastAchieved.map((x, i) => x - start[i]!);
+    const line = this.lastDesired.map((x, i) => x - start[i]!);
+    const length = Math.hypot(...line);
+    if (length < 1e-9) return 'moved away from the goal';
+    const along = travel.reduce((sum, x, i) => sum + x * line[i]!, 0) / length;
+    const side = Math.hypot(...travel.map((x, i) => x - (along * line[i]!) / length));
+    if (along > length + this.distanceThresholdM / 2) return 'overshot the goal';
+    if (side > this.distanceThresholdM) return 'went off the line to the goal';
+    return 'stopped short of the goal';
   }
 }
 
