@@ -191,4 +191,18 @@ describe('prior controllers: generate → evaluate → feedback → new version 
     expect(run.stdout).toContain('Accepted: the reach prior is v4');
     expect(readFileSync(join(priors, 'reach', 'active'), 'utf8').trim()).toBe('v4');
   });
+
+  it('starts the interactive loop with a first LLM version when nothing is stored', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'armprior-priors-'));
+    server.enqueue({ kind: 'reply', text: reply(FULL_REACH) });
+    const run = await armprior(
+      ['prior', 'edit', '--task', 'reach', '--priors', fresh, '--episodes', '2'],
+      env,
+      '\n',
+    );
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('No reach prior stored yet');
+    expect(run.stdout).toContain('reach v1 stored');
+    expect(readFileSync(join(fresh, 'reach', 'active'), 'utf8').trim()).toBe('v1');
+  });
 });

@@ -23,7 +23,7 @@ export function canonicalTask(name: string): string {
 export async function evaluatePrior(
   prior: ResolvedPrior,
   episodes: number,
-  options: { robot?: string; quiet?: boolean } = {},
+  options: { robot?: string | undefined; quiet?: boolean } = {},
 ): Promise<ControllerEvaluation> {
   const env = await ArmEnv.create({ task: prior.task, robot: options.robot });
   try {

@@ -7,12 +7,13 @@ import {
   type RoundOptions,
   type RoundResult,
 } from '../../controllers/prior-rounds.js';
+import { resolvePrior } from '../../controllers/priors.js';
 import type { PriorStore } from '../../controllers/store.js';
 import type { ChatCompleter } from '../../prompts/chat.js';
 import { createLlmClient } from '../../prompts/llm-client.js';
 import { ReplayClient } from '../../prompts/replay-client.js';
 import { integerOption } from '../options.js';
-import { canonicalTask, openStore } from '../prior-support.js';
+import { canonicalTask, evaluatePrior, openStore } from '../prior-support.js';
 import { createProgress, type Progress } from '../progress.js';
 
 interface LlmOptions {
@@ -86,9 +87,21 @@ export function registerPriorLlmCommands(prior: Command): void {
     const lines = rl[Symbol.asyncIterator]();
     try {
       let current = store.active(task);
-      process.stderr.write(
-        `Editing the ${task} prior, starting from ${current === undefined ? 'the bundled prior' : `v${current}`}.\n`,
-      );
+      if (current === undefined) {
+        // Nothing stored yet: the LLM writes a first version (RLingua starts from its answer).
+        process.stderr.write(`No ${task} prior stored yet: asking the LLM for a first version.\n`);
+        const first = await withProgress((hooks) =>
+          generateRound({ ...roundOptions(options, task, store), ...hooks }),
+        );
+        report(task, first);
+        current = first.version;
+      } else {
+        process.stderr.write(`Editing the ${task} prior, starting from v${current}.\n`);
+        const evaluation = await evaluatePrior(resolvePrior(store, task, `v${current}`), options.episodes, {
+          robot: options.robot,
+        });
+        process.stdout.write(`${task} v${current}\n${evaluation.summary}\n`);
+      }
       for (;;) {
         process.stderr.write('Feedback for a new version (Enter: accept and pin the current one; q: quit): ');
         // Lines are read through the iterator, not rl.question(): with piped input, lines that
@@ -100,10 +113,8 @@ export function registerPriorLlmCommands(prior: Command): void {
           return;
         }
         if (answer === '') {
-          if (current !== undefined) store.setActive(task, current);
-          process.stdout.write(
-            `Accepted: the ${task} prior is ${current === undefined ? 'the bundled one' : `v${current}`}.\n`,
-          );
+          store.setActive(task, current);
+          process.stdout.write(`Accepted: the ${task} prior is v${current}.\n`);
           return;
         }
         const result = await withProgress((hooks) =>
@@ -111,7 +122,7 @@ export function registerPriorLlmCommands(prior: Command): void {
             ...roundOptions(options, task, store),
             ...hooks,
             feedback: answer,
-            ...(current !== undefined ? { from: `v${current}` } : {}),
+            from: `v${current}`,
           }),
         );
         report(task, result);

@@ -79,7 +79,6 @@ export function registerPriorCommand(program: Command): void {
     .action((from: string, to: string | undefined, options: StoreOptions) => {
       const task = canonicalTask(options.task);
       const store = openStore(options.priors);
-      parseVersion(from);
       const a = resolvePrior(store, task, from);
       const b = resolvePrior(store, task, to);
       process.stdout.write(createTwoFilesPatch(a.label, b.label, a.code, b.code, '', '', { context: 3 }));
