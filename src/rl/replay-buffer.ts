@@ -1,0 +1,203 @@
+import type { Rng } from '../core/rng.js';
+
+/** Vector sizes of one transition. */
+export interface TransitionSizes {
+  observation: number;
+  goal: number;
+  action: number;
+}
+
+/** One episode to store: per step t, the vectors before the step, the action, and what followed. */
+export interface EpisodeData {
+  length: number;
+  /** length × observation: observation before step t. */
+  observation: Float64Array;
+  /** length × goal: achieved goal before step t. */
+  achievedGoal: Float64Array;
+  /** length × goal: the episode's desired goal at step t. */
+  desiredGoal: Float64Array;
+  /** length × action: the action applied (the policy's or the prior's). */
+  action: Float64Array;
+  /** length: the env's reward. */
+  reward: Float64Array;
+  /** length × observation and × goal: after step t. */
+  nextObservation: Float64Array;
+  nextAchievedGoal: Float64Array;
+  /** length: 1 where step t ended in a terminal state (not a truncation: bootstrapping goes on). */
+  terminated: Uint8Array;
+  /** length: 1 where the prior controller chose the action (RLingua's prior-acted flag). */
+  priorActed: Uint8Array;
+  /** length × action: the prior's action where it was asked (else zeros). */
+  priorAction: Float64Array;
+  /** length: 1 where `priorAction` holds a prior's proposal. */
+  hasPriorAction: Uint8Array;
+}
+
+/** A sampled batch, in preallocated Float32 arrays (what the learner's graphs take). */
+export interface Batch {
+  size: number;
+  observation: Float32Array;
+  desiredGoal: Float32Array;
+  action: Float32Array;
+  reward: Float32Array;
+  nextObservation: Float32Array;
+  /** 1 − terminated: whether to bootstrap from the next state. */
+  notDone: Float32Array;
+  priorAction: Float32Array;
+  hasPriorAction: Float32Array;
+  /** 1 where HER replaced the goal. */
+  relabeled: Uint8Array;
+}
+
+/** How to recompute a reward for a relabeled goal (the env's computeReward). */
+export type RewardFunction = (achievedGoal: Float64Array, desiredGoal: Float64Array) => number;
+
+/** Hindsight experience replay, "future" strategy (Andrychowicz et al. 2017; RL Zoo uses k = 4). */
+export interface HerOptions {
+  /** Relabeled goals per real one: a goal is relabeled with probability k / (k + 1). */
+  k: number;
+  computeReward: RewardFunction;
+}
+
+/**
+ * A preallocated ring of transitions, stored episode by episode so that HER can relabel with
+ * goals achieved later in the same episode (Stable-Baselines3's HerReplayBuffer does the same).
+ * Oldest episodes are overwritten first; a transition is sampled only while it is whole.
+ */
+export class ReplayBuffer {
+  readonly capacity: number;
+  readonly sizes: TransitionSizes;
+  private readonly obs: Float64Array;
+  private readonly achieved: Float64Array;
+  private readonly desired: Float64Array;
+  private readonly action: Float64Array;
+  private readonly reward: Float64Array;
+  private readonly nextObs: Float64Array;
+  private readonly nextAchieved: Float64Array;
+  private readonly terminated: Uint8Array;
+  private readonly priorActed: Uint8Array;
+  private readonly priorAction: Float64Array;
+  private readonly hasPriorAction: Uint8Array;
+  /** Absolute index (over all transitions ever added) of the end of each slot's episode. */
+  private readonly episodeEnd: Float64Array;
+  /** Transitions ever added; slot = absolute index mod capacity. */
+  private added = 0;
+  private readonly goalScratch: Float64Array;
+  private readonly achievedScratch: Float64Array;
+
+  constructor(capacity: number, sizes: TransitionSizes) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    this.sizes = sizes;
+    const { observation: o, goal: g, action: a } = sizes;
+    this.obs = new Float64Array(capacity * o);
+    this.achieved = new Float64Array(capacity * g);
+    this.desired = new Float64Array(capacity * g);
+    this.action = new Float64Array(capacity * a);
+    this.reward = new Float64Array(capacity);
+    this.nextObs = new Float64Array(capacity * o);
+    this.nextAchieved = new Float64Array(capacity * g);
+    this.terminated = new Uint8Array(capacity);
+    this.priorActed = new Uint8Array(capacity);
+    this.priorAction = new Float64Array(capacity * a);
+    this.hasPriorAction = new Uint8Array(capacity);
+    this.episodeEnd = new Float64Array(capacity);
+    this.goalScratch = new Float64Array(g);
+    this.achievedScratch = new Float64Array(g);
+  }
+
+  /** Transitions that can be sampled. */
+  get size(): number {
+    return Math.min(this.added, this.capacity);
+  }
+
+  /** Transitions ever added. */
+  get totalAdded(): number {
+    return this.added;
+  }
+
+  /** Fraction of stored transitions where the prior acted. */
+  priorActedFraction(): number {
+    let n = 0;
+    for (let i = 0; i < this.size; i++) n += this.priorActed[i]!;
+    return this.size === 0 ? 0 : n / this.size;
+  }
+
+  /** Appends a whole episode (longer than the capacity: only its last `capacity` steps are kept). */
+  addEpisode(episode: EpisodeData): void {
+    const { observation: o, goal: g, action: a } = this.sizes;
+    const end = this.added + episode.length;
+    for (let t = 0; t < episode.length; t++) {
+      const slot = (this.added + t) % this.capacity;
+      this.obs.set(episode.observation.subarray(t * o, t * o + o), slot * o);
+      this.achieved.set(episode.achievedGoal.subarray(t * g, t * g + g), slot * g);
+      this.desired.set(episode.desiredGoal.subarray(t * g, t * g + g), slot * g);
+      this.action.set(episode.action.subarray(t * a, t * a + a), slot * a);
+      this.reward[slot] = episode.reward[t]!;
+      this.nextObs.set(episode.nextObservation.subarray(t * o, t * o + o), slot * o);
+      this.nextAchieved.set(episode.nextAchievedGoal.subarray(t * g, t * g + g), slot * g);
+      this.terminated[slot] = episode.terminated[t]!;
+      this.priorActed[slot] = episode.priorActed[t]!;
+      this.priorAction.set(episode.priorAction.subarray(t * a, t * a + a), slot * a);
+      this.hasPriorAction[slot] = episode.hasPriorAction[t]!;
+      this.episodeEnd[slot] = end;
+    }
+    this.added = end;
+  }
+
+  /** A batch buffer of `size` rows to sample into (reuse it across updates). */
+  createBatch(size: number): Batch {
+    const { observation: o, goal: g, action: a } = this.sizes;
+    return {
+      size,
+      observation: new Float32Array(size * o),
+      desiredGoal: new Float32Array(size * g),
+      action: new Float32Array(size * a),
+      reward: new Float32Array(size),
+      nextObservation: new Float32Array(size * o),
+      notDone: new Float32Array(size),
+      priorAction: new Float32Array(size * a),
+      hasPriorAction: new Float32Array(size),
+      relabeled: new Uint8Array(size),
+    };
+  }
+
+  /**
+   * Fills rows [from, from + count) of `batch` with transitions drawn uniformly, relabeling
+   * goals with HER's "future" strategy when `her` is given: with probability k/(k+1), the goal
+   * becomes the achieved goal after a uniformly drawn step t' ≥ t of the same episode, and the
+   * reward is recomputed for it.
+   */
+  sampleInto(batch: Batch, rng: Rng, her?: HerOptions, from = 0, count = batch.size - from): void {
+    const n = this.size;
+    if (n === 0) throw new RangeError('cannot sample from an empty replay buffer');
+    const { observation: o, goal: g, action: a } = this.sizes;
+    const oldest = this.added - n;
+    const relabelProbability = her ? her.k / (her.k + 1) : 0;
+    for (let row = from; row < from + count; row++) {
+      const absolute = oldest + rng.int(0, n - 1);
+      const slot = absolute % this.capacity;
+      batch.observation.set(this.obs.subarray(slot * o, slot * o + o), row * o);
+      batch.nextObservation.set(this.nextObs.subarray(slot * o, slot * o + o), row * o);
+      batch.action.set(this.action.subarray(slot * a, slot * a + a), row * a);
+      batch.priorAction.set(this.priorAction.subarray(slot * a, slot * a + a), row * a);
+      batch.hasPriorAction[row] = this.hasPriorAction[slot]!;
+      batch.notDone[row] = 1 - this.terminated[slot]!;
+      if (her && rng.next() < relabelProbability) {
+        // t' uniform in [t, episode end), as SB3's "future": the goal achieved after step t'.
+        const future = absolute + rng.int(0, this.episodeEnd[slot]! - 1 - absolute);
+        const futureSlot = future % this.capacity;
+        this.goalScratch.set(this.nextAchieved.subarray(futureSlot * g, futureSlot * g + g));
+        this.achievedScratch.set(this.nextAchieved.subarray(slot * g, slot * g + g));
+        batch.desiredGoal.set(this.goalScratch, row * g);
+        batch.reward[row] = her.computeReward(this.achievedScratch, this.goalScratch);
+        batch.relabeled[row] = 1;
+      } else {
+        batch.desiredGoal.set(this.desired.subarray(slot * g, slot * g + g), row * g);
+        batch.reward[row] = this.reward[slot]!;
+        batch.relabeled[row] = 0;
+      }
+    }
+  }
+}
