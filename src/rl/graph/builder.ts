@@ -19,7 +19,16 @@ export class GraphBuildError extends Error {
   }
 }
 
-type Attribute = { name: string; int?: number; ints?: number[]; float?: number };
+/** An attribute of a node (ints, an int or a float). */
+export type Attribute = { name: string; int?: number; ints?: number[]; float?: number };
+
+/** One recorded node, for reverse-mode differentiation (autodiff.ts). */
+export interface TapeEntry {
+  readonly opType: string;
+  readonly inputs: readonly Value[];
+  readonly output: Value;
+  readonly attributes: readonly Attribute[];
+}
 
 /**
  * A small builder of ONNX graphs (float32): the ops an MLP actor-critic needs, each checking and
@@ -33,6 +42,8 @@ export class GraphBuilder {
   private readonly inputs: Value[] = [];
   private readonly outputs: Value[] = [];
   private readonly names = new Set<string>();
+  private readonly recorded: TapeEntry[] = [];
+  private readonly int64Constants = new Map<string, number[]>();
   private counter = 0;
 
   constructor(readonly graphName: string) {}
@@ -180,6 +191,52 @@ export class GraphBuilder {
     return onnx.ModelProto.encode(model).finish();
   }
 
+  /** Every node added so far, in order. */
+  get tape(): readonly TapeEntry[] {
+    return this.recorded;
+  }
+
+  /** The values of an int64 constant made by {@link GraphBuilder.int64}, if `name` is one. */
+  int64Values(name: string): number[] | undefined {
+    return this.int64Constants.get(name);
+  }
+
+  /** A 1-D int64 constant (axes, shapes). */
+  int64(values: readonly number[]): Value {
+    const name = this.claim(this.freshName('int64'));
+    this.int64Constants.set(name, [...values]);
+    this.initializers.push(
+      onnx.TensorProto.create({
+        name,
+        dims: [values.length],
+        dataType: onnx.TensorProto.DataType.INT64,
+        int64Data: [...values],
+      }),
+    );
+    return { name, shape: [values.length] };
+  }
+
+  /**
+   * Any ONNX node, with the output shape given by the caller: the escape hatch the gradient
+   * rules use for ops with no typed helper (Shape, Expand, Cast, comparisons…).
+   */
+  op(opType: string, inputs: Value[], shape: readonly Dim[], attributes: Attribute[] = []): Value {
+    return this.node(opType, inputs, shape, attributes);
+  }
+
+  /** Sum over `axes` (ReduceSum takes its axes as an int64 input from opset 13). */
+  reduceSum(x: Value, axes: number[], keepDims = false): Value {
+    return this.node('ReduceSum', [x, this.int64(axes)], reducedShape(x, axes, keepDims), [
+      { name: 'keepdims', int: keepDims ? 1 : 0 },
+    ]);
+  }
+
+  /** The transpose of a 2-D value. */
+  transpose(x: Value): Value {
+    const [a, b] = this.rank2(x, 'transpose');
+    return this.node('Transpose', [x], [b, a], [{ name: 'perm', ints: [1, 0] }]);
+  }
+
   private node(
     opType: string,
     inputs: Value[],
@@ -188,6 +245,7 @@ export class GraphBuilder {
     name?: string,
   ): Value {
     const output = this.claim(name ?? this.freshName(opType.toLowerCase()));
+    this.recorded.push({ opType, inputs, output: { name: output, shape }, attributes });
     this.nodes.push(
       onnx.NodeProto.create({
         name: `${opType}_${this.nodes.length}`,
