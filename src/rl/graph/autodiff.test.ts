@@ -76,7 +76,7 @@ describe('gradients', () => {
     const loss = g.reduceMean(g.square(g.sub(prediction, y)));
     g.output(loss, 'loss');
     const wrt = ['w0', 'b0', 'w1', 'b1', 'x'];
-    gradients(g, loss, [w0, b0, w1, b1, x]).forEach((grad, i) => g.output(grad, `d_${wrt[i]}`));
+    for (const [i, grad] of gradients(g, loss, [w0, b0, w1, b1, x]).entries()) g.output(grad, `d_${wrt[i]}`);
 
     const reference = (f: Feeds) => {
       let total = 0;
@@ -114,7 +114,7 @@ describe('gradients', () => {
     const clipped = g.clip(g.sub(a, b), -0.5, 0.5);
     const loss = g.reduceMean(g.add(smaller, g.neg(g.mul(clipped, b))));
     g.output(loss, 'loss');
-    gradients(g, loss, [a, b]).forEach((grad, i) => g.output(grad, `d_${['a', 'b'][i]}`));
+    for (const [i, grad] of gradients(g, loss, [a, b]).entries()) g.output(grad, `d_${['a', 'b'][i]}`);
     const reference = (f: Feeds) => {
       let total = 0;
       for (let r = 0; r < 3; r++) {
