@@ -55,7 +55,7 @@ describe('Adam as graph ops', () => {
       const v = (1 - config.beta2) * grad[i]! ** 2;
       return p - (lrT * m) / (Math.sqrt(v) + epsHat);
     });
-    viaScalars.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 12));
+    for (const [i, v] of viaScalars.entries()) expect(v).toBeCloseTo(expected[i]!, 12);
   });
 
   it('trains a small network through onnxruntime: the loss falls by 20× on y = sin(3x)', async () => {
