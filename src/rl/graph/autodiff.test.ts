@@ -134,6 +134,44 @@ describe('gradients', () => {
     expectClose(out.d_b!, fd.b!, 'b');
   });
 
+  it('match finite differences through Concat and column slices (a critic on [observation, action])', async () => {
+    const rng = Rng.fromSeed(6);
+    const feeds: Feeds = {
+      s: { data: random(rng, 8), dims: [4, 2] },
+      a: { data: random(rng, 4), dims: [4, 1] },
+      w: { data: random(rng, 6), dims: [2, 3] },
+      c: { data: random(rng, 2), dims: [2] },
+    };
+    const g = new GraphBuilder('concat-loss');
+    const s = g.input('s', ['n', 2]);
+    const a = g.input('a', ['n', 1]);
+    const w = g.input('w', [2, 3]);
+    const c = g.input('c', [2]);
+    const q = g.tanh(g.linear(g.concat([s, a]), w, c));
+    const loss = g.add(g.reduceMean(g.square(q)), g.reduceMean(g.columns(s, 1, 2)));
+    g.output(loss, 'loss');
+    const names = ['s', 'a', 'w', 'c'];
+    for (const [i, grad] of gradients(g, loss, [s, a, w, c]).entries()) g.output(grad, `d_${names[i]}`);
+    const reference = (f: Feeds) => {
+      let total = 0;
+      let second = 0;
+      for (let r = 0; r < 4; r++) {
+        const input = [f.s!.data[2 * r]!, f.s!.data[2 * r + 1]!, f.a!.data[r]!];
+        for (let o = 0; o < 2; o++) {
+          let z = f.c!.data[o]!;
+          for (let k = 0; k < 3; k++) z += f.w!.data[o * 3 + k]! * input[k]!;
+          total += Math.tanh(z) ** 2;
+        }
+        second += f.s!.data[2 * r + 1]!;
+      }
+      return total / 8 + second / 4;
+    };
+    const out = await run(g, feeds);
+    expect(out.loss![0]).toBeCloseTo(reference(feeds), 5);
+    const fd = finiteDifferences(reference, feeds, names);
+    for (const name of names) expectClose(out[`d_${name}`]!, fd[name]!, name);
+  });
+
   it('gives zeros for an input the loss does not depend on, and refuses a non-scalar loss', async () => {
     const g = new GraphBuilder('unused');
     const a = g.input('a', ['n', 2]);

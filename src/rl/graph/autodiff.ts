@@ -124,6 +124,26 @@ function backward(g: GraphBuilder, entry: TapeEntry, dY: Value): [Value, Value][
     }
     case 'Transpose':
       return [[a, g.transpose(dY)]];
+    case 'Concat': {
+      let offset = 0;
+      return entry.inputs.map((part) => {
+        const width = part.shape[1] as number;
+        const slice = g.columns(dY, offset, offset + width);
+        offset += width;
+        return [part, slice] as [Value, Value];
+      });
+    }
+    case 'Slice': {
+      // Columns [start, end) of a 2-D value: the gradient is zero outside them.
+      const start = g.int64Values(entry.inputs[1]!.name)?.[0];
+      const end = g.int64Values(entry.inputs[2]!.name)?.[0];
+      const width = a.shape[1];
+      if (start === undefined || end === undefined || typeof width !== 'number') {
+        throw new GraphBuildError(`gradients: Slice ${y.name} needs constant bounds and a fixed width`);
+      }
+      const pads = g.int64([0, start, 0, width - end]);
+      return [[a, g.op('Pad', [dY, pads], a.shape)]];
+    }
     default:
       throw new GraphBuildError(`gradients: no rule for ${entry.opType} (node producing ${y.name})`);
   }

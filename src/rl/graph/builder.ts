@@ -231,6 +231,33 @@ export class GraphBuilder {
     ]);
   }
 
+  /** Joins 2-D values along their second axis (features), e.g. [observation, action]. */
+  concat(values: readonly Value[]): Value {
+    const rows = values[0]!.shape[0]!;
+    let width = 0;
+    for (const v of values) {
+      const [r, c] = this.rank2(v, 'concat part');
+      if (r !== rows)
+        throw new GraphBuildError(
+          `concat: ${v.name} has ${String(r)} rows, ${values[0]!.name} has ${String(rows)}`,
+        );
+      if (typeof c !== 'number')
+        throw new GraphBuildError(`concat: ${v.name} needs a fixed number of columns`);
+      width += c;
+    }
+    return this.node('Concat', [...values], [rows, width], [{ name: 'axis', int: 1 }]);
+  }
+
+  /** Columns [start, end) of a 2-D value. */
+  columns(x: Value, start: number, end: number): Value {
+    const [rows] = this.rank2(x, 'columns');
+    return this.node(
+      'Slice',
+      [x, this.int64([start]), this.int64([end]), this.int64([1])],
+      [rows, end - start],
+    );
+  }
+
   /** The transpose of a 2-D value. */
   transpose(x: Value): Value {
     const [a, b] = this.rank2(x, 'transpose');
