@@ -191,6 +191,11 @@ export class GraphBuilder {
     return onnx.ModelProto.encode(model).finish();
   }
 
+  /** The graph's inputs, in the order they were declared. */
+  get graphInputs(): readonly Value[] {
+    return this.inputs;
+  }
+
   /** Every node added so far, in order. */
   get tape(): readonly TapeEntry[] {
     return this.recorded;

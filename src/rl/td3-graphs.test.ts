@@ -1,0 +1,194 @@
+import ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../core/rng.js';
+import { adamStepScalars, DEFAULT_ADAM } from './graph/adam.js';
+import {
+  actorSizes,
+  buildActorUpdate,
+  buildCriticUpdate,
+  criticSizes,
+  networkShapes,
+  type Td3GraphConfig,
+  type UpdateGraph,
+} from './td3-graphs.js';
+
+const config: Td3GraphConfig = {
+  observationSize: 3,
+  actionSize: 2,
+  hidden: [8, 8],
+  gamma: 0.95,
+  tau: 0.05,
+  targetNoiseClip: 0.5,
+};
+const BATCH = 5;
+const STEP = 3;
+const LR = 1e-3;
+
+type Feeds = Record<string, Float64Array>;
+
+/** Random values for every input; second moments positive; the Adam scalars for step 3. */
+function randomFeeds(graph: UpdateGraph, rng: Rng): Feeds {
+  const feeds: Feeds = {};
+  for (const name of graph.inputs) {
+    const size = graph.inputShapes[name]!.reduce<number>(
+      (n, d) => n * (typeof d === 'number' ? d : BATCH),
+      1,
+    );
+    const scale = name.startsWith('v.') ? 0 : 0.6;
+    feeds[name] = Float64Array.from({ length: size }, () =>
+      name.startsWith('v.') ? rng.uniform(1e-4, 4e-4) : rng.uniform(-scale, scale),
+    );
+  }
+  if (feeds.not_done) feeds.not_done = Float64Array.from({ length: BATCH }, (_, i) => (i === 2 ? 0 : 1));
+  const { lrT, epsHat } = adamStepScalars(STEP, { ...DEFAULT_ADAM, learningRate: LR });
+  feeds.lr_t = Float64Array.of(lrT);
+  feeds.eps_hat = Float64Array.of(epsHat);
+  return feeds;
+}
+
+async function run(graph: UpdateGraph, feeds: Feeds): Promise<Record<string, Float32Array>> {
+  const session = await ort.InferenceSession.create(graph.bytes);
+  try {
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const name of graph.inputs) {
+      const dims = graph.inputShapes[name]!.map((d) => (typeof d === 'number' ? d : BATCH));
+      tensors[name] = new ort.Tensor('float32', Float32Array.from(feeds[name]!), dims);
+    }
+    const out = await session.run(tensors);
+    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array]));
+  } finally {
+    await session.release();
+  }
+}
+
+/** Plain float64 forward pass of a network stored in feeds under `prefix`. */
+function net(
+  feeds: Feeds,
+  prefix: string,
+  sizes: number[],
+  x: number[][],
+  output: 'tanh' | 'none',
+): number[][] {
+  return x.map((row) => {
+    let h = row;
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      const w = feeds[`${prefix}.${i}.weight`]!;
+      const b = feeds[`${prefix}.${i}.bias`]!;
+      h = Array.from({ length: sizes[i + 1]! }, (_, o) => {
+        let s = b[o]!;
+        for (let k = 0; k < sizes[i]!; k++) s += w[o * sizes[i]! + k]! * h[k]!;
+        const last = i + 2 === sizes.length;
+        return !last ? Math.max(0, s) : output === 'tanh' ? Math.tanh(s) : s;
+      });
+    }
+    return h;
+  });
+}
+
+const rows = (data: Float64Array, width: number) =>
+  Array.from({ length: data.length / width }, (_, r) =>
+    Array.from(data.subarray(r * width, (r + 1) * width)),
+  );
+const clip = (x: number, c: number) => Math.min(c, Math.max(-c, x));
+
+/** TD3's critic loss, computed plainly. */
+function criticLoss(f: Feeds): number {
+  const { observationSize: o, actionSize: a, gamma, targetNoiseClip } = config;
+  const nextObs = rows(f.next_obs!, o);
+  const noise = rows(f.noise!, a);
+  const nextAction = net(f, 'actor_target', actorSizes(config), nextObs, 'tanh').map((act, r) =>
+    act.map((v, j) => clip(v + clip(noise[r]![j]!, targetNoiseClip), 1)),
+  );
+  const nextInput = nextObs.map((s, r) => [...s, ...nextAction[r]!]);
+  const t1 = net(f, 'q1_target', criticSizes(config), nextInput, 'none');
+  const t2 = net(f, 'q2_target', criticSizes(config), nextInput, 'none');
+  const input = rows(f.obs!, o).map((s, r) => [...s, ...rows(f.action!, a)[r]!]);
+  const q1 = net(f, 'q1', criticSizes(config), input, 'none');
+  const q2 = net(f, 'q2', criticSizes(config), input, 'none');
+  let loss = 0;
+  for (let r = 0; r < BATCH; r++) {
+    const y = f.reward![r]! + gamma * f.not_done![r]! * Math.min(t1[r]![0]!, t2[r]![0]!);
+    loss += (q1[r]![0]! - y) ** 2 + (q2[r]![0]! - y) ** 2;
+  }
+  return loss / BATCH;
+}
+
+/** TD3's actor loss, −mean Q1(s, π(s)), computed plainly. */
+function actorLoss(f: Feeds): number {
+  const obs = rows(f.obs!, config.observationSize);
+  const action = net(f, 'actor', actorSizes(config), obs, 'tanh');
+  const q = net(
+    f,
+    'q1',
+    criticSizes(config),
+    obs.map((s, r) => [...s, ...action[r]!]),
+    'none',
+  );
+  return -q.reduce((sum, v) => sum + v[0]!, 0) / BATCH;
+}
+
+/** The expected Adam update from finite-difference gradients of a plain loss. */
+function expectAdamStep(
+  f: Feeds,
+  out: Record<string, Float32Array>,
+  params: string[],
+  loss: (f: Feeds) => number,
+): void {
+  const { lrT, epsHat } = adamStepScalars(STEP, { ...DEFAULT_ADAM, learningRate: LR });
+  const { beta1, beta2 } = DEFAULT_ADAM;
+  let worst = 0;
+  for (const name of params) {
+    const p = f[name]!;
+    for (let i = 0; i < p.length; i++) {
+      const keep = p[i]!;
+      p[i] = keep + 1e-6;
+      const up = loss(f);
+      p[i] = keep - 1e-6;
+      const down = loss(f);
+      p[i] = keep;
+      const grad = (up - down) / 2e-6;
+      const m = beta1 * f[`m.${name}`]![i]! + (1 - beta1) * grad;
+      const v = beta2 * f[`v.${name}`]![i]! + (1 - beta2) * grad * grad;
+      const expected = keep - (lrT * m) / (Math.sqrt(v) + epsHat);
+      // Compare the step taken, relative to the learning rate.
+      worst = Math.max(worst, Math.abs(out[`new.${name}`]![i]! - expected) / LR);
+      expect(out[`new.m.${name}`]![i]!).toBeCloseTo(m, 4);
+    }
+  }
+  expect(worst).toBeLessThan(0.02);
+}
+
+describe('TD3 update graphs', () => {
+  it('make the critic step of a plain TD3 on fixed inputs (targets, clipped double Q, Adam)', async () => {
+    const graph = buildCriticUpdate(config);
+    const feeds = randomFeeds(graph, Rng.fromSeed(21));
+    const out = await run(graph, feeds);
+    expect(out.loss![0]).toBeCloseTo(criticLoss(feeds), 4);
+    const params = [
+      ...networkShapes('q1', criticSizes(config)),
+      ...networkShapes('q2', criticSizes(config)),
+    ].map((s) => s.name);
+    expectAdamStep(feeds, out, params, criticLoss);
+  });
+
+  it('make the actor step of a plain TD3, and the soft target updates', async () => {
+    const graph = buildActorUpdate(config);
+    const feeds = randomFeeds(graph, Rng.fromSeed(22));
+    const out = await run(graph, feeds);
+    expect(out.actor_loss![0]).toBeCloseTo(actorLoss(feeds), 4);
+    const params = networkShapes('actor', actorSizes(config)).map((s) => s.name);
+    expectAdamStep(feeds, out, params, actorLoss);
+    for (const { name } of networkShapes('q2', criticSizes(config))) {
+      const target = `q2_target${name.slice(2)}`;
+      const expected = feeds[target]!.map((t, i) => config.tau * feeds[name]![i]! + (1 - config.tau) * t);
+      expected.forEach((e, i) => expect(out[`new.${target}`]![i]!).toBeCloseTo(e, 6));
+    }
+    for (const { name } of networkShapes('actor', actorSizes(config))) {
+      const target = `actor_target${name.slice(5)}`;
+      const newActor = out[`new.${name}`]!;
+      feeds[target]!.forEach((t, i) =>
+        expect(out[`new.${target}`]![i]!).toBeCloseTo(config.tau * newActor[i]! + (1 - config.tau) * t, 6),
+      );
+    }
+  });
+});
