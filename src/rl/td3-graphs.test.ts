@@ -181,14 +181,14 @@ describe('TD3 update graphs', () => {
     for (const { name } of networkShapes('q2', criticSizes(config))) {
       const target = `q2_target${name.slice(2)}`;
       const expected = feeds[target]!.map((t, i) => config.tau * feeds[name]![i]! + (1 - config.tau) * t);
-      expected.forEach((e, i) => expect(out[`new.${target}`]![i]!).toBeCloseTo(e, 6));
+      for (const [i, e] of expected.entries()) expect(out[`new.${target}`]![i]!).toBeCloseTo(e, 6);
     }
     for (const { name } of networkShapes('actor', actorSizes(config))) {
       const target = `actor_target${name.slice(5)}`;
       const newActor = out[`new.${name}`]!;
-      feeds[target]!.forEach((t, i) =>
-        expect(out[`new.${target}`]![i]!).toBeCloseTo(config.tau * newActor[i]! + (1 - config.tau) * t, 6),
-      );
+      for (const [i, t] of feeds[target]!.entries()) {
+        expect(out[`new.${target}`]![i]!).toBeCloseTo(config.tau * newActor[i]! + (1 - config.tau) * t, 6);
+      }
     }
   });
 });

@@ -142,10 +142,11 @@ export function buildActorUpdate(c: Td3GraphConfig): UpdateGraph {
   });
   const tau = g.scalar(c.tau);
   const keep = g.scalar(1 - c.tau);
-  const soft = (online: Value[], target: Value[]) =>
-    target.forEach((t, i) =>
-      outputs.push(g.output(g.add(g.mul(tau, online[i]!), g.mul(keep, t)), `new.${t.name}`).name),
-    );
+  const soft = (online: Value[], target: Value[]) => {
+    for (const [i, t] of target.entries()) {
+      outputs.push(g.output(g.add(g.mul(tau, online[i]!), g.mul(keep, t)), `new.${t.name}`).name);
+    }
+  };
   soft(
     updated.map((u) => u.param),
     targets.actor,
