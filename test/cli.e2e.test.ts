@@ -185,4 +185,16 @@ describe('armprior CLI', () => {
     expect(result.overheadMicros.median).toBeGreaterThan(0);
     expect(result.evaluate20EpisodesSec).toBeGreaterThan(0);
   });
+
+  it('prints the learner benchmark as JSON', async () => {
+    const run = await armprior('bench', 'learner', '--json', '--updates', '10');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      td3UpdatesPerSec: number;
+      batchSize: number;
+      hidden: number[];
+    };
+    expect(result).toMatchObject({ batchSize: 256, hidden: [256, 256] });
+    expect(result.td3UpdatesPerSec).toBeGreaterThan(0);
+  });
 });

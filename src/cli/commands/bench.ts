@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { runLearnerBench } from '../../../bench/learner-bench.js';
 import { runSandboxBench } from '../../../bench/sandbox-bench.js';
 import { runSimBench } from '../../../bench/sim-bench.js';
 import { integerOption } from '../options.js';
@@ -60,6 +61,25 @@ export function registerBenchCommand(program: Command): void {
           `  act() of the bundled prior            ${us(r.bundledPriorMicros)}\n` +
           `  loading the bundled prior             ${r.loadMillis.toFixed(1)} ms\n` +
           `  evaluating it on 20 episodes          ${r.evaluate20EpisodesSec.toFixed(2)} s (env and sandbox creation included)\n`,
+      );
+    });
+
+  bench
+    .command('learner')
+    .description('TD3 updates per second through the onnxruntime training graphs (2 × 256 MLPs, batch 256)')
+    .option('--updates <n>', 'updates per measurement', integerOption(10, 100_000), 200)
+    .option('--json', 'print JSON')
+    .action(async (options: { updates: number; json?: boolean }) => {
+      const r = await runLearnerBench({ updates: options.updates });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `bench learner · TD3, ${r.hidden.join('×')} MLPs, batch ${r.batchSize}, ${r.observationSize} inputs, ${r.actionSize} actions\n` +
+          `  critic steps (both critics)   ${r.criticUpdatesPerSec.toFixed(1)}/s\n` +
+          `  actor steps (+ soft updates)  ${r.actorUpdatesPerSec.toFixed(1)}/s\n` +
+          `  full TD3 updates (actor every ${r.policyDelay})  ${r.td3UpdatesPerSec.toFixed(1)}/s  (goal ≥ 100/s: ${r.td3UpdatesPerSec >= 100 ? 'meets goal' : 'BELOW GOAL'})\n`,
       );
     });
 }
