@@ -163,8 +163,8 @@ export class GraphBuilder {
     ]);
   }
 
-  /** The serialised model (opset 17, IR 8). */
-  toBytes(): Uint8Array {
+  /** The serialised model (opset 17, IR 8), with optional key/value metadata. */
+  toBytes(metadata: Readonly<Record<string, string>> = {}): Uint8Array {
     const valueInfo = (v: Value) =>
       onnx.ValueInfoProto.create({
         name: v.name,
@@ -187,6 +187,7 @@ export class GraphBuilder {
       producerName: 'armprior',
       opsetImport: [{ domain: '', version: 17 }],
       graph,
+      metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     });
     return onnx.ModelProto.encode(model).finish();
   }
@@ -345,4 +346,10 @@ function reducedShape(x: Value, axes: number[], keepDims: boolean): Dim[] {
   return keepDims
     ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
     : x.shape.filter((_, i) => !axes.includes(i));
+}
+
+/** Reads a serialised model's key/value metadata (onnxruntime's Node API does not expose it). */
+export function readModelMetadata(bytes: Uint8Array): Record<string, string> {
+  const model = onnx.ModelProto.decode(bytes);
+  return Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
 }

@@ -1,0 +1,69 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../core/rng.js';
+import { initMlp, mlpReference } from './graph/mlp.js';
+import { RunningNormalizer } from './normalizer.js';
+import { OnnxPolicy, PolicyLoadError } from './onnx-policy.js';
+import { exportPolicy } from './policy-export.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'armprior-policy-'));
+const metadata = {
+  task: 'push',
+  inputSize: 21,
+  actionSize: 3,
+  observationFields: ['eePosition', 'eeVelocity'],
+  algorithm: 'td3',
+};
+
+function trainedLikePolicy(rng: Rng) {
+  const actor = initMlp([21, 64, 64, 3], rng);
+  const normalizer = new RunningNormalizer(21, { clip: 5 });
+  normalizer.update(
+    Float64Array.from({ length: 21 * 200 }, (_, i) => (i % 21) * 0.1 + rng.normal() * (0.05 + (i % 7) * 0.1)),
+    200,
+  );
+  return { actor, normalizer };
+}
+
+describe('exported ONNX policy', () => {
+  it('gives the actions of the trained network on normalised inputs (1e-5), with its metadata', async () => {
+    const rng = Rng.fromSeed(3);
+    const { actor, normalizer } = trainedLikePolicy(rng);
+    const file = join(dir, 'policy.onnx');
+    writeFileSync(file, exportPolicy(actor, normalizer, metadata));
+    const policy = await OnnxPolicy.load(file, { inputSize: 21, actionSize: 3 });
+    try {
+      expect(policy.metadata).toEqual(metadata);
+      for (let k = 0; k < 5; k++) {
+        const observation = Float64Array.from({ length: 18 }, () => rng.uniform(-1, 3));
+        const goal = Float64Array.from({ length: 3 }, () => rng.uniform(-0.2, 0.2));
+        const raw = Float64Array.from([...observation, ...goal]);
+        const normalized = new Float64Array(21);
+        normalizer.normalize(raw, 1, normalized);
+        const expected = mlpReference(actor, normalized, 1, 'tanh');
+        const action = await policy.act(observation, goal);
+        for (let i = 0; i < 3; i++) expect(Math.abs(action[i]! - expected[i]!)).toBeLessThan(1e-5);
+      }
+    } finally {
+      await policy.close();
+    }
+  });
+
+  it('refuses a policy whose sizes do not fit the robot, a file that is not ONNX, and a missing file', async () => {
+    const rng = Rng.fromSeed(4);
+    const { actor, normalizer } = trainedLikePolicy(rng);
+    const file = join(dir, 'push-policy.onnx');
+    writeFileSync(file, exportPolicy(actor, normalizer, metadata));
+    await expect(OnnxPolicy.load(file, { inputSize: 13, actionSize: 4 })).rejects.toThrow(
+      /takes 21 inputs and gives 3 actions \(task 'push'\), but this robot\/task has 13 inputs/,
+    );
+    const garbage = join(dir, 'garbage.onnx');
+    writeFileSync(garbage, 'not a model at all');
+    await expect(OnnxPolicy.load(garbage, { inputSize: 21, actionSize: 3 })).rejects.toThrow(PolicyLoadError);
+    await expect(
+      OnnxPolicy.load(join(dir, 'missing.onnx'), { inputSize: 21, actionSize: 3 }),
+    ).rejects.toThrow(/ENOENT/);
+  });
+});
