@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../core/rng.js';
+import { NonFiniteUpdateError, type Td3Batch, Td3ConfigSchema, Td3Learner } from './td3.js';
+
+const config = Td3ConfigSchema.parse({ hidden: [16, 16], batchSize: 8, policyDelay: 2 });
+const sizes = { input: 5, action: 2 };
+
+function batch(rng: Rng, poison = false): Td3Batch {
+  const n = 8;
+  const values = (k: number) => Float32Array.from({ length: n * k }, () => rng.uniform(-1, 1));
+  const reward = values(1);
+  if (poison) reward[3] = Number.NaN;
+  return {
+    size: n,
+    input: values(5),
+    action: values(2),
+    reward,
+    notDone: new Float32Array(n).fill(1),
+    nextInput: values(5),
+  };
+}
+
+describe('Td3Learner', () => {
+  it('updates the critics every step and the actor every policyDelay steps', async () => {
+    const learner = await Td3Learner.create(config, sizes, Rng.fromSeed(0));
+    try {
+      const rng = Rng.fromSeed(1);
+      const actorBefore = learner.parameter('actor.0.weight');
+      const criticBefore = learner.parameter('q1.0.weight');
+      const first = await learner.update(batch(rng), rng);
+      expect(Number.isFinite(first['train/critic_loss'])).toBe(true);
+      expect(first['train/actor_loss']).toBeUndefined();
+      expect(learner.parameter('q1.0.weight')).not.toEqual(criticBefore);
+      expect(learner.parameter('actor.0.weight')).toEqual(actorBefore);
+      const second = await learner.update(batch(rng), rng);
+      expect(Number.isFinite(second['train/actor_loss'])).toBe(true);
+      expect(learner.parameter('actor.0.weight')).not.toEqual(actorBefore);
+      expect(learner.steps).toBe(2);
+    } finally {
+      await learner.close();
+    }
+  });
+
+  it('rejects an update with NaN in the batch and keeps the weights it had', async () => {
+    const learner = await Td3Learner.create(config, sizes, Rng.fromSeed(0));
+    try {
+      const rng = Rng.fromSeed(2);
+      await learner.update(batch(rng), rng);
+      const before = learner.parameter('q2.1.weight');
+      await expect(learner.update(batch(rng, true), rng)).rejects.toThrow(NonFiniteUpdateError);
+      expect(learner.parameter('q2.1.weight')).toEqual(before);
+      expect(learner.steps).toBe(1);
+      expect(Number.isFinite((await learner.update(batch(rng), rng))['train/critic_loss'])).toBe(true);
+    } finally {
+      await learner.close();
+    }
+  });
+
+  it('is deterministic: same seeds, same weights after several updates', async () => {
+    const train = async () => {
+      const learner = await Td3Learner.create(config, sizes, Rng.fromSeed(5));
+      const rng = Rng.fromSeed(6);
+      for (let i = 0; i < 6; i++) await learner.update(batch(rng), rng);
+      const weights = learner.parameter('actor.2.weight');
+      await learner.close();
+      return Array.from(weights);
+    };
+    expect(await train()).toEqual(await train());
+  });
+
+  it('reports every bad config field at once', () => {
+    const result = Td3ConfigSchema.safeParse({ gamma: 2, tau: -1, batchSize: 0, learningrate: 1 });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.path[0] ?? i.message).sort()).toEqual(
+      expect.arrayContaining(['batchSize', 'gamma', 'tau']),
+    );
+  });
+});

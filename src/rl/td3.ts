@@ -1,0 +1,237 @@
+import ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { ArmpriorError } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import { adamStepScalars, DEFAULT_ADAM } from './graph/adam.js';
+import { initMlp } from './graph/mlp.js';
+import {
+  actorSizes,
+  buildActorUpdate,
+  buildCriticUpdate,
+  criticSizes,
+  networkShapes,
+  type Td3GraphConfig,
+  type UpdateGraph,
+} from './td3-graphs.js';
+
+/**
+ * TD3 (Fujimoto et al. 2018) with Stable-Baselines3's hyperparameter names. Every field is
+ * described; the defaults are RL Zoo's for the panda-gym tasks with HER.
+ */
+export const Td3ConfigSchema = z
+  .object({
+    /** Adam learning rate of actor and critics. */
+    learningRate: z.number().positive().default(1e-3),
+    /** Transitions per gradient step. */
+    batchSize: z.number().int().positive().default(256),
+    /** Discount factor. */
+    gamma: z.number().min(0).max(1).default(0.95),
+    /** Soft target update rate: θ' ← τ θ + (1 − τ) θ'. */
+    tau: z.number().min(0).max(1).default(0.05),
+    /** Critic steps per actor (and target) step (§5.2, delayed policy updates). */
+    policyDelay: z.number().int().positive().default(2),
+    /** Std of the noise added to the target action (§5.3, target policy smoothing). */
+    targetPolicyNoise: z.number().min(0).default(0.2),
+    /** That noise is clipped to ±targetNoiseClip. */
+    targetNoiseClip: z.number().min(0).default(0.5),
+    /** Hidden layer widths of actor and critics. */
+    hidden: z.array(z.number().int().positive()).min(1).default([256, 256]),
+  })
+  .strict();
+
+export type Td3Config = z.output<typeof Td3ConfigSchema>;
+
+/** An update whose losses or new parameters were not finite: it was rejected, nothing changed. */
+export class NonFiniteUpdateError extends ArmpriorError {
+  constructor(message: string) {
+    super('update_not_finite', message);
+  }
+}
+
+/**
+ * A batch as the networks see it: rows of the normalised observation and desired goal,
+ * concatenated (`input`, and `nextInput` after the step), with the action, reward and whether to
+ * bootstrap. Built from a replay {@link Batch} and the normalisers by the training loop.
+ */
+export interface Td3Batch {
+  size: number;
+  input: Float32Array;
+  action: Float32Array;
+  reward: Float32Array;
+  notDone: Float32Array;
+  nextInput: Float32Array;
+}
+
+export interface Td3Stats {
+  'train/critic_loss': number;
+  'train/q1_mean': number;
+  /** Present on the steps that also updated the actor. */
+  'train/actor_loss'?: number;
+}
+
+/**
+ * The TD3 learner: parameters and Adam moments live in onnxruntime tensors carried from one
+ * call's outputs to the next call's inputs; the host only feeds batches and noise.
+ */
+export class Td3Learner {
+  readonly config: Td3Config;
+  private readonly graphConfig: Td3GraphConfig;
+  private readonly state = new Map<string, ort.Tensor>();
+  private updates = 0;
+  private actorUpdates = 0;
+
+  private constructor(
+    config: Td3Config,
+    graphConfig: Td3GraphConfig,
+    private readonly critic: { graph: UpdateGraph; session: ort.InferenceSession },
+    private readonly actor: { graph: UpdateGraph; session: ort.InferenceSession },
+  ) {
+    this.config = config;
+    this.graphConfig = graphConfig;
+  }
+
+  static async create(
+    config: Td3Config,
+    sizes: { input: number; action: number },
+    rng: Rng,
+  ): Promise<Td3Learner> {
+    const graphConfig: Td3GraphConfig = {
+      observationSize: sizes.input,
+      actionSize: sizes.action,
+      hidden: config.hidden,
+      gamma: config.gamma,
+      tau: config.tau,
+      targetNoiseClip: config.targetNoiseClip,
+    };
+    // Two sessions alternate on 2 cores: idle spinning of one's thread pool would slow the other.
+    const options: ort.InferenceSession.SessionOptions = {
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    };
+    const criticGraph = buildCriticUpdate(graphConfig);
+    const actorGraph = buildActorUpdate(graphConfig);
+    const learner = new Td3Learner(
+      config,
+      graphConfig,
+      { graph: criticGraph, session: await ort.InferenceSession.create(criticGraph.bytes, options) },
+      { graph: actorGraph, session: await ort.InferenceSession.create(actorGraph.bytes, options) },
+    );
+    for (const [prefix, layers] of [
+      ['actor', actorSizes(graphConfig)],
+      ['q1', criticSizes(graphConfig)],
+      ['q2', criticSizes(graphConfig)],
+    ] as const) {
+      const params = initMlp(layers, rng);
+      networkShapes(prefix, layers).forEach(({ name, shape }, i) => {
+        const data = i % 2 === 0 ? params.weights[i / 2]! : params.biases[(i - 1) / 2]!;
+        const tensor = new ort.Tensor('float32', data, shape);
+        learner.state.set(name, tensor);
+        learner.state.set(
+          name.replace(prefix, `${prefix}_target`),
+          new ort.Tensor('float32', data.slice(), shape),
+        );
+        learner.state.set(`m.${name}`, new ort.Tensor('float32', new Float32Array(data.length), shape));
+        learner.state.set(`v.${name}`, new ort.Tensor('float32', new Float32Array(data.length), shape));
+      });
+    }
+    return learner;
+  }
+
+  /** Gradient steps taken. */
+  get steps(): number {
+    return this.updates;
+  }
+
+  /** The current value of a parameter (e.g. `actor.0.weight`), a copy. */
+  parameter(name: string): Float32Array {
+    const tensor = this.state.get(name);
+    if (!tensor) throw new RangeError(`no parameter named ${name}`);
+    return (tensor.data as Float32Array).slice();
+  }
+
+  /**
+   * One TD3 step on `batch` (rows normalised: observation and desired goal concatenated as the
+   * network input); the actor and targets move every `policyDelay` steps. A step whose losses
+   * or parameters come out non-finite is rejected and reported: training never goes on with
+   * NaN weights.
+   */
+  async update(batch: Td3Batch, rng: Rng): Promise<Td3Stats> {
+    const n = batch.size;
+    const { observationSize: o, actionSize: a } = this.graphConfig;
+    const noise = Float32Array.from({ length: n * a }, () => rng.normal() * this.config.targetPolicyNoise);
+    const data: Record<string, ort.Tensor> = {
+      obs: new ort.Tensor('float32', batch.input, [n, o]),
+      action: new ort.Tensor('float32', batch.action, [n, a]),
+      reward: new ort.Tensor('float32', batch.reward, [n, 1]),
+      not_done: new ort.Tensor('float32', batch.notDone, [n, 1]),
+      next_obs: new ort.Tensor('float32', batch.nextInput, [n, o]),
+      noise: new ort.Tensor('float32', noise, [n, a]),
+    };
+    const t = this.updates + 1;
+    const criticOut = await this.run(this.critic, data, t);
+    const stats: Td3Stats = {
+      'train/critic_loss': scalar(criticOut.loss),
+      'train/q1_mean': scalar(criticOut.q1_mean),
+    };
+    this.checkFinite(criticOut, 'critic', stats['train/critic_loss']);
+    this.carry(criticOut);
+    this.updates = t;
+    if (t % this.config.policyDelay === 0) {
+      const actorOut = await this.run(this.actor, data, this.actorUpdates + 1);
+      const actorLoss = scalar(actorOut.actor_loss);
+      this.checkFinite(actorOut, 'actor', actorLoss);
+      this.carry(actorOut);
+      this.actorUpdates++;
+      stats['train/actor_loss'] = actorLoss;
+    }
+    return stats;
+  }
+
+  async close(): Promise<void> {
+    await this.critic.session.release();
+    await this.actor.session.release();
+  }
+
+  private async run(
+    part: { graph: UpdateGraph; session: ort.InferenceSession },
+    data: Record<string, ort.Tensor>,
+    t: number,
+  ) {
+    const { lrT, epsHat } = adamStepScalars(t, { ...DEFAULT_ADAM, learningRate: this.config.learningRate });
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of part.graph.inputs) {
+      if (name === 'lr_t') feeds[name] = new ort.Tensor('float32', Float32Array.of(lrT), []);
+      else if (name === 'eps_hat') feeds[name] = new ort.Tensor('float32', Float32Array.of(epsHat), []);
+      else feeds[name] = data[name] ?? this.state.get(name)!;
+    }
+    return part.session.run(feeds);
+  }
+
+  /** Rejects an update with a non-finite loss or any non-finite new parameter. */
+  private checkFinite(out: ort.InferenceSession.OnnxValueMapType, part: string, loss: number): void {
+    if (!Number.isFinite(loss)) {
+      throw new NonFiniteUpdateError(
+        `TD3 ${part} update ${this.updates + 1} rejected: its loss is ${loss} (is there NaN in the batch?)`,
+      );
+    }
+    for (const [name, tensor] of Object.entries(out)) {
+      if (!name.startsWith('new.')) continue;
+      const values = (tensor as ort.Tensor).data as Float32Array;
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i]!)) {
+          throw new NonFiniteUpdateError(
+            `TD3 ${part} update ${this.updates + 1} rejected: ${name.slice(4)} became ${values[i]}`,
+          );
+        }
+      }
+    }
+  }
+
+  private carry(out: ort.InferenceSession.OnnxValueMapType): void {
+    for (const [name, tensor] of Object.entries(out))
+      if (name.startsWith('new.')) this.state.set(name.slice(4), tensor as ort.Tensor);
+  }
+}
+
+function scalar(value: ort.OnnxValue | undefined): number {
+  return ((value as ort.Tensor | undefined)?.data as Float32Array | undefined)?.[0] ?? Number.NaN;
+}
