@@ -76,9 +76,7 @@ export function registerBenchCommand(program: Command): void {
         return;
       }
       process.stdout.write(
-        `bench learner · TD3, ${r.hidden.join('×')} MLPs, batch ${r.batchSize}, ${r.observationSize} inputs, ${r.actionSize} actions\n` +
-          `  critic steps (both critics)   ${r.criticUpdatesPerSec.toFixed(1)}/s\n` +
-          `  actor steps (+ soft updates)  ${r.actorUpdatesPerSec.toFixed(1)}/s\n` +
+        `bench learner · TD3, ${r.hidden.join('×')} MLPs, batch ${r.batchSize}, ${r.inputSize} inputs, ${r.actionSize} actions\n` +
           `  full TD3 updates (actor every ${r.policyDelay})  ${r.td3UpdatesPerSec.toFixed(1)}/s  (goal ≥ 100/s: ${r.td3UpdatesPerSec >= 100 ? 'meets goal' : 'BELOW GOAL'})\n`,
       );
     });
