@@ -72,6 +72,10 @@ describe('prior controllers: generate → evaluate → feedback → new version 
     for (const field of ['eePosition', 'eeVelocity', 'desiredGoal', 'act(obs, ctx)'])
       expect(prompt).toContain(field);
     expect(JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')).episodes).toBe(6);
+    const conversation = JSON.parse(readFileSync(join(dir, 'conversation.json'), 'utf8')) as {
+      role: string;
+    }[];
+    expect(conversation.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
     // The key went only into the Authorization header, never into anything stored.
     expect(server.requests.at(-1)?.headers.authorization).toBe(`Bearer ${API_KEY}`);
     for (const file of readdirSync(dir)) expect(readFileSync(join(dir, file), 'utf8')).not.toContain(API_KEY);

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ArmEnv } from '../../sim/env.js';
 import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
 import { generateController } from '../prompts/generate.js';
@@ -7,6 +9,9 @@ import { observationLayout } from './contract.js';
 import { type ControllerEvaluation, evaluateController, evaluationSeeds } from './evaluate.js';
 import { bundledReply, createPriorController, type ResolvedPrior, resolvePrior } from './priors.js';
 import type { PriorStore } from './store.js';
+
+/** Kept beside each version: the conversation a feedback round on it continues. */
+const CONVERSATION_FILE = 'conversation.json';
 
 /** Options shared by a first generation and a feedback round. */
 export interface RoundOptions {
@@ -130,8 +135,11 @@ export function evaluate(
 
 /** The messages that produced a prior, ending with its reply: where a feedback round continues. */
 function conversationOf(store: PriorStore, prior: ResolvedPrior, initial: ChatMessage[]): ChatMessage[] {
-  if (prior.version === 'bundled')
+  if (prior.version === 'bundled') {
     return [...initial, { role: 'assistant', content: bundledReply(prior.task) }];
+  }
+  const conversation = join(store.root, prior.task, `v${prior.version}`, CONVERSATION_FILE);
+  if (existsSync(conversation)) return JSON.parse(readFileSync(conversation, 'utf8')) as ChatMessage[];
   const stored = store.read(prior.task, prior.version);
   const request = stored.request as { params?: { messages?: ChatMessage[] } } | null;
   const messages = request?.params?.messages ?? initial;
@@ -157,7 +165,12 @@ function storeGenerated(
     source: 'llm',
     model: generated.reply.model,
     attempts: generated.attempts.length,
-    files: { [EXCHANGES_FILE]: `${JSON.stringify(exchanges, null, 2)}\n` },
+    files: {
+      [EXCHANGES_FILE]: `${JSON.stringify(exchanges, null, 2)}\n`,
+      // The conversation without failed attempts and their corrections: where the next
+      // feedback round continues.
+      [CONVERSATION_FILE]: `${JSON.stringify(generated.messages, null, 2)}\n`,
+    },
   });
   return version;
 }
