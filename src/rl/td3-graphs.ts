@@ -19,6 +19,17 @@ export interface Td3GraphConfig {
   tau: number;
   /** Std of the target policy smoothing noise is applied on the host; its clip here. */
   targetNoiseClip: number;
+  /**
+   * RLingua's imitation term (arXiv 2403.06420, §III-C): the actor loss gets
+   * + w · mean over prior-labelled rows of ‖π(s) − a_prior‖², with w an input (its schedule
+   * decays on the host). Off: the plain TD3 actor.
+   */
+  imitation?: boolean;
+  /**
+   * Q-filter (Nair et al. 2018): imitate only where the critic rates the prior's action above
+   * the policy's, Q1(s, a_prior) > Q1(s, π(s)).
+   */
+  qFilter?: boolean;
   adam?: Omit<AdamConfig, 'learningRate'>;
 }
 
@@ -125,7 +136,32 @@ export function buildActorUpdate(c: Td3GraphConfig): UpdateGraph {
     v: g.input(`v.${p.name}`, p.shape),
   }));
   const action = forward(g, obs, actor, 'tanh');
-  const loss = g.neg(g.reduceMean(forward(g, g.concat([obs, action]), q1, 'none')));
+  const policyQ = forward(g, g.concat([obs, action]), q1, 'none');
+  let loss = g.neg(g.reduceMean(policyQ));
+  const extraOutputs: [Value, string][] = [];
+  if (c.imitation) {
+    const priorAction = g.input('prior_action', ['batch', c.actionSize]);
+    const hasPrior = g.input('has_prior', ['batch', 1]);
+    const weight = g.input('imitation_weight', []);
+    let mask = hasPrior;
+    if (c.qFilter) {
+      const priorQ = forward(g, g.concat([obs, priorAction]), q1, 'none');
+      const better = g.op(
+        'Cast',
+        [g.op('Greater', [priorQ, policyQ], ['batch', 1])],
+        ['batch', 1],
+        [{ name: 'to', int: 1 }],
+      );
+      mask = g.mul(mask, g.stopGradient(better));
+    }
+    mask = g.stopGradient(mask);
+    const squaredError = g.reduceSum(g.square(g.sub(action, priorAction)), [1], true);
+    // Mean over the rows that imitate (the share of prior-labelled rows changes during training).
+    const count = g.add(g.reduceSum(mask, [0, 1]), g.scalar(1e-6));
+    const imitation = g.div(g.reduceSum(g.mul(mask, squaredError), [0, 1]), count);
+    loss = g.add(loss, g.mul(weight, imitation));
+    extraOutputs.push([imitation, 'imitation_loss'], [g.reduceMean(mask), 'imitation_fraction']);
+  }
   const grads = gradients(g, loss, actor);
   const updated = adamUpdate(
     g,
@@ -134,7 +170,10 @@ export function buildActorUpdate(c: Td3GraphConfig): UpdateGraph {
     epsHat,
     c.adam ?? DEFAULT_ADAM,
   );
-  const outputs = [g.output(loss, 'actor_loss').name];
+  const outputs = [
+    g.output(loss, 'actor_loss').name,
+    ...extraOutputs.map(([v, name]) => g.output(v, name).name),
+  ];
   updated.forEach((u, i) => {
     outputs.push(g.output(u.param, `new.${actor[i]!.name}`).name);
     outputs.push(g.output(u.m, `new.m.${actor[i]!.name}`).name);

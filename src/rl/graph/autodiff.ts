@@ -23,7 +23,7 @@ export function gradients(g: GraphBuilder, loss: Value, wrt: readonly Value[]): 
   for (let i = tape.length - 1; i >= 0; i--) {
     const entry = tape[i]!;
     const dY = grads.get(entry.output.name);
-    if (!dY) continue;
+    if (!dY || g.isStopped(entry.output.name)) continue;
     for (const [input, grad] of backward(g, entry, dY)) accumulate(input, grad);
   }
   return wrt.map((w) => grads.get(w.name) ?? zerosLike(g, w));

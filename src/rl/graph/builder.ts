@@ -44,6 +44,7 @@ export class GraphBuilder {
   private readonly names = new Set<string>();
   private readonly recorded: TapeEntry[] = [];
   private readonly int64Constants = new Map<string, number[]>();
+  private readonly stopped = new Set<string>();
   private counter = 0;
 
   constructor(readonly graphName: string) {}
@@ -190,6 +191,18 @@ export class GraphBuilder {
       metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     });
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /** A value that gradients do not flow through (a mask, a target). */
+  stopGradient(x: Value): Value {
+    const out = this.node('Identity', [x], x.shape);
+    this.stopped.add(out.name);
+    return out;
+  }
+
+  /** Whether gradients stop at this value (see {@link GraphBuilder.stopGradient}). */
+  isStopped(name: string): boolean {
+    return this.stopped.has(name);
   }
 
   /** The graph's inputs, in the order they were declared. */
