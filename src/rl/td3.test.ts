@@ -68,6 +68,36 @@ describe('Td3Learner', () => {
     expect(await train()).toEqual(await train());
   });
 
+  it('pulls the actor toward the prior’s actions with the imitation term, its weight decaying', async () => {
+    const imitationConfig = Td3ConfigSchema.parse({
+      hidden: [16, 16],
+      batchSize: 8,
+      policyDelay: 1,
+      learningRate: 3e-3,
+      imitation: { enabled: true, qFilter: false, initialWeight: 5, finalWeight: 1, decaySteps: 100 },
+    });
+    const learner = await Td3Learner.create(imitationConfig, sizes, Rng.fromSeed(0));
+    try {
+      const rng = Rng.fromSeed(3);
+      const withPrior = () => ({
+        ...batch(rng),
+        reward: new Float32Array(8),
+        priorAction: Float32Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? 0.5 : -0.5)),
+        hasPriorAction: new Float32Array(8).fill(1),
+      });
+      const first = await learner.update(withPrior(), rng);
+      let last = first;
+      for (let i = 0; i < 150; i++) last = await learner.update(withPrior(), rng);
+      expect(first['train/imitation_weight']).toBe(5);
+      expect(last['train/imitation_weight']).toBe(1);
+      expect(last['train/imitation_fraction']).toBe(1);
+      expect(last['train/imitation_loss']!).toBeLessThan(first['train/imitation_loss']! / 4);
+      await expect(learner.update(batch(rng), rng)).rejects.toThrow(/needs priorAction/);
+    } finally {
+      await learner.close();
+    }
+  });
+
   it('reports every bad config field at once', () => {
     const result = Td3ConfigSchema.safeParse({ gamma: 2, tau: -1, batchSize: 0, learningrate: 1 });
     expect(result.success).toBe(false);

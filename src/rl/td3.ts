@@ -36,6 +36,21 @@ export const Td3ConfigSchema = z
     targetNoiseClip: z.number().min(0).default(0.5),
     /** Hidden layer widths of actor and critics. */
     hidden: z.array(z.number().int().positive()).min(1).default([256, 256]),
+    /**
+     * RLingua's imitation term toward the prior's actions (arXiv 2403.06420, §III-C): its weight
+     * moves linearly from `initialWeight` to `finalWeight` over `decaySteps` actor steps.
+     */
+    imitation: z
+      .object({
+        enabled: z.boolean().default(false),
+        initialWeight: z.number().min(0).default(2.5),
+        finalWeight: z.number().min(0).default(0),
+        decaySteps: z.number().int().min(0).default(20_000),
+        /** Imitate only where Q1 rates the prior's action above the policy's (Nair et al. 2018). */
+        qFilter: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -60,6 +75,10 @@ export interface Td3Batch {
   reward: Float32Array;
   notDone: Float32Array;
   nextInput: Float32Array;
+  /** The prior's action per row (zeros where it was not asked); needed with imitation on. */
+  priorAction?: Float32Array;
+  /** 1 where `priorAction` holds the prior's proposal. */
+  hasPriorAction?: Float32Array;
 }
 
 export interface Td3Stats {
@@ -67,6 +86,10 @@ export interface Td3Stats {
   'train/q1_mean': number;
   /** Present on the steps that also updated the actor. */
   'train/actor_loss'?: number;
+  /** With imitation on, on actor steps: the imitation term, its weight and the share of rows imitated. */
+  'train/imitation_loss'?: number;
+  'train/imitation_weight'?: number;
+  'train/imitation_fraction'?: number;
 }
 
 /**
@@ -102,6 +125,8 @@ export class Td3Learner {
       gamma: config.gamma,
       tau: config.tau,
       targetNoiseClip: config.targetNoiseClip,
+      imitation: config.imitation.enabled,
+      qFilter: config.imitation.qFilter,
     };
     // Two sessions alternate on 2 cores: idle spinning of one's thread pool would slow the other.
     const options: ort.InferenceSession.SessionOptions = {
@@ -176,12 +201,29 @@ export class Td3Learner {
     this.carry(criticOut);
     this.updates = t;
     if (t % this.config.policyDelay === 0) {
+      const imitation = this.config.imitation;
+      if (imitation.enabled) {
+        if (!batch.priorAction || !batch.hasPriorAction) {
+          throw new RangeError('TD3 with imitation needs priorAction and hasPriorAction in every batch');
+        }
+        const progress =
+          imitation.decaySteps === 0 ? 1 : Math.min(1, this.actorUpdates / imitation.decaySteps);
+        const weight = imitation.initialWeight + (imitation.finalWeight - imitation.initialWeight) * progress;
+        data.prior_action = new ort.Tensor('float32', batch.priorAction, [n, a]);
+        data.has_prior = new ort.Tensor('float32', batch.hasPriorAction, [n, 1]);
+        data.imitation_weight = new ort.Tensor('float32', Float32Array.of(weight), []);
+        stats['train/imitation_weight'] = weight;
+      }
       const actorOut = await this.run(this.actor, data, this.actorUpdates + 1);
       const actorLoss = scalar(actorOut.actor_loss);
       this.checkFinite(actorOut, 'actor', actorLoss);
       this.carry(actorOut);
       this.actorUpdates++;
       stats['train/actor_loss'] = actorLoss;
+      if (imitation.enabled) {
+        stats['train/imitation_loss'] = scalar(actorOut.imitation_loss);
+        stats['train/imitation_fraction'] = scalar(actorOut.imitation_fraction);
+      }
     }
     return stats;
   }
