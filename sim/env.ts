@@ -7,7 +7,13 @@ import { Simulation } from './mujoco/simulation.js';
 import { loadRobotConfig, type RobotConfig } from './robot-config.js';
 import { buildScene } from './scene.js';
 import { createTask } from './tasks/registry.js';
-import { computeTaskReward, type Task, type TaskContext, type VectorField } from './tasks/task.js';
+import {
+  computeTaskReward,
+  rewardFromTerms,
+  type Task,
+  type TaskContext,
+  type VectorField,
+} from './tasks/task.js';
 
 /** Goal-conditioned observation, as panda-gym / Gymnasium-Robotics. */
 export interface GoalObservation {
@@ -213,12 +219,13 @@ export class ArmEnv {
     const terminated = task.config.terminateOnSuccess && success;
     const truncated = !terminated && this.stepsInEpisode >= task.config.maxEpisodeSteps;
     if (terminated || truncated) this.episodeActive = false;
+    const rewardTerms = task.rewardTerms(obs.achievedGoal, obs.desiredGoal);
     return {
       obs,
-      reward: computeTaskReward(task, obs.achievedGoal, obs.desiredGoal),
+      reward: rewardFromTerms(task, success, rewardTerms),
       terminated,
       truncated,
-      info: { isSuccess: success, rewardTerms: task.rewardTerms(obs.achievedGoal, obs.desiredGoal) },
+      info: { isSuccess: success, rewardTerms },
     };
   }
 

@@ -1,32 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runCli } from './support/run-cli.js';
 
-const bin = fileURLToPath(new URL('../bin/armprior.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI (the build that `npm test` makes first) as a user would. */
-function armprior(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { timeout: 300_000, maxBuffer: 16 * 2 ** 20 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+/** The real CLI, as a user runs it. */
+const armprior = (...args: string[]) => runCli(args);
 
 describe('armprior CLI', () => {
   it('lists the tasks', async () => {

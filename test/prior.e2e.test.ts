@@ -1,33 +1,14 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAiServer } from './support/fake-openai-server.js';
+import { runCli } from './support/run-cli.js';
 
-const bin = fileURLToPath(new URL('../bin/armprior.js', import.meta.url));
 const API_KEY = 'sk-test-e2e-0123456789';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The real CLI against the fake endpoint: no network, no real key. */
-function armprior(args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [bin, ...args],
-      { timeout: 300_000, env: { ...process.env, ...env }, maxBuffer: 16 * 2 ** 20 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
+const armprior = runCli;
 
 const reply = (code: string, words = 'Here is a controller.') =>
   `${words}\n\n\`\`\`javascript\n${code}\n\`\`\`\n`;

@@ -95,7 +95,19 @@ export function computeTaskReward(
   desired: ArrayLike<number>,
 ): number {
   if (task.config.rewardType === 'sparse') return task.isSuccess(achieved, desired) ? 0 : -1;
-  const terms = task.rewardTerms(achieved, desired);
+  return rewardFromTerms(task, false, task.rewardTerms(achieved, desired));
+}
+
+/**
+ * The same reward from an already computed success flag and reward terms (env.step has both,
+ * and computes neither twice).
+ */
+export function rewardFromTerms(
+  task: Task,
+  success: boolean,
+  terms: Readonly<Record<string, number>>,
+): number {
+  if (task.config.rewardType === 'sparse') return success ? 0 : -1;
   let reward = 0;
   for (const [name, value] of Object.entries(terms)) reward += (task.config.rewardScales[name] ?? 0) * value;
   return reward;

@@ -39,12 +39,7 @@ export function evaluateController(
       if (failureExamples.length < 3)
         failureExamples.push(`episode seed ${seed}, step ${f.step}: ${f.kind}: ${f.message}`);
     }
-    const diagnosis = tracker.diagnose(
-      episode.success,
-      failures,
-      episode.abortReason,
-      env.task.name === 'pick-and-place',
-    );
+    const diagnosis = tracker.diagnose(episode.success, failures, episode.abortReason, env.task.usesGripper);
     diagnoses.push(diagnosis);
     episodes.push({ ...episode, outcome: diagnosis.outcome });
     onEpisode?.(index + 1, episode);

@@ -1,0 +1,32 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../bin/armprior.js', import.meta.url));
+
+/** What a CLI run printed and how it ended. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real CLI (the build that `npm test` makes first) as a user would, with extra
+ * environment variables and, optionally, text on standard input.
+ */
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  input?: string,
+): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [bin, ...args],
+      { timeout: 300_000, env: { ...process.env, ...env }, maxBuffer: 16 * 2 ** 20 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
