@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
+import { mlpReference } from './graph/mlp.js';
+import { LearnerStateMismatchError } from './learner.js';
 import { NonFiniteUpdateError, type Td3Batch, Td3ConfigSchema, Td3Learner } from './td3.js';
 
 const config = Td3ConfigSchema.parse({ hidden: [16, 16], batchSize: 8, policyDelay: 2 });
@@ -93,6 +95,59 @@ describe('Td3Learner', () => {
       expect(last['train/imitation_fraction']).toBe(1);
       expect(last['train/imitation_loss']!).toBeLessThan(first['train/imitation_loss']! / 4);
       await expect(learner.update(batch(rng), rng)).rejects.toThrow(/needs priorAction/);
+    } finally {
+      await learner.close();
+    }
+  });
+
+  it('saves and restores its whole state: a restored learner continues exactly like the original', async () => {
+    const original = await Td3Learner.create(config, sizes, Rng.fromSeed(7));
+    const restored = await Td3Learner.create(config, sizes, Rng.fromSeed(99));
+    try {
+      const rng = Rng.fromSeed(8);
+      for (let i = 0; i < 3; i++) await original.update(batch(rng), rng);
+      restored.loadState(original.getState());
+      expect(restored.steps).toBe(3);
+      const next = batch(rng);
+      const rngState = rng.getState();
+      const a = await original.update(next, rng);
+      const b = await restored.update(next, Rng.fromState(rngState));
+      expect(b).toEqual(a);
+      expect(restored.parameter('actor.1.weight')).toEqual(original.parameter('actor.1.weight'));
+      expect(restored.parameter('m.q2.0.weight')).toEqual(original.parameter('m.q2.0.weight'));
+    } finally {
+      await original.close();
+      await restored.close();
+    }
+  });
+
+  it('refuses a saved state of another network size, naming the tensors that differ', async () => {
+    const small = await Td3Learner.create(config, sizes, Rng.fromSeed(0));
+    const wide = await Td3Learner.create({ ...config, hidden: [32, 16] }, sizes, Rng.fromSeed(0));
+    try {
+      expect(() => wide.loadState(small.getState())).toThrow(LearnerStateMismatchError);
+      expect(() => wide.loadState(small.getState())).toThrow(
+        /actor\.0\.weight is \[16, 5\], expected \[32, 5\]/,
+      );
+      expect(() => wide.loadState({ ...small.getState(), algorithm: 'sac' })).toThrow(/saved learner is sac/);
+    } finally {
+      await small.close();
+      await wide.close();
+    }
+  });
+
+  it('acts on the host with the trained actor; exploration adds clipped noise', async () => {
+    const learner = await Td3Learner.create(config, sizes, Rng.fromSeed(4));
+    try {
+      const rng = Rng.fromSeed(5);
+      for (let i = 0; i < 4; i++) await learner.update(batch(rng), rng);
+      const input = Float32Array.from({ length: 15 }, () => rng.uniform(-2, 2));
+      const deterministic = learner.act(input, 3, 'deterministic', rng);
+      const reference = mlpReference(learner.policyParameters(), input, 3, 'tanh');
+      for (let i = 0; i < 6; i++) expect(deterministic[i]).toBeCloseTo(reference[i]!, 5);
+      const explored = learner.act(input, 3, 'explore', rng);
+      expect(explored).not.toEqual(deterministic);
+      for (const v of explored) expect(Math.abs(v)).toBeLessThanOrEqual(1);
     } finally {
       await learner.close();
     }

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { ArmpriorError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { adamStepScalars, DEFAULT_ADAM } from './graph/adam.js';
-import { initMlp } from './graph/mlp.js';
+import { initMlp, type MlpParameters, mlpForward } from './graph/mlp.js';
+import {
+  checkStateFits,
+  type Learner,
+  type LearnerBatch,
+  type LearnerState,
+  type LearnerStats,
+} from './learner.js';
 import {
   actorSizes,
   buildActorUpdate,
@@ -36,6 +43,8 @@ export const Td3ConfigSchema = z
     targetNoiseClip: z.number().min(0).default(0.5),
     /** Hidden layer widths of actor and critics. */
     hidden: z.array(z.number().int().positive()).min(1).default([256, 256]),
+    /** Std of the Gaussian exploration noise added to the policy's actions (SB3's NormalActionNoise sigma). */
+    actionNoise: z.number().min(0).default(0.1),
     /**
      * RLingua's imitation term toward the prior's actions (arXiv 2403.06420, §III-C): its weight
      * moves linearly from `initialWeight` to `finalWeight` over `decaySteps` actor steps.
@@ -63,23 +72,8 @@ export class NonFiniteUpdateError extends ArmpriorError {
   }
 }
 
-/**
- * A batch as the networks see it: rows of the normalised observation and desired goal,
- * concatenated (`input`, and `nextInput` after the step), with the action, reward and whether to
- * bootstrap. Built from a replay {@link Batch} and the normalisers by the training loop.
- */
-export interface Td3Batch {
-  size: number;
-  input: Float32Array;
-  action: Float32Array;
-  reward: Float32Array;
-  notDone: Float32Array;
-  nextInput: Float32Array;
-  /** The prior's action per row (zeros where it was not asked); needed with imitation on. */
-  priorAction?: Float32Array;
-  /** 1 where `priorAction` holds the prior's proposal. */
-  hasPriorAction?: Float32Array;
-}
+/** TD3's batch is the shared learner batch. */
+export type Td3Batch = LearnerBatch;
 
 export interface Td3Stats {
   'train/critic_loss': number;
@@ -96,7 +90,8 @@ export interface Td3Stats {
  * The TD3 learner: parameters and Adam moments live in onnxruntime tensors carried from one
  * call's outputs to the next call's inputs; the host only feeds batches and noise.
  */
-export class Td3Learner {
+export class Td3Learner implements Learner {
+  readonly algorithm = 'td3' as const;
   readonly config: Td3Config;
   private readonly graphConfig: Td3GraphConfig;
   private readonly state = new Map<string, ort.Tensor>();
@@ -179,7 +174,7 @@ export class Td3Learner {
    * or parameters come out non-finite is rejected and reported: training never goes on with
    * NaN weights.
    */
-  async update(batch: Td3Batch, rng: Rng): Promise<Td3Stats> {
+  async update(batch: LearnerBatch, rng: Rng): Promise<LearnerStats & Td3Stats> {
     const n = batch.size;
     const { observationSize: o, actionSize: a } = this.graphConfig;
     const noise = Float32Array.from({ length: n * a }, () => rng.normal() * this.config.targetPolicyNoise);
@@ -193,7 +188,7 @@ export class Td3Learner {
     };
     const t = this.updates + 1;
     const criticOut = await this.run(this.critic, data, t);
-    const stats: Td3Stats = {
+    const stats: LearnerStats & Td3Stats = {
       'train/critic_loss': scalar(criticOut.loss),
       'train/q1_mean': scalar(criticOut.q1_mean),
     };
@@ -226,6 +221,52 @@ export class Td3Learner {
       }
     }
     return stats;
+  }
+
+  act(input: Float32Array, rows: number, mode: 'deterministic' | 'explore', rng: Rng): Float32Array {
+    const action = mlpForward(this.policyParameters(), input, rows, 'tanh');
+    if (mode === 'explore' && this.config.actionNoise > 0) {
+      for (let i = 0; i < action.length; i++) {
+        action[i] = Math.min(1, Math.max(-1, action[i]! + this.config.actionNoise * rng.normal()));
+      }
+    }
+    return action;
+  }
+
+  policyParameters(): MlpParameters {
+    const sizes = actorSizes(this.graphConfig);
+    const weights: Float32Array[] = [];
+    const biases: Float32Array[] = [];
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      weights.push(this.state.get(`actor.${i}.weight`)!.data as Float32Array);
+      biases.push(this.state.get(`actor.${i}.bias`)!.data as Float32Array);
+    }
+    return { sizes, weights, biases };
+  }
+
+  getState(): LearnerState {
+    const tensors: LearnerState['tensors'] = {};
+    for (const [name, tensor] of this.state) {
+      tensors[name] = { shape: [...tensor.dims], data: (tensor.data as Float32Array).slice() };
+    }
+    return {
+      algorithm: this.algorithm,
+      counters: { updates: this.updates, actorUpdates: this.actorUpdates },
+      tensors,
+    };
+  }
+
+  loadState(saved: LearnerState): void {
+    checkStateFits(
+      this.algorithm,
+      saved,
+      new Map([...this.state].map(([name, tensor]) => [name, tensor.dims])),
+    );
+    for (const [name, { shape, data }] of Object.entries(saved.tensors)) {
+      this.state.set(name, new ort.Tensor('float32', Float32Array.from(data), shape));
+    }
+    this.updates = saved.counters.updates ?? 0;
+    this.actorUpdates = saved.counters.actorUpdates ?? 0;
   }
 
   async close(): Promise<void> {

@@ -69,3 +69,36 @@ export function mlpReference(
   }
   return x;
 }
+
+/**
+ * The forward pass on the host in float32-stored, float64-accumulated loops: acting for a few
+ * envs per step is a handful of rows, for which an onnxruntime call (~40 µs plus copying the
+ * weights in) costs more than the arithmetic. Last layer: `output` activation.
+ */
+export function mlpForward(
+  params: MlpParameters,
+  input: Float32Array,
+  rows: number,
+  output: OutputActivation,
+): Float32Array {
+  let x = input;
+  for (let i = 0; i < params.weights.length; i++) {
+    const inSize = params.sizes[i]!;
+    const outSize = params.sizes[i + 1]!;
+    const w = params.weights[i]!;
+    const b = params.biases[i]!;
+    const last = i + 1 === params.weights.length;
+    const y = new Float32Array(rows * outSize);
+    for (let r = 0; r < rows; r++) {
+      const xOffset = r * inSize;
+      for (let o = 0; o < outSize; o++) {
+        let s = b[o]!;
+        const wOffset = o * inSize;
+        for (let k = 0; k < inSize; k++) s += w[wOffset + k]! * x[xOffset + k]!;
+        y[r * outSize + o] = !last ? (s > 0 ? s : 0) : output === 'tanh' ? Math.tanh(s) : s;
+      }
+    }
+    x = y;
+  }
+  return x;
+}
