@@ -1,5 +1,5 @@
 import type { EpisodeController } from '../src/controllers/basic.js';
-import type { ArmEnv } from './env.js';
+import type { ArmEnv, StepResult } from './env.js';
 
 /** What happened in one episode. */
 export interface EpisodeSummary {
@@ -54,23 +54,71 @@ export function runEpisode(
     observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
     const abortReason = controller.abortReason?.();
     if (result.terminated || result.truncated || abortReason !== undefined) {
-      const terms = result.info.rewardTerms;
-      return {
-        index,
-        seed,
-        return: total,
-        length: env.elapsedSteps,
-        success: result.info.isSuccess,
-        everSucceeded,
-        finalGoalDistance: terms.goalDistance ?? terms.openingShortfall,
-        terminated: result.terminated,
-        truncated: result.truncated || abortReason !== undefined,
-        simUnstable: result.info.simUnstable === true,
-        controllerFailures: controller.failures?.().length ?? 0,
-        abortReason,
-      };
+      return episodeSummary(
+        env,
+        result,
+        { index, seed, total, everSucceeded, abortReason },
+        controller.failures?.().length ?? 0,
+      );
     }
   }
+}
+
+/**
+ * {@link runEpisode} for an actor that answers asynchronously (an ONNX policy run by
+ * onnxruntime): same episode, same summary.
+ */
+export async function runEpisodeAsync(
+  env: ArmEnv,
+  act: (
+    observation: Float64Array,
+    achievedGoal: Float64Array,
+    desiredGoal: Float64Array,
+  ) => Promise<ArrayLike<number>>,
+  seed: number,
+  index = 0,
+): Promise<EpisodeSummary> {
+  let { obs } = env.reset({ seed });
+  let total = 0;
+  let everSucceeded = false;
+  for (;;) {
+    const result = env.step(await act(obs.observation, obs.achievedGoal, obs.desiredGoal));
+    total += result.reward;
+    everSucceeded ||= result.info.isSuccess;
+    obs = result.obs;
+    if (result.terminated || result.truncated) {
+      return episodeSummary(env, result, { index, seed, total, everSucceeded, abortReason: undefined }, 0);
+    }
+  }
+}
+
+function episodeSummary(
+  env: ArmEnv,
+  result: StepResult,
+  run: {
+    index: number;
+    seed: number;
+    total: number;
+    everSucceeded: boolean;
+    abortReason: string | undefined;
+  },
+  controllerFailures: number,
+): EpisodeSummary {
+  const terms = result.info.rewardTerms;
+  return {
+    index: run.index,
+    seed: run.seed,
+    return: run.total,
+    length: env.elapsedSteps,
+    success: result.info.isSuccess,
+    everSucceeded: run.everSucceeded,
+    finalGoalDistance: terms.goalDistance ?? terms.openingShortfall,
+    terminated: result.terminated,
+    truncated: result.truncated || run.abortReason !== undefined,
+    simUnstable: result.info.simUnstable === true,
+    controllerFailures,
+    abortReason: run.abortReason,
+  };
 }
 
 /** Aggregates of a set of episodes. */

@@ -4,6 +4,7 @@ import { registerBenchCommand } from './commands/bench.js';
 import { registerPriorCommand } from './commands/prior.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerTasksCommand } from './commands/tasks.js';
+import { registerTrainCommand } from './commands/train.js';
 import { reportError } from './exit.js';
 
 /** Builds the `armprior` program; one file per command under ./commands. */
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerTasksCommand(program);
   registerSimCommand(program);
   registerPriorCommand(program);
+  registerTrainCommand(program);
   registerBenchCommand(program);
   return program;
 }

@@ -1,22 +1,8 @@
 import type { Rng } from '../core/rng.js';
 import type { Batch, HerOptions, ReplayBuffer } from './replay-buffer.js';
 
-/**
- * Share of each batch drawn from the demonstration buffer: `initial` at step 0, moving linearly
- * to `final` by `decaySteps` (RLingua mixes prior demonstrations with online data; a decaying
- * share lets the policy's own data take over as it improves).
- */
-export interface DemoFractionSchedule {
-  initial: number;
-  final: number;
-  decaySteps: number;
-}
-
-export function demoFraction(schedule: DemoFractionSchedule, step: number): number {
-  if (schedule.decaySteps <= 0 || step >= schedule.decaySteps) return schedule.final;
-  const t = Math.max(0, step) / schedule.decaySteps;
-  return schedule.initial + (schedule.final - schedule.initial) * t;
-}
+// The share of demonstrations per batch follows a LinearSchedule (schedule.ts): RLingua mixes
+// prior demonstrations with online data, and a decaying share lets the policy's own data take over.
 
 /**
  * Fills `batch` with round(fraction × size) rows from the demonstration buffer and the rest

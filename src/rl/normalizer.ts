@@ -78,6 +78,18 @@ export class RunningNormalizer {
     };
   }
 
+  /** Takes over another normaliser's statistics (same size): restoring into an existing object. */
+  loadFrom(other: RunningNormalizer): void {
+    if (other.size !== this.size) {
+      throw new RangeError(
+        `normalizer of size ${this.size} cannot take the statistics of one of size ${other.size}`,
+      );
+    }
+    this.mean.set(other.mean);
+    this.m2.set(other.m2);
+    this.count = other.count;
+  }
+
   static fromState(state: ReturnType<RunningNormalizer['getState']>): RunningNormalizer {
     if (state.mean.length !== state.size || state.m2.length !== state.size) {
       throw new RangeError(`normalizer state of size ${state.size} holds ${state.mean.length} means`);

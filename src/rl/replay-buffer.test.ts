@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
-import { demoFraction, sampleMixed } from './data-mixer.js';
+import { sampleMixed } from './data-mixer.js';
 import { type EpisodeData, ReplayBuffer } from './replay-buffer.js';
+import { linearSchedule } from './schedule.js';
 
 const sizes = { observation: 2, goal: 1, action: 1 };
 
@@ -112,12 +113,38 @@ describe('ReplayBuffer', () => {
   });
 });
 
+describe('replay buffer snapshots (checkpoints)', () => {
+  it('restores a wrapped ring so that it samples exactly as the original', () => {
+    const original = new ReplayBuffer(50, sizes);
+    for (let e = 1; e <= 4; e++) original.addEpisode(episode(e, 20)); // 80 added: wrapped
+    const restored = new ReplayBuffer(50, sizes);
+    const snap = original.snapshot();
+    restored.restore({
+      added: snap.added,
+      arrays: Object.fromEntries(Object.entries(snap.arrays).map(([k, v]) => [k, v.slice()])),
+    });
+    const a = original.createBatch(64);
+    const b = restored.createBatch(64);
+    original.sampleInto(a, Rng.fromSeed(4), her);
+    restored.sampleInto(b, Rng.fromSeed(4), her);
+    expect(b).toEqual(a);
+    expect(restored.size).toBe(50);
+  });
+
+  it('refuses a snapshot of another size, naming the array', () => {
+    const small = new ReplayBuffer(50, sizes);
+    small.addEpisode(episode(1, 10));
+    const other = new ReplayBuffer(50, { ...sizes, observation: sizes.observation + 1 });
+    expect(() => other.restore(small.snapshot())).toThrow(/'obs' holds 20 values, expected 30/);
+  });
+});
+
 describe('demonstration / online mixing', () => {
   it('decays the demo share linearly and then holds it', () => {
     const schedule = { initial: 0.5, final: 0.1, decaySteps: 1000 };
-    expect(demoFraction(schedule, 0)).toBe(0.5);
-    expect(demoFraction(schedule, 500)).toBeCloseTo(0.3, 12);
-    expect(demoFraction(schedule, 5000)).toBe(0.1);
+    expect(linearSchedule(schedule, 0)).toBe(0.5);
+    expect(linearSchedule(schedule, 500)).toBeCloseTo(0.3, 12);
+    expect(linearSchedule(schedule, 5000)).toBe(0.1);
   });
 
   it('fills the batch from both buffers in the asked proportion', () => {

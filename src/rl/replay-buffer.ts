@@ -33,6 +33,14 @@ export interface EpisodeData {
   hasPriorAction: Uint8Array;
 }
 
+/** Values per slot of each stored array (see {@link ReplayBuffer.snapshot}). */
+function perSlot(name: string, sizes: TransitionSizes): number {
+  if (name === 'obs' || name === 'nextObs') return sizes.observation;
+  if (name === 'achieved' || name === 'desired' || name === 'nextAchieved') return sizes.goal;
+  if (name === 'action' || name === 'priorAction') return sizes.action;
+  return 1;
+}
+
 /** A sampled batch, in preallocated Float32 arrays (what the learner's graphs take). */
 export interface Batch {
   size: number;
@@ -144,6 +152,52 @@ export class ReplayBuffer {
       this.episodeEnd[slot] = end;
     }
     this.added = end;
+  }
+
+  /**
+   * The stored transitions for a checkpoint: the filled part of every array (slots
+   * 0 … size − 1) and the counter that places them in the ring. Views, not copies.
+   */
+  snapshot(): { added: number; arrays: Record<string, Float64Array | Uint8Array> } {
+    const n = this.size;
+    const arrays: Record<string, Float64Array | Uint8Array> = {};
+    for (const [name, full] of Object.entries(this.storage())) {
+      arrays[name] = full.subarray(0, n * perSlot(name, this.sizes));
+    }
+    return { added: this.added, arrays };
+  }
+
+  /** Puts back a {@link snapshot} taken from a buffer of the same capacity and sizes. */
+  restore(snapshot: { added: number; arrays: Record<string, Float64Array | Uint8Array> }): void {
+    const n = Math.min(snapshot.added, this.capacity);
+    for (const [name, target] of Object.entries(this.storage())) {
+      const source = snapshot.arrays[name];
+      const length = n * perSlot(name, this.sizes);
+      if (!source || source.length !== length || source.constructor !== target.constructor) {
+        throw new RangeError(
+          `replay buffer snapshot: '${name}' holds ${source?.length ?? 'no'} values, expected ${length}`,
+        );
+      }
+      target.set(source);
+    }
+    this.added = snapshot.added;
+  }
+
+  private storage(): Record<string, Float64Array | Uint8Array> {
+    return {
+      obs: this.obs,
+      achieved: this.achieved,
+      desired: this.desired,
+      action: this.action,
+      reward: this.reward,
+      nextObs: this.nextObs,
+      nextAchieved: this.nextAchieved,
+      terminated: this.terminated,
+      priorActed: this.priorActed,
+      priorAction: this.priorAction,
+      hasPriorAction: this.hasPriorAction,
+      episodeEnd: this.episodeEnd,
+    };
   }
 
   /** A batch buffer of `size` rows to sample into (reuse it across updates). */

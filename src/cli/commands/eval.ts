@@ -1,0 +1,98 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ArmEnv } from '../../../sim/env.js';
+import { type EpisodeSummary, runEpisodeAsync, summarize } from '../../../sim/rollout.js';
+import { ArmpriorError } from '../../core/errors.js';
+import { OnnxPolicy } from '../../rl/onnx-policy.js';
+import { readRunInfo, runFiles } from '../../rl/train/run-dir.js';
+import { integerOption } from '../options.js';
+import { canonicalTask } from '../prior-support.js';
+import { createProgress } from '../progress.js';
+
+interface EvalOptions {
+  task?: string;
+  episodes: number;
+  seed: number;
+  robot?: string;
+  json?: boolean;
+}
+
+/**
+ * `armprior eval <run|policy.onnx>`: runs the exported ONNX policy (through onnxruntime-node,
+ * exactly the file `armprior run` uses) on a fixed seed set and reports its success rate.
+ */
+export function registerEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate a trained policy (a run folder or a policy.onnx) on simulated episodes')
+    .argument('<policy>', 'a run folder (its policy.onnx) or an ONNX policy file')
+    .option('-t, --task <name>', 'task (default: the run’s or the policy’s own)')
+    .option('-n, --episodes <n>', 'episodes', integerOption(1, 100_000), 50)
+    .option('-s, --seed <seed>', 'episode k is reset with seed + k', integerOption(0, 2 ** 31 - 1), 1000)
+    .option('-r, --robot <name|file>', 'robot (default: the run’s, else panda)')
+    .option('--json', 'print JSON')
+    .action(async (target: string, options: EvalOptions) => {
+      const { file, task, robot } = locatePolicy(resolve(target), options);
+      const env = await ArmEnv.create({ task, robot });
+      let policy: OnnxPolicy | undefined;
+      try {
+        policy = await OnnxPolicy.load(file, {
+          inputSize: env.observationSize + env.goalSize,
+          actionSize: env.actionSize,
+        });
+        if (policy.metadata.task && policy.metadata.task !== env.task.name) {
+          throw new ArmpriorError(
+            'policy_task',
+            `${file} was trained on ${policy.metadata.task}, not ${env.task.name} (pass --task ${policy.metadata.task})`,
+          );
+        }
+        const progress = options.json ? undefined : createProgress(`evaluating ${file}`, options.episodes);
+        const episodes: EpisodeSummary[] = [];
+        const loaded = policy;
+        for (let k = 0; k < options.episodes; k++) {
+          episodes.push(await runEpisodeAsync(env, (o, _a, g) => loaded.act(o, g), options.seed + k, k));
+          progress?.update(k + 1, `success ${(100 * summarize(episodes).successRate).toFixed(0)}%`);
+        }
+        progress?.stop();
+        const stats = summarize(episodes);
+        if (options.json) {
+          process.stdout.write(
+            `${JSON.stringify({ policy: file, task, seed: options.seed, ...stats, episodes }, null, 2)}\n`,
+          );
+          return;
+        }
+        process.stdout.write(
+          `\n${task} · ${file} (${policy.metadata.algorithm || 'policy'}) · ${stats.episodes} episodes from seed ${options.seed}\n` +
+            `  success rate  ${(100 * stats.successRate).toFixed(1)}%\n` +
+            `  return        ${stats.meanReturn.toFixed(2)} ± ${stats.stdReturn.toFixed(2)}\n`,
+        );
+      } finally {
+        await policy?.close();
+        env.close();
+      }
+    });
+}
+
+/** The policy file, task and robot for a run folder or a bare ONNX file. */
+export function locatePolicy(
+  target: string,
+  options: { task?: string | undefined; robot?: string | undefined },
+): { file: string; task: string; robot: string } {
+  if (!existsSync(target))
+    throw new ArmpriorError('policy_missing', `no run folder or policy file ${target}`);
+  if (statSync(target).isDirectory()) {
+    const info = readRunInfo(target);
+    const file = runFiles(target).policy;
+    if (!existsSync(file)) {
+      throw new ArmpriorError(
+        'policy_missing',
+        `${target} has no policy.onnx yet (write one with armprior export ${target})`,
+      );
+    }
+    const task = options.task ? canonicalTask(options.task) : info.task;
+    return { file, task, robot: options.robot ?? info.robot };
+  }
+  if (!options.task) throw new ArmpriorError('usage', `evaluating a bare policy file needs --task`);
+  return { file: target, task: canonicalTask(options.task), robot: options.robot ?? 'panda' };
+}

@@ -1,0 +1,257 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { envSpaces } from '../../../sim/env.js';
+import { createTask } from '../../../sim/tasks/registry.js';
+import { resolvePrior } from '../../controllers/priors.js';
+import { loadYamlConfig } from '../../core/config-file.js';
+import { ArmpriorError, ConfigError } from '../../core/errors.js';
+import type { EpisodeData } from '../../rl/replay-buffer.js';
+import {
+  newRunDir,
+  type RunInfo,
+  readRunInfo,
+  runFiles,
+  writeRunConfig,
+  writeRunInfo,
+} from '../../rl/train/run-dir.js';
+import {
+  ALGOS,
+  type Algo,
+  deepMerge,
+  resolveTrainConfig,
+  type TrainConfig,
+} from '../../rl/train/train-config.js';
+import { type TrainProgress, train } from '../../rl/train/trainer.js';
+import { integerOption } from '../options.js';
+import { canonicalTask, openStore } from '../prior-support.js';
+import { createProgress } from '../progress.js';
+
+interface TrainOptions {
+  task?: string;
+  algo?: Algo;
+  steps?: number;
+  seed: number;
+  config?: string;
+  resume?: string;
+  demos?: string;
+  runs: string;
+  robot: string;
+  prior?: string;
+  priors?: string;
+  envs?: number;
+  json?: boolean;
+}
+
+/** `armprior train`: trains a policy (TD3, SAC or RLingua) and writes a run folder. */
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description(
+      'train a policy with TD3, SAC or RLingua (TD3 + the prior); writes runs/<task>__<algo>__<seed>__<time>/',
+    )
+    .option('-t, --task <name>', 'task (see `armprior tasks`); required unless --resume')
+    .addOption(new Option('-a, --algo <algo>', 'algorithm preset').choices([...ALGOS]))
+    .option('--steps <n>', 'environment steps to train for', integerOption(1, 1_000_000_000))
+    .option('-s, --seed <seed>', 'seed of everything random in the run', integerOption(0, 2 ** 31 - 1), 0)
+    .option('--config <file>', 'YAML with training config fields (see config/train.example.yaml)')
+    .option('--resume <run>', 'continue a run folder from its newest good checkpoint')
+    .option('--demos <dir>', 'a dataset of demonstration episodes (Parquet) for the demonstration buffer')
+    .option('--runs <dir>', 'where new run folders go', 'runs')
+    .option('-r, --robot <name|file>', 'robot from config/robots or a robot YAML file', 'panda')
+    .option('--prior <version>', 'prior for rlingua: vN, bundled (default: the active one)')
+    .option('--priors <dir>', 'the controller store (default ./priors)')
+    .option(
+      '--envs <n>',
+      'parallel envs (worker threads step them while the learner updates)',
+      integerOption(1, 64),
+    )
+    .option('--json', 'print the result as JSON')
+    .action(async (options: TrainOptions) => {
+      const setup = options.resume ? resumeSetup(options) : newRunSetup(options);
+      const { runDir, config, info } = setup;
+      const prior = usesPrior(config)
+        ? resolvePrior(openStore(options.priors), info.task, options.prior ?? setup.priorSpec)
+        : undefined;
+      const demos = loadDemos(options.demos);
+      const progress = options.json
+        ? undefined
+        : createProgress(`training ${info.task} (${config.algo})`, config.totalSteps);
+      let stopRequested = false;
+      const onSignal = () => {
+        if (stopRequested) process.exit(130);
+        stopRequested = true;
+        process.stderr.write(
+          '\narmprior: stopping after this round and saving a checkpoint (Ctrl-C again to quit now)\n',
+        );
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      writeRunInfo(runDir, { ...info, status: 'running', updated: new Date().toISOString() });
+      try {
+        const result = await train({
+          task: info.task,
+          robot: info.robot,
+          seed: info.seed,
+          config,
+          runDir,
+          prior,
+          demos,
+          resume: options.resume !== undefined,
+          onProgress: (p) => progress?.update(p.envSteps, status(p)),
+          onNotice: (message) => process.stderr.write(`armprior: ${message}\n`),
+          shouldStop: () => stopRequested,
+        });
+        progress?.stop();
+        const finished = !result.interrupted;
+        writeRunInfo(runDir, {
+          ...info,
+          status: finished ? 'finished' : 'running',
+          updated: new Date().toISOString(),
+          envSteps: result.envSteps,
+          ...(finished ? {} : { message: 'stopped on request; continue with --resume' }),
+        });
+        const evaluation = result.lastEvaluation;
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify({ runDir, ...result }, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(
+          `\n${info.task} · ${config.algo} · seed ${info.seed} · ${result.envSteps} env steps${result.resumedFrom !== undefined ? ` (resumed at ${result.resumedFrom})` : ''}${finished ? '' : ' · stopped early'}\n` +
+            (evaluation
+              ? `  success rate  ${(100 * evaluation.successRate).toFixed(0)}% of ${evaluation.episodes} evaluation episodes (deterministic policy)\n`
+              : '') +
+            `  run           ${runDir}\n` +
+            `  policy        ${runFiles(runDir).policy}\n` +
+            (finished ? '' : `  continue with armprior train --resume ${runDir}\n`),
+        );
+      } catch (error) {
+        progress?.stop();
+        writeRunInfo(runDir, {
+          ...info,
+          status: 'failed',
+          updated: new Date().toISOString(),
+          message: error instanceof Error ? error.message : String(error),
+        });
+        throw error;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}
+
+function status(p: TrainProgress): string {
+  const parts = [
+    p.phase === 'precollect' ? 'collecting prior demos' : `success ${(100 * p.successRate).toFixed(0)}%`,
+  ];
+  if (p.lastEval) parts.push(`eval ${(100 * p.lastEval.successRate).toFixed(0)}%`);
+  if (p.updatesPerSec > 0) parts.push(`${p.updatesPerSec.toFixed(0)} updates/s`);
+  return parts.join(' · ');
+}
+
+function usesPrior(config: TrainConfig): boolean {
+  return config.rlingua.precollectEpisodes > 0 || config.rlingua.priorActionProbability.initial > 0;
+}
+
+/** The file's fields, unvalidated: they are checked once merged over the preset, all problems at once. */
+function readConfigFile(file: string): Record<string, unknown> {
+  return structuredClone(loadYamlConfig(file, z.record(z.string(), z.unknown()))) as Record<string, unknown>;
+}
+
+function flagOverrides(options: TrainOptions): Record<string, unknown> {
+  return {
+    ...(options.steps !== undefined ? { totalSteps: options.steps } : {}),
+    ...(options.envs !== undefined ? { numEnvs: options.envs } : {}),
+  };
+}
+
+interface Setup {
+  runDir: string;
+  config: TrainConfig;
+  info: RunInfo;
+  priorSpec: string | undefined;
+}
+
+function newRunSetup(options: TrainOptions): Setup {
+  if (!options.task) throw new ArmpriorError('usage', 'train needs --task (or --resume <run>)');
+  const task = canonicalTask(options.task);
+  const algo = options.algo ?? 'rlingua';
+  const fromFile = options.config ? readConfigFile(options.config) : {};
+  const config = resolveTrainConfig(algo, options.config ?? `--algo ${algo}`, fromFile, {
+    ...flagOverrides(options),
+    algo,
+  });
+  const priorSpec = config.rlingua.prior === 'active' ? undefined : config.rlingua.prior;
+  const spaces = envSpaces(createTask(task));
+  const runDir = newRunDir(resolve(options.runs), task, algo, options.seed);
+  writeRunConfig(runDir, config);
+  const info: RunInfo = {
+    task,
+    robot: options.robot,
+    algo,
+    seed: options.seed,
+    inputSize: spaces.observation + spaces.goal,
+    actionSize: spaces.action,
+    observationFields: [],
+    status: 'running',
+    started: new Date().toISOString(),
+    updated: new Date().toISOString(),
+    envSteps: 0,
+  };
+  return { runDir, config, info, priorSpec };
+}
+
+/**
+ * A run to continue: its saved config (a `--config` file or `--steps` may change fields; a
+ * different network size is refused when the checkpoint is loaded), its task and algorithm
+ * (a different --task or --algo is refused).
+ */
+function resumeSetup(options: TrainOptions): Setup {
+  const runDir = resolve(options.resume!);
+  if (!existsSync(runDir)) throw new ArmpriorError('run_missing', `no run folder ${runDir}`);
+  const info = readRunInfo(runDir);
+  if (options.task && canonicalTask(options.task) !== info.task) {
+    throw new ArmpriorError(
+      'resume_mismatch',
+      `${runDir} trains task ${info.task}, not ${canonicalTask(options.task)}; start a new run instead`,
+    );
+  }
+  if (options.algo && options.algo !== info.algo) {
+    throw new ArmpriorError(
+      'resume_mismatch',
+      `${runDir} trains with ${info.algo}, not ${options.algo}; start a new run instead`,
+    );
+  }
+  const configFile = runFiles(runDir).config;
+  let saved: Record<string, unknown>;
+  try {
+    saved = parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ConfigError(configFile, [`cannot read the run's config (${(cause as Error).message})`]);
+  }
+  const fromFile = options.config ? readConfigFile(options.config) : {};
+  const config = resolveTrainConfig(
+    info.algo as Algo,
+    configFile,
+    deepMerge(saved, fromFile),
+    flagOverrides(options),
+  );
+  if (options.seed !== 0 && options.seed !== info.seed) {
+    throw new ArmpriorError(
+      'resume_mismatch',
+      `${runDir} was started with seed ${info.seed}; a resumed run keeps it`,
+    );
+  }
+  writeRunConfig(runDir, config);
+  const priorSpec = config.rlingua.prior === 'active' ? undefined : config.rlingua.prior;
+  return { runDir, config, info, priorSpec };
+}
+
+/** Demonstration episodes of `--demos` (Parquet datasets). */
+function loadDemos(dir: string | undefined): EpisodeData[] | undefined {
+  if (dir === undefined) return undefined;
+  throw new ArmpriorError('not_ready', 'DEMOS');
+}

@@ -1,0 +1,74 @@
+import type { LearnerBatch } from '../learner.js';
+import type { RunningNormalizer } from '../normalizer.js';
+import type { Batch, TransitionSizes } from '../replay-buffer.js';
+
+/**
+ * Turns replay batches into what the networks take: rows of [observation, desired goal],
+ * normalised (or passed through when normalisation is off), for the state before and after
+ * each step. Arrays are allocated once and reused for every update.
+ */
+export class BatchBuilder {
+  readonly out: LearnerBatch & { priorAction: Float32Array; hasPriorAction: Float32Array };
+  private readonly raw: Float32Array;
+  private readonly rawNext: Float32Array;
+
+  constructor(
+    private readonly sizes: TransitionSizes,
+    private readonly batch: Batch,
+    private readonly normalizer: RunningNormalizer | undefined,
+  ) {
+    const width = sizes.observation + sizes.goal;
+    this.raw = new Float32Array(batch.size * width);
+    this.rawNext = new Float32Array(batch.size * width);
+    this.out = {
+      size: batch.size,
+      input: new Float32Array(batch.size * width),
+      nextInput: new Float32Array(batch.size * width),
+      action: batch.action,
+      reward: batch.reward,
+      notDone: batch.notDone,
+      priorAction: batch.priorAction,
+      hasPriorAction: batch.hasPriorAction,
+    };
+  }
+
+  /** Fills `out` from the replay batch it was built over (call after sampling into it). */
+  build(): LearnerBatch {
+    const { observation: o, goal: g } = this.sizes;
+    const width = o + g;
+    const b = this.batch;
+    for (let r = 0; r < b.size; r++) {
+      this.raw.set(b.observation.subarray(r * o, r * o + o), r * width);
+      this.raw.set(b.desiredGoal.subarray(r * g, r * g + g), r * width + o);
+      this.rawNext.set(b.nextObservation.subarray(r * o, r * o + o), r * width);
+      this.rawNext.set(b.desiredGoal.subarray(r * g, r * g + g), r * width + o);
+    }
+    if (this.normalizer) {
+      this.normalizer.normalize(this.raw, b.size, this.out.input);
+      this.normalizer.normalize(this.rawNext, b.size, this.out.nextInput);
+    } else {
+      this.out.input.set(this.raw);
+      this.out.nextInput.set(this.rawNext);
+    }
+    return this.out;
+  }
+}
+
+/** Rows of [observation, desired goal] for `rows` envs, normalised: what the policy acts on. */
+export function policyInput(
+  observation: Float64Array,
+  desiredGoal: Float64Array,
+  rows: number,
+  sizes: TransitionSizes,
+  normalizer: RunningNormalizer | undefined,
+): Float32Array {
+  const { observation: o, goal: g } = sizes;
+  const width = o + g;
+  const input = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    input.set(observation.subarray(r * o, r * o + o), r * width);
+    input.set(desiredGoal.subarray(r * g, r * g + g), r * width + o);
+  }
+  if (normalizer) normalizer.normalize(input, rows, input);
+  return input;
+}

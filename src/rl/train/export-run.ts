@@ -1,0 +1,44 @@
+import { ArmEnv } from '../../../sim/env.js';
+import { Rng } from '../../core/rng.js';
+import { ReplayBuffer } from '../replay-buffer.js';
+import { createLearner, createNormalizer } from './learner-factory.js';
+import { policyMetadataFor, writePolicyFile } from './policy-file.js';
+import { readRunInfo, runFiles } from './run-dir.js';
+import { applyRunCheckpoint, type RunState, readRunCheckpoint } from './run-state.js';
+import type { TrainConfig } from './train-config.js';
+
+/**
+ * Writes the policy of a run's newest good checkpoint to `out` (default the run's policy.onnx):
+ * the learner and normaliser are restored exactly as training left them, then exported.
+ */
+export async function exportRun(
+  runDir: string,
+  config: TrainConfig,
+  out = runFiles(runDir).policy,
+): Promise<{ file: string; step: number; skipped: { dir: string; reason: string }[] }> {
+  const info = readRunInfo(runDir);
+  const env = await ArmEnv.create({ task: info.task, robot: info.robot });
+  const sizes = { observation: env.observationSize, goal: env.goalSize, action: env.actionSize };
+  const learner = await createLearner(
+    config,
+    { input: sizes.observation + sizes.goal, action: sizes.action },
+    Rng.fromSeed(0),
+  );
+  try {
+    const normalizer = createNormalizer(config, sizes);
+    const checkpoint = readRunCheckpoint(runFiles(runDir).checkpoints);
+    // The checkpoint is restored whole (buffers included): one code path with resuming.
+    applyRunCheckpoint(checkpoint, {
+      state: {} as RunState,
+      normalizer,
+      online: new ReplayBuffer(checkpoint.capacities.online, sizes),
+      demo: new ReplayBuffer(checkpoint.capacities.demo, sizes),
+      learner,
+    });
+    writePolicyFile(out, learner, normalizer, policyMetadataFor(env, config.algo));
+    return { file: out, step: checkpoint.step, skipped: checkpoint.skipped };
+  } finally {
+    await learner.close();
+    env.close();
+  }
+}

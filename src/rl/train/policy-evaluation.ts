@@ -1,0 +1,51 @@
+import type { ArmEnv } from '../../../sim/env.js';
+import { runEpisode, summarize } from '../../../sim/rollout.js';
+import type { EpisodeController } from '../../controllers/basic.js';
+import { Rng } from '../../core/rng.js';
+import type { Learner } from '../learner.js';
+import type { RunningNormalizer } from '../normalizer.js';
+import { policyInput } from './batch-builder.js';
+
+/** Success rate and return of the deterministic policy over a fixed set of episodes. */
+export interface PolicyEvaluation {
+  episodes: number;
+  successRate: number;
+  meanReturn: number;
+}
+
+/** The learner's deterministic policy as an episode controller (the one that gets exported). */
+export function policyController(
+  learner: Learner,
+  normalizer: RunningNormalizer | undefined,
+  sizes: { observation: number; goal: number; action: number },
+): EpisodeController {
+  // Deterministic acting draws nothing; the generator only satisfies the signature.
+  const unused = Rng.fromSeed(0);
+  return {
+    name: `${learner.algorithm} policy`,
+    reset() {},
+    act(observation, _achieved, desiredGoal) {
+      const input = policyInput(observation, desiredGoal, 1, sizes, normalizer);
+      return Float64Array.from(learner.act(input, 1, 'deterministic', unused));
+    },
+  };
+}
+
+/** Evaluation episode k is reset with `seed + k`: every evaluation of a run sees the same episodes. */
+export function evaluatePolicy(
+  env: ArmEnv,
+  learner: Learner,
+  normalizer: RunningNormalizer | undefined,
+  options: { episodes: number; seed: number },
+): PolicyEvaluation {
+  const controller = policyController(learner, normalizer, {
+    observation: env.observationSize,
+    goal: env.goalSize,
+    action: env.actionSize,
+  });
+  const episodes = Array.from({ length: options.episodes }, (_, k) =>
+    runEpisode(env, controller, options.seed + k, k),
+  );
+  const stats = summarize(episodes);
+  return { episodes: stats.episodes, successRate: stats.successRate, meanReturn: stats.meanReturn };
+}

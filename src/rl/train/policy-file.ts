@@ -1,0 +1,35 @@
+import type { ArmEnv } from '../../../sim/env.js';
+import type { Learner } from '../learner.js';
+import type { RunningNormalizer } from '../normalizer.js';
+import { exportPolicy, type PolicyMetadata } from '../policy-export.js';
+import { identityNormalizer } from './learner-factory.js';
+import { writeFileAtomic } from './run-dir.js';
+
+/** Writes the learner's deterministic policy (normalisation inside) as ONNX, atomically. */
+export function writePolicyFile(
+  file: string,
+  learner: Learner,
+  normalizer: RunningNormalizer | undefined,
+  metadata: PolicyMetadata,
+): void {
+  const bytes = exportPolicy(
+    learner.policyParameters(),
+    normalizer ?? identityNormalizer(metadata.inputSize),
+    metadata,
+  );
+  writeFileAtomic(file, bytes);
+}
+
+/** What an exported policy says about itself: task, sizes, input field names, algorithm. */
+export function policyMetadataFor(env: ArmEnv, algorithm: string): PolicyMetadata {
+  return {
+    task: env.task.name,
+    inputSize: env.observationSize + env.goalSize,
+    actionSize: env.actionSize,
+    observationFields: [
+      ...env.observationFields.map((f) => f.name),
+      ...env.task.goalFields.map((f) => `desired_${f.name}`),
+    ],
+    algorithm,
+  };
+}

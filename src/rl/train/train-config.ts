@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { parseConfig } from '../../core/config-file.js';
+import { Td3ConfigSchema } from '../td3.js';
+
+const schedule = (initial: number, final: number, decaySteps: number) =>
+  z
+    .object({
+      initial: z.number().min(0).max(1).default(initial),
+      final: z.number().min(0).max(1).default(final),
+      /** Environment steps over which the value moves linearly from initial to final. */
+      decaySteps: z.number().int().min(0).default(decaySteps),
+    })
+    .strict()
+    .prefault({});
+
+/**
+ * One training run, every field described. The defaults are RL Zoo's TD3+HER settings for the
+ * panda-gym tasks where they exist; `--algo` picks a preset (see {@link presetFor}) and a
+ * `--config` YAML overrides any field. The resolved config is saved in the run folder.
+ */
+export const TrainConfigSchema = z
+  .object({
+    /** The preset this run started from (td3, sac or rlingua): a label for run names and plots. */
+    algo: z.enum(['td3', 'sac', 'rlingua']).default('td3'),
+    /** The gradient-step algorithm. RLingua runs on top of TD3 in the paper. */
+    learner: z.enum(['td3', 'sac']).default('td3'),
+    /** Environment steps to train for (pre-collection included: they are interaction too). */
+    totalSteps: z.number().int().positive().default(50_000),
+    /** Envs stepped in parallel worker threads while the learner updates. */
+    numEnvs: z.number().int().min(1).max(64).default(2),
+    /** Worker threads for the envs (each loads its own MuJoCo). */
+    numWorkers: z.number().int().min(1).max(64).default(2),
+    /** Environment steps with uniformly random actions (or the prior, with RLingua) before learning. */
+    learningStarts: z.number().int().min(0).default(1000),
+    /** Gradient steps per environment step (the update-to-data ratio); fractions accumulate. */
+    gradientStepsPerEnvStep: z.number().positive().max(64).default(1),
+    /** Capacity of the online replay buffer (transitions); the demo buffer has its own. */
+    bufferSize: z.number().int().positive().default(1_000_000),
+    her: z
+      .object({
+        /** Hindsight relabelling with the "future" strategy (Andrychowicz et al. 2017). */
+        enabled: z.boolean().default(true),
+        /** Relabelled goals per real one (RL Zoo: n_sampled_goal 4). */
+        k: z.number().int().min(1).max(16).default(4),
+      })
+      .strict()
+      .prefault({}),
+    normalize: z
+      .object({
+        /** Running mean/variance normalisation of the network inputs (observation and goal). */
+        enabled: z.boolean().default(true),
+        /** Normalised values are clipped to ±clip. */
+        clip: z.number().positive().default(5),
+      })
+      .strict()
+      .prefault({}),
+    evaluation: z
+      .object({
+        /** Evaluate the deterministic policy every this many environment steps (0: only at the end). */
+        everySteps: z.number().int().min(0).default(2000),
+        episodes: z.number().int().min(1).default(20),
+        /** Evaluation episode k is reset with seed + k: the same episodes at every evaluation. */
+        seed: z.number().int().min(0).default(1_000_000),
+      })
+      .strict()
+      .prefault({}),
+    checkpoint: z
+      .object({
+        /** Write a checkpoint every this many environment steps (0: only at the end). */
+        everySteps: z.number().int().min(0).default(10_000),
+        /** Checkpoints kept (older ones are deleted once a newer one is complete). */
+        keep: z.number().int().min(1).default(2),
+      })
+      .strict()
+      .prefault({}),
+    /** Environment steps between two metrics lines of the train group. */
+    logEverySteps: z.number().int().positive().default(1000),
+    rlingua: z
+      .object({
+        /** Which prior drives: 'active' (the store's pinned version, else the bundled one), 'bundled' or 'vN'. */
+        prior: z.string().default('active'),
+        /** Episodes collected with the prior alone into the demonstration buffer before training (RLingua's demonstrations). */
+        precollectEpisodes: z.number().int().min(0).default(0),
+        /**
+         * Probability that the prior's action is executed instead of the policy's, per step,
+         * decaying over training (RLingua: the prior "produces action samples during rollouts
+         * with a decaying probability").
+         */
+        priorActionProbability: schedule(0, 0, 0),
+        /**
+         * What that probability picks: 'episode' hands whole episodes to the prior (a phase
+         * machine is not interrupted, so its episodes stay demonstrations of the task), 'step'
+         * draws per step (the paper's per-sample mixing).
+         */
+        priorActing: z.enum(['episode', 'step']).default('episode'),
+        /** Share of each batch drawn from the demonstration buffer, decaying. */
+        demoFraction: schedule(0.5, 0.1, 20_000),
+        /** Capacity of the demonstration buffer (transitions). */
+        demoBufferSize: z.number().int().positive().default(200_000),
+      })
+      .strict()
+      .prefault({}),
+    td3: Td3ConfigSchema.prefault({}),
+  })
+  .strict();
+
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+export type Algo = TrainConfig['algo'];
+export const ALGOS: readonly Algo[] = ['td3', 'sac', 'rlingua'];
+
+/**
+ * The preset of each `--algo`: td3 and sac are the plain baselines (HER on); rlingua is TD3 with
+ * the three RLingua parts on: prior demonstrations collected first, the prior acting with a
+ * decaying probability, and the imitation term in the actor loss (Q-filtered).
+ */
+export function presetFor(algo: Algo): Record<string, unknown> {
+  if (algo === 'sac') return { algo, learner: 'sac' };
+  if (algo === 'td3') return { algo, learner: 'td3' };
+  return {
+    algo,
+    learner: 'td3',
+    learningStarts: 0,
+    rlingua: {
+      precollectEpisodes: 40,
+      priorActionProbability: { initial: 0.5, final: 0, decaySteps: 20_000 },
+      demoFraction: { initial: 0.5, final: 0.1, decaySteps: 20_000 },
+    },
+    td3: {
+      imitation: { enabled: true, initialWeight: 2.5, finalWeight: 0, decaySteps: 10_000, qFilter: true },
+    },
+  };
+}
+
+/** `override` merged into `base`, objects field by field (arrays and scalars replace). */
+export function deepMerge(
+  base: Record<string, unknown>,
+  override: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The run's config: the preset of `algo`, then the user's file, then the command-line values;
+ * validated as a whole so that every problem is reported at once, naming `source`.
+ */
+export function resolveTrainConfig(
+  algo: Algo,
+  source: string,
+  fromFile: Record<string, unknown> = {},
+  fromFlags: Record<string, unknown> = {},
+): TrainConfig {
+  const merged = deepMerge(deepMerge(presetFor(algo), fromFile), fromFlags);
+  return parseConfig(source, merged, TrainConfigSchema);
+}
