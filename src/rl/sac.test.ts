@@ -1,7 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { mlpReference } from './graph/mlp.js';
 import { type LearnerBatch, LearnerStateMismatchError } from './learner.js';
+import { RunningNormalizer } from './normalizer.js';
+import { OnnxPolicy } from './onnx-policy.js';
+import { exportPolicy } from './policy-export.js';
 import { SacConfigSchema, SacLearner } from './sac.js';
 import { NonFiniteUpdateError } from './td3.js';
 
@@ -196,6 +202,39 @@ describe('SacLearner', () => {
       const explored = learner.act(input, 3, 'explore', rng);
       expect(explored).not.toEqual(deterministic);
       for (const v of explored) expect(Math.abs(v)).toBeLessThanOrEqual(1);
+    });
+  });
+
+  it('exports tanh(μ) through policy-export.ts unchanged: the ONNX policy acts as the learner does', async () => {
+    await withLearner(config, 13, async (learner) => {
+      const rng = Rng.fromSeed(14);
+      for (let i = 0; i < 3; i++) await learner.update(batch(rng), rng);
+      const normalizer = new RunningNormalizer(5, { clip: 5 });
+      normalizer.update(
+        Float64Array.from({ length: 5 * 50 }, () => rng.normal() * 0.7 + 0.2),
+        50,
+      );
+      const file = join(mkdtempSync(join(tmpdir(), 'armprior-sac-')), 'policy.onnx');
+      const metadata = {
+        task: 'reach',
+        inputSize: 5,
+        actionSize: 2,
+        observationFields: ['x'],
+        algorithm: 'sac',
+      };
+      writeFileSync(file, exportPolicy(learner.policyParameters(), normalizer, metadata));
+      const policy = await OnnxPolicy.load(file, { inputSize: 5, actionSize: 2 });
+      try {
+        const observation = Float64Array.of(0.3, -0.2, 0.5);
+        const goal = Float64Array.of(0.1, -0.4);
+        const normalized = new Float64Array(5);
+        normalizer.normalize(Float64Array.of(0.3, -0.2, 0.5, 0.1, -0.4), 1, normalized);
+        const expected = learner.act(Float32Array.from(normalized), 1, 'deterministic', rng);
+        const action = await policy.act(observation, goal);
+        for (let j = 0; j < 2; j++) expect(action[j]).toBeCloseTo(expected[j]!, 5);
+      } finally {
+        await policy.close();
+      }
     });
   });
 
