@@ -170,10 +170,12 @@ describe('armprior CLI', () => {
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as {
       td3UpdatesPerSec: number;
+      sacUpdatesPerSec: number;
       batchSize: number;
       hidden: number[];
     };
     expect(result).toMatchObject({ batchSize: 256, hidden: [256, 256] });
     expect(result.td3UpdatesPerSec).toBeGreaterThan(0);
+    expect(result.sacUpdatesPerSec).toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,17 @@
+import {
+  criticSizes,
+  describedInputs as described,
+  forward,
+  imitationTerm,
+  networkInputs as inputs,
+  type NetworkSizes,
+  type UpdateGraph,
+} from './actor-critic-graphs.js';
 import { type AdamConfig, adamUpdate, DEFAULT_ADAM } from './graph/adam.js';
 import { gradients } from './graph/autodiff.js';
 import { type Dim, GraphBuilder, type Value } from './graph/builder.js';
-import type { OutputActivation } from './graph/mlp.js';
+
+export { criticSizes, networkShapes, type UpdateGraph } from './actor-critic-graphs.js';
 
 /**
  * TD3's two training steps as ONNX graphs (Fujimoto et al. 2018, "Addressing Function
@@ -9,12 +19,7 @@ import type { OutputActivation } from './graph/mlp.js';
  * backward, loss, Adam and, for the actor step, the soft target update — runs inside
  * onnxruntime, and the host only feeds batches and carries the tensors from call to call.
  */
-export interface Td3GraphConfig {
-  /** Network input size: the (normalised) observation and desired goal, concatenated. */
-  observationSize: number;
-  actionSize: number;
-  /** Hidden layer widths of actor and critics (SB3 default for HER tasks: [256, 256]). */
-  hidden: readonly number[];
+export interface Td3GraphConfig extends NetworkSizes {
   gamma: number;
   tau: number;
   /** Std of the target policy smoothing noise is applied on the host; its clip here. */
@@ -33,31 +38,8 @@ export interface Td3GraphConfig {
   adam?: Omit<AdamConfig, 'learningRate'>;
 }
 
-/** A built graph and the names of its inputs and outputs, in feeding order. */
-export interface UpdateGraph {
-  bytes: Uint8Array;
-  inputs: string[];
-  /** Shape of each input ('batch' for the batch dimension). */
-  inputShapes: Record<string, Dim[]>;
-  outputs: string[];
-}
-
-/** Parameter names and shapes of a network: `<prefix>.<layer>.weight` [out, in] and `.bias` [out]. */
-export function networkShapes(prefix: string, sizes: readonly number[]): { name: string; shape: number[] }[] {
-  const shapes: { name: string; shape: number[] }[] = [];
-  for (let i = 0; i + 1 < sizes.length; i++) {
-    shapes.push({ name: `${prefix}.${i}.weight`, shape: [sizes[i + 1]!, sizes[i]!] });
-    shapes.push({ name: `${prefix}.${i}.bias`, shape: [sizes[i + 1]!] });
-  }
-  return shapes;
-}
-
 export function actorSizes(c: Td3GraphConfig): number[] {
   return [c.observationSize, ...c.hidden, c.actionSize];
-}
-
-export function criticSizes(c: Td3GraphConfig): number[] {
-  return [c.observationSize + c.actionSize, ...c.hidden, 1];
 }
 
 /** The critics' step: clipped double-Q targets from the target networks, MSE, Adam on both critics. */
@@ -140,27 +122,16 @@ export function buildActorUpdate(c: Td3GraphConfig): UpdateGraph {
   let loss = g.neg(g.reduceMean(policyQ));
   const extraOutputs: [Value, string][] = [];
   if (c.imitation) {
-    const priorAction = g.input('prior_action', ['batch', c.actionSize]);
-    const hasPrior = g.input('has_prior', ['batch', 1]);
-    const weight = g.input('imitation_weight', []);
-    let mask = hasPrior;
-    if (c.qFilter) {
-      const priorQ = forward(g, g.concat([obs, priorAction]), q1, 'none');
-      const better = g.op(
-        'Cast',
-        [g.op('Greater', [priorQ, policyQ], ['batch', 1])],
-        ['batch', 1],
-        [{ name: 'to', int: 1 }],
-      );
-      mask = g.mul(mask, g.stopGradient(better));
-    }
-    mask = g.stopGradient(mask);
-    const squaredError = g.reduceSum(g.square(g.sub(action, priorAction)), [1], true);
-    // Mean over the rows that imitate (the share of prior-labelled rows changes during training).
-    const count = g.add(g.reduceSum(mask, [0, 1]), g.scalar(1e-6));
-    const imitation = g.div(g.reduceSum(g.mul(mask, squaredError), [0, 1]), count);
-    loss = g.add(loss, g.mul(weight, imitation));
-    extraOutputs.push([imitation, 'imitation_loss'], [g.reduceMean(mask), 'imitation_fraction']);
+    const term = imitationTerm(g, {
+      obs,
+      action,
+      actionSize: c.actionSize,
+      q1,
+      qFilter: c.qFilter ?? false,
+      policyQ: () => policyQ,
+    });
+    loss = g.add(loss, term.weighted);
+    extraOutputs.push(...term.outputs);
   }
   const grads = gradients(g, loss, actor);
   const updated = adamUpdate(
@@ -193,27 +164,4 @@ export function buildActorUpdate(c: Td3GraphConfig): UpdateGraph {
   soft(q1, targets.q1);
   soft(q2, targets.q2);
   return { bytes: g.toBytes(), ...described(g), outputs };
-}
-
-function inputs(g: GraphBuilder, prefix: string, sizes: readonly number[]): Value[] {
-  return networkShapes(prefix, sizes).map(({ name, shape }) => g.input(name, shape));
-}
-
-/** An MLP over parameter inputs [W0, b0, W1, b1, …], ReLU between layers. */
-function forward(g: GraphBuilder, x: Value, params: readonly Value[], output: OutputActivation): Value {
-  let h = x;
-  const layers = params.length / 2;
-  for (let i = 0; i < layers; i++) {
-    h = g.linear(h, params[2 * i]!, params[2 * i + 1]!);
-    if (i + 1 < layers) h = g.relu(h);
-    else if (output === 'tanh') h = g.tanh(h);
-  }
-  return h;
-}
-
-function described(g: GraphBuilder): { inputs: string[]; inputShapes: Record<string, Dim[]> } {
-  return {
-    inputs: g.graphInputs.map((v) => v.name),
-    inputShapes: Object.fromEntries(g.graphInputs.map((v) => [v.name, [...v.shape]])),
-  };
 }

@@ -66,7 +66,9 @@ export function registerBenchCommand(program: Command): void {
 
   bench
     .command('learner')
-    .description('TD3 updates per second through the onnxruntime training graphs (2 × 256 MLPs, batch 256)')
+    .description(
+      'TD3 and SAC updates per second through the onnxruntime training graphs (2 × 256 MLPs, batch 256)',
+    )
     .option('--updates <n>', 'updates per measurement', integerOption(10, 100_000), 200)
     .option('--json', 'print JSON')
     .action(async (options: { updates: number; json?: boolean }) => {
@@ -76,8 +78,9 @@ export function registerBenchCommand(program: Command): void {
         return;
       }
       process.stdout.write(
-        `bench learner · TD3, ${r.hidden.join('×')} MLPs, batch ${r.batchSize}, ${r.inputSize} inputs, ${r.actionSize} actions\n` +
-          `  full TD3 updates (actor every ${r.policyDelay})  ${r.td3UpdatesPerSec.toFixed(1)}/s  (goal ≥ 100/s: ${r.td3UpdatesPerSec >= 100 ? 'meets goal' : 'BELOW GOAL'})\n`,
+        `bench learner · TD3 and SAC, ${r.hidden.join('×')} MLPs, batch ${r.batchSize}, ${r.inputSize} inputs, ${r.actionSize} actions\n` +
+          `  full TD3 updates (actor every ${r.policyDelay})  ${r.td3UpdatesPerSec.toFixed(1)}/s  (goal ≥ 100/s: ${r.td3UpdatesPerSec >= 100 ? 'meets goal' : 'BELOW GOAL'})\n` +
+          `  full SAC updates (one call, auto α)  ${r.sacUpdatesPerSec.toFixed(1)}/s\n`,
       );
     });
 }

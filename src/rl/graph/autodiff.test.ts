@@ -172,6 +172,21 @@ describe('gradients', () => {
     for (const name of names) expectClose(out[`d_${name}`]!, fd[name]!, name);
   });
 
+  it('adds no nodes for gradients nothing asked for (onnxruntime would run them anyway)', () => {
+    const g = new GraphBuilder('pruned');
+    const x = g.input('x', ['n', 4]);
+    const w = g.input('w', [3, 4]);
+    const b = g.input('b', [3]);
+    // A critic read by an actor loss: gradients reach x through W, but W and b want none.
+    const loss = g.reduceMean(g.square(g.linear(x, g.stopGradient(w), g.stopGradient(b))));
+    const before = g.tape.length;
+    gradients(g, loss, [x]);
+    const added = g.tape.slice(before);
+    expect(added.some((e) => e.opType === 'MatMul')).toBe(true); // dX = dY · W
+    expect(added.some((e) => e.opType === 'Gemm')).toBe(false); // no dW = dYᵀ · X
+    expect(added.some((e) => e.opType === 'ReduceSum')).toBe(false); // no dB
+  });
+
   it('gives zeros for an input the loss does not depend on, and refuses a non-scalar loss', async () => {
     const g = new GraphBuilder('unused');
     const a = g.input('a', ['n', 2]);
