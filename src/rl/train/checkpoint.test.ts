@@ -2,7 +2,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, listCheckpoints, loadLatestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  CheckpointError,
+  listCheckpoints,
+  loadLatestCheckpoint,
+  readCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
 
 const payload = (k: number) => ({
   meta: { step: k, note: 'hello' },
@@ -41,7 +47,9 @@ describe('checkpoints', () => {
     truncateSync(join(newest, 'arrays.bin'), 10);
     let latest = loadLatestCheckpoint(dir);
     expect(latest.payload.step).toBe(10);
-    expect(latest.skipped[0]!.reason).toMatch(/ckpt-0000000020: arrays.bin has 10 bytes, the manifest says \d+ \(truncated\?\)/);
+    expect(latest.skipped[0]!.reason).toMatch(
+      /ckpt-0000000020: arrays.bin has 10 bytes, the manifest says \d+ \(truncated\?\)/,
+    );
     expect(existsSync(newest)).toBe(true);
 
     const other = saveCheckpoint(dir, 30, payload(30), 3);
@@ -55,7 +63,9 @@ describe('checkpoints', () => {
 
   it('says clearly when there is no usable checkpoint', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    expect(() => loadLatestCheckpoint(dir)).toThrow(/no checkpoint in .* \(the run was stopped before its first one\)/);
+    expect(() => loadLatestCheckpoint(dir)).toThrow(
+      /no checkpoint in .* \(the run was stopped before its first one\)/,
+    );
     const only = saveCheckpoint(dir, 5, payload(5), 1);
     writeFileSync(join(only, 'manifest.json'), '{');
     expect(() => loadLatestCheckpoint(dir)).toThrow(CheckpointError);

@@ -2,6 +2,7 @@ import type { Rng } from '../../core/rng.js';
 import type { Learner } from '../learner.js';
 import { RunningNormalizer } from '../normalizer.js';
 import type { TransitionSizes } from '../replay-buffer.js';
+import { SacLearner } from '../sac.js';
 import { Td3Learner } from '../td3.js';
 import type { TrainConfig } from './train-config.js';
 
@@ -12,7 +13,7 @@ export async function createLearner(
   rng: Rng,
 ): Promise<Learner> {
   if (config.learner === 'td3') return Td3Learner.create(config.td3, sizes, rng);
-  throw new RangeError(`learner ${config.learner} is not available yet`);
+  return SacLearner.create(config.sac, sizes, rng);
 }
 
 /**
@@ -27,4 +28,9 @@ export function createNormalizer(config: TrainConfig, sizes: TransitionSizes): R
 /** For export when the run did not normalise: identity (mean 0, variance 1, no effective clip). */
 export function identityNormalizer(size: number): RunningNormalizer {
   return new RunningNormalizer(size, { clip: 1e9, epsilon: 0 });
+}
+
+/** The active learner's hyperparameters. */
+export function learnerConfig(config: TrainConfig): TrainConfig['td3'] | TrainConfig['sac'] {
+  return config.learner === 'td3' ? config.td3 : config.sac;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseConfig } from '../../core/config-file.js';
+import { SacConfigSchema } from '../sac.js';
 import { Td3ConfigSchema } from '../td3.js';
 
 const schedule = (initial: number, final: number, decaySteps: number) =>
@@ -100,7 +101,10 @@ export const TrainConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** TD3's hyperparameters (SB3 names), used when learner is td3. */
     td3: Td3ConfigSchema.prefault({}),
+    /** SAC's hyperparameters (SB3 names), used when learner is sac. */
+    sac: SacConfigSchema.prefault({}),
   })
   .strict();
 

@@ -13,7 +13,7 @@ import { linearSchedule } from '../schedule.js';
 import { NonFiniteUpdateError } from '../td3.js';
 import { BatchBuilder, policyInput } from './batch-builder.js';
 import { EpisodeRecorder } from './episode-recorder.js';
-import { createLearner, createNormalizer } from './learner-factory.js';
+import { createLearner, createNormalizer, learnerConfig } from './learner-factory.js';
 import { evaluatePolicy, type PolicyEvaluation } from './policy-evaluation.js';
 import { policyMetadataFor, writePolicyFile } from './policy-file.js';
 import { MetricsLog, type MetricsRecord, runFiles } from './run-dir.js';
@@ -363,7 +363,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     while (state.envSteps < config.totalSteps) {
       await runRound();
-      if (state.envSteps >= state.nextLog) {
+      if (state.envSteps >= state.nextLog || state.envSteps >= config.totalSteps) {
         metrics.append(trainRecord(state, { updatesDone, updateSeconds, started }));
         state.sums = {};
         state.counts = {};
@@ -406,11 +406,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 }
 
 function imitationOn(config: TrainConfig): boolean {
-  return config.learner === 'td3' && config.td3.imitation.enabled;
+  return learnerConfig(config).imitation.enabled;
 }
 
 function learnerBatchSize(config: TrainConfig): number {
-  return config.td3.batchSize;
+  return learnerConfig(config).batchSize;
 }
 
 function countActive(active: Uint8Array): number {

@@ -1,0 +1,171 @@
+import { cpSync, mkdtempSync, readdirSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ResolvedPrior } from '../../controllers/priors.js';
+import { type MetricsRecord, readMetrics, runFiles } from './run-dir.js';
+import { resolveTrainConfig, type TrainConfig } from './train-config.js';
+import { train } from './trainer.js';
+
+/** Small networks and frequent checkpoints: a run of a few thousand steps takes seconds. */
+function smallConfig(algo: 'td3' | 'sac' | 'rlingua', overrides: Record<string, unknown> = {}): TrainConfig {
+  return resolveTrainConfig(algo, 'test', {
+    totalSteps: 2000,
+    learningStarts: algo === 'rlingua' ? 0 : 500,
+    logEverySteps: 500,
+    evaluation: { everySteps: 1000, episodes: 10 },
+    checkpoint: { everySteps: 500, keep: 3 },
+    td3: { hidden: [32, 32], batchSize: 64 },
+    sac: { hidden: [32, 32], batchSize: 64 },
+    ...overrides,
+  });
+}
+
+/** A Reach prior that moves toward the goal, then throws on every call from step 20 on. */
+const crashingReachPrior: ResolvedPrior = {
+  task: 'reach',
+  version: 'bundled',
+  label: 'reach (crashes at step 20)',
+  code: `export function act(obs, ctx) {
+  if (ctx.step >= 20) throw new Error('lost track of the goal');
+  return towards(obs.eePosition, obs.desiredGoal);
+}`,
+};
+
+const runDir = () => mkdtempSync(join(tmpdir(), 'armprior-run-'));
+
+/** Metrics without the wall-clock group: what must be identical between runs of one seed. */
+function deterministicMetrics(dir: string): MetricsRecord[] {
+  return readMetrics(runFiles(dir).metrics).map(
+    (r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('time/'))) as MetricsRecord,
+  );
+}
+
+describe('training loop', () => {
+  it('TD3 + HER learns Reach to ≥ 90% success within 3000 env steps', async () => {
+    const dir = runDir();
+    const result = await train({
+      task: 'reach',
+      robot: 'panda',
+      seed: 0,
+      config: smallConfig('td3', { totalSteps: 3000, td3: { hidden: [64, 64], batchSize: 128 } }),
+      runDir: dir,
+    });
+    expect(result.envSteps).toBe(3000);
+    expect(result.lastEvaluation!.successRate).toBeGreaterThanOrEqual(0.9);
+    const evals = readMetrics(runFiles(dir).metrics).filter((r) => r.kind === 'eval');
+    expect(evals.map((r) => r.step)).toEqual([1000, 2000, 3000]);
+    expect(evals[0]!['eval/success_rate']).toBeLessThan(0.9); // it learned; it was not solved from the start
+  });
+
+  it('gives identical metrics for the same seed, and different ones for another seed', async () => {
+    const run = async (seed: number) => {
+      const dir = runDir();
+      await train({
+        task: 'reach',
+        robot: 'panda',
+        seed,
+        config: smallConfig('td3', { totalSteps: 1500 }),
+        runDir: dir,
+      });
+      return deterministicMetrics(dir);
+    };
+    const a = await run(3);
+    expect(await run(3)).toEqual(a);
+    expect(await run(4)).not.toEqual(a);
+  });
+
+  it('resumes from a checkpoint exactly: stopped and continued equals uninterrupted', async () => {
+    const config = smallConfig('sac', { totalSteps: 1500 });
+    const whole = runDir();
+    await train({ task: 'reach', robot: 'panda', seed: 1, config, runDir: whole });
+    const stopped = runDir();
+    let rounds = 0;
+    const first = await train({
+      task: 'reach',
+      robot: 'panda',
+      seed: 1,
+      config,
+      runDir: stopped,
+      shouldStop: () => ++rounds >= 8, // 8 rounds × 2 envs × 50 steps = 800 steps
+    });
+    expect(first.interrupted).toBe(true);
+    expect(first.envSteps).toBe(800);
+    const second = await train({
+      task: 'reach',
+      robot: 'panda',
+      seed: 1,
+      config,
+      runDir: stopped,
+      resume: true,
+    });
+    expect(second.resumedFrom).toBe(800);
+    expect(second.envSteps).toBe(1500);
+    expect(deterministicMetrics(stopped)).toEqual(deterministicMetrics(whole));
+  });
+
+  it('falls back to the previous checkpoint when the newest is damaged, and says so', async () => {
+    const config = smallConfig('td3', { totalSteps: 1000 });
+    const dir = runDir();
+    const reference = runDir();
+    await train({ task: 'reach', robot: 'panda', seed: 2, config, runDir: reference });
+    let rounds = 0;
+    await train({
+      task: 'reach',
+      robot: 'panda',
+      seed: 2,
+      config,
+      runDir: dir,
+      shouldStop: () => ++rounds >= 7,
+    });
+    const checkpoints = runFiles(dir).checkpoints;
+    const [newest, previous] = readdirSync(checkpoints).sort().reverse();
+    expect([newest, previous]).toEqual(['ckpt-0000000700', 'ckpt-0000000500']);
+    truncateSync(join(checkpoints, newest!, 'arrays.bin'), 100);
+    const notices: string[] = [];
+    const resumed = await train({
+      task: 'reach',
+      robot: 'panda',
+      seed: 2,
+      config,
+      runDir: dir,
+      resume: true,
+      onNotice: (m) => notices.push(m),
+    });
+    expect(resumed.resumedFrom).toBe(500);
+    expect(notices.join('\n')).toMatch(
+      /skipped a damaged checkpoint: .*ckpt-0000000700: arrays.bin has 100 bytes/,
+    );
+    // The damaged checkpoint is left as it was, for a person to look at.
+    expect(readdirSync(checkpoints)).toContain('ckpt-0000000700');
+    expect(deterministicMetrics(dir)).toEqual(deterministicMetrics(reference));
+  });
+
+  it('RLingua: pre-collects prior episodes as demonstrations, lets the prior act on a decaying schedule, keeps going when the prior crashes', async () => {
+    const dir = runDir();
+    const config = smallConfig('rlingua', {
+      totalSteps: 1400,
+      rlingua: {
+        precollectEpisodes: 4,
+        priorActionProbability: { initial: 1, final: 0, decaySteps: 1000 },
+        priorActing: 'step',
+      },
+    });
+    const result = await train({
+      task: 'reach',
+      robot: 'panda',
+      seed: 0,
+      config,
+      runDir: dir,
+      prior: crashingReachPrior,
+    });
+    expect(result.envSteps).toBe(1400);
+    const train0 = readMetrics(runFiles(dir).metrics).filter((r) => r.kind === 'train');
+    // Every episode's prior fails from step 20 on: each is handed to the policy, counted.
+    expect(train0.at(-1)!['rollout/prior_aborted_episodes']).toBe(28);
+    const probabilities = train0.map((r) => r['rollout/prior_action_probability'] as number);
+    expect(probabilities[0]).toBeGreaterThan(probabilities.at(-1)!);
+    expect(train0.at(-1)!['train/imitation_weight']).toBeGreaterThan(0);
+    expect(train0.at(-1)!['train/demo_fraction']).toBeGreaterThan(0);
+  });
+});
