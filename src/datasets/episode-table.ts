@@ -8,8 +8,8 @@ import {
   Bool,
   DataType,
   Field,
-  FixedSizeList,
   Float64,
+  List,
   makeData,
   makeVector,
   Precision,
@@ -49,19 +49,40 @@ function sizeOf(column: VectorColumn, sizes: TransitionSizes): number {
   return sizes[VECTOR_COLUMNS[column]];
 }
 
-const vectorType = (size: number) => new FixedSizeList(size, new Field('item', new Float64(), false));
+/**
+ * Vectors are stored as variable-size `list<float64>` with the size in the metadata, not as
+ * fixed-size lists: pyarrow 25 cannot read a null fixed-size list back from Parquet ("Expected
+ * all lists to be of size=4 but index 2 had size=0"), and `prior_action` has nulls.
+ */
+const vectorType = () => new List(new Field('item', new Float64(), false));
 
-/** A fixed-size list column over a flat array; `valid` marks non-null rows (all when absent). */
+/** A list column over a flat array of `size` values a row; `valid` marks non-null rows (all when absent). */
 function vectorColumn(flat: Float64Array, size: number, length: number, valid?: Uint8Array): Vector {
-  const child = makeData({ type: new Float64(), length: length * size, data: flat });
-  const nullBitmap = valid ? packBits(valid) : undefined;
+  const valueOffsets = new Int32Array(length + 1);
+  let values = flat;
+  if (valid) {
+    // Null rows hold no values: keep only the valid rows' vectors.
+    values = new Float64Array(valid.reduce((n, v) => n + (v ? size : 0), 0));
+    let end = 0;
+    for (let t = 0; t < length; t++) {
+      if (valid[t]) {
+        values.set(flat.subarray(t * size, t * size + size), end);
+        end += size;
+      }
+      valueOffsets[t + 1] = end;
+    }
+  } else {
+    for (let t = 0; t <= length; t++) valueOffsets[t] = t * size;
+  }
+  const child = makeData({ type: new Float64(), length: values.length, data: values });
   const nullCount = valid ? valid.reduce((n, v) => n + (v ? 0 : 1), 0) : 0;
   return makeVector(
     makeData({
-      type: vectorType(size),
+      type: vectorType(),
       length,
       nullCount,
-      ...(nullBitmap ? { nullBitmap } : {}),
+      ...(valid ? { nullBitmap: packBits(valid) } : {}),
+      valueOffsets,
       child,
     }),
   );
