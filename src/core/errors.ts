@@ -75,3 +75,44 @@ export class WorkerError extends ArmpriorError {
     super('worker_failed', message, options);
   }
 }
+
+/** What is wrong with a dataset, for callers that react to one kind (the message says it to people). */
+export type DatasetProblem =
+  | 'missing'
+  | 'not_parquet'
+  | 'truncated'
+  | 'corrupt'
+  | 'metadata'
+  | 'missing_column'
+  | 'column_type'
+  | 'rows'
+  | 'non_finite'
+  | 'layout_mismatch'
+  | 'goal_mismatch'
+  | 'action_mismatch'
+  | 'task_mismatch'
+  | 'dataset_mismatch'
+  | 'bad_step'
+  | 'writer_state';
+
+/**
+ * A recorded dataset (src/datasets) that cannot be read or written as asked: the message names
+ * the file and the problem. Code `dataset_invalid` for what is on disk, `dataset_write` for a
+ * writer used wrongly (a step of the wrong size, a step outside an episode).
+ */
+export class DatasetError extends ArmpriorError {
+  /** The file or folder concerned. */
+  readonly file: string;
+  readonly problem: DatasetProblem;
+  constructor(
+    code: 'dataset_invalid' | 'dataset_write',
+    problem: DatasetProblem,
+    file: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `${file}: ${message}`, options);
+    this.file = file;
+    this.problem = problem;
+  }
+}

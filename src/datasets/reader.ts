@@ -1,0 +1,128 @@
+/**
+ * Reads a recorded dataset into replay-buffer episodes, refusing anything that would put wrong
+ * data into a learner: a file that is not whole, a layout or task other than the expected one,
+ * rows out of order, non-finite numbers. Every refusal is a DatasetError naming the file.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DatasetError } from '../core/errors.js';
+import type { EpisodeData } from '../rl/replay-buffer.js';
+import { listEpisodes } from './episode-files.js';
+import { type EpisodeRecord, tableToEpisode } from './episode-table.js';
+import { checkExpectation, type DatasetExpectation } from './expectation.js';
+import { describeDifference, parseMetadata, transitionSizes } from './metadata.js';
+import { decodeParquet } from './parquet-io.js';
+import { type DatasetMeta, EPISODES_DIR, type EpisodeMeta } from './schema.js';
+
+/** What a file holds beyond the replay-buffer columns. */
+export interface EpisodeDetails {
+  file: string;
+  meta: EpisodeMeta;
+  /** length: 1 where the step was cut short. */
+  truncated: Uint8Array;
+  /** length: seconds since `meta.startedAt`. */
+  timeSec: Float64Array;
+  /** Robot recordings: length × action, the command sent after the safety filter. */
+  sentAction?: Float64Array;
+  /** Robot recordings: length, limits enforced per step. */
+  safetyInterventions?: Int32Array;
+}
+
+export interface DatasetContents {
+  meta: DatasetMeta;
+  /** By increasing index, ready for `ReplayBuffer.addEpisode`. */
+  episodes: EpisodeData[];
+  /** Same order as `episodes`. */
+  details: EpisodeDetails[];
+  /** Temp files a crashed writer left in the episodes folder (ignored; a caller may warn). */
+  tempFiles: string[];
+}
+
+/** Reads every episode of the dataset at `dir`, checked against `expected`. */
+export async function readDataset(dir: string, expected: DatasetExpectation): Promise<DatasetContents> {
+  const episodesDir = join(dir, EPISODES_DIR);
+  const isDir = await stat(episodesDir).then(
+    (s) => s.isDirectory(),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return false;
+      throw error;
+    },
+  );
+  if (!isDir) {
+    throw new DatasetError(
+      'dataset_invalid',
+      'missing',
+      dir,
+      `no dataset here: ${episodesDir} does not exist`,
+    );
+  }
+  const { episodes: files, tempFiles } = await listEpisodes(episodesDir);
+  if (files.length === 0) {
+    const leftovers = tempFiles.length > 0 ? ` (only ${tempFiles.length} unfinished temp file(s))` : '';
+    throw new DatasetError('dataset_invalid', 'missing', dir, `no episodes in ${episodesDir}${leftovers}`);
+  }
+  let meta: DatasetMeta | undefined;
+  let firstFile = '';
+  const episodes: EpisodeData[] = [];
+  const details: EpisodeDetails[] = [];
+  for (const { index, name } of files) {
+    const file = join(episodesDir, name);
+    const read = await readEpisodeFile(file, index);
+    if (!meta) {
+      checkExpectation(read.dataset, expected, file);
+      meta = read.dataset;
+      firstFile = name;
+    } else {
+      const difference = describeDifference(read.dataset, meta, ['this file', firstFile]);
+      if (difference) {
+        throw new DatasetError(
+          'dataset_invalid',
+          'dataset_mismatch',
+          file,
+          `does not belong with ${firstFile}: ${difference}`,
+        );
+      }
+    }
+    const { truncated, timeSec, sentAction, safetyInterventions, ...episode } = read.record;
+    episodes.push(episode);
+    details.push({
+      file,
+      meta: read.episode,
+      truncated,
+      timeSec,
+      ...(sentAction ? { sentAction } : {}),
+      ...(safetyInterventions ? { safetyInterventions } : {}),
+    });
+  }
+  return { meta: meta!, episodes, details, tempFiles };
+}
+
+/**
+ * Reads and checks one episode file. `index` is the one its name gives (checked against the
+ * rows and metadata, so a renamed copy is noticed).
+ */
+export async function readEpisodeFile(
+  file: string,
+  index: number,
+): Promise<{ dataset: DatasetMeta; episode: EpisodeMeta; record: EpisodeRecord }> {
+  const { table, keyValue } = decodeParquet(await readFile(file), file);
+  const { dataset, episode } = parseMetadata(keyValue, file);
+  if (episode.index !== index) {
+    throw new DatasetError(
+      'dataset_invalid',
+      'metadata',
+      file,
+      `metadata says episode ${episode.index}, the file name ${index}`,
+    );
+  }
+  const record = tableToEpisode(table, index, transitionSizes(dataset), file);
+  if (record.length !== episode.length) {
+    throw new DatasetError(
+      'dataset_invalid',
+      'rows',
+      file,
+      `${record.length} rows, the metadata says ${episode.length} steps`,
+    );
+  }
+  return { dataset, episode, record };
+}
