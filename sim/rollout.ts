@@ -1,5 +1,5 @@
 import type { EpisodeController } from '../src/controllers/basic.js';
-import type { ArmEnv, StepResult } from './env.js';
+import type { ArmEnv, GoalObservation, StepResult } from './env.js';
 
 /** What happened in one episode. */
 export interface EpisodeSummary {
@@ -29,6 +29,9 @@ export type EpisodeObserver = (
   desiredGoal: Float64Array,
 ) => void;
 
+/** Sees every transition: the observation before, the action taken, what the step returned (recording). */
+export type StepObserver = (before: GoalObservation, action: ArrayLike<number>, result: StepResult) => void;
+
 /**
  * Runs one episode of `controller` on `env` from `env.reset({ seed })`. It ends at the env's
  * termination or truncation, or when the controller asks to stop (too many failures).
@@ -39,6 +42,7 @@ export function runEpisode(
   seed: number,
   index = 0,
   observer?: EpisodeObserver,
+  onStep?: StepObserver,
 ): EpisodeSummary {
   let { obs } = env.reset({ seed });
   controller.reset();
@@ -48,6 +52,7 @@ export function runEpisode(
   for (;;) {
     const action = controller.act(obs.observation, obs.achievedGoal, obs.desiredGoal);
     const result = env.step(action);
+    onStep?.(obs, action, result);
     total += result.reward;
     everSucceeded ||= result.info.isSuccess;
     obs = result.obs;

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerEvalCommand } from './commands/eval.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerPriorCommand } from './commands/prior.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerTasksCommand } from './commands/tasks.js';
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   registerSimCommand(program);
   registerPriorCommand(program);
   registerTrainCommand(program);
+  registerEvalCommand(program);
+  registerExportCommand(program);
   registerBenchCommand(program);
   return program;
 }

@@ -18,15 +18,19 @@ export function runCli(
   args: readonly string[],
   env: Record<string, string> = {},
   input?: string,
+  cwd?: string,
 ): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [bin, ...args],
-      { timeout: 300_000, env: { ...process.env, ...env }, maxBuffer: 16 * 2 ** 20 },
+      { timeout: 300_000, env: { ...process.env, ...env }, maxBuffer: 16 * 2 ** 20, ...(cwd ? { cwd } : {}) },
       (error, stdout, stderr) =>
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
     if (input !== undefined) child.stdin?.end(input);
   });
 }
+
+/** The CLI's path, for tests that start it themselves (to kill it mid-run). */
+export const cliBin = bin;

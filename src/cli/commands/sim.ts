@@ -1,9 +1,12 @@
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
 import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
 import { BASIC_CONTROLLERS, createBasicController, type EpisodeController } from '../../controllers/basic.js';
 import { createPriorController, resolvePrior } from '../../controllers/priors.js';
 import { Rng } from '../../core/rng.js';
+import { episodeCollector, openSimDataset } from '../../datasets/env-datasets.js';
+import { writeEpisodeData } from '../../datasets/writer.js';
 import { integerOption } from '../options.js';
 import { openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
@@ -17,6 +20,7 @@ interface SimOptions {
   robot: string;
   reward?: 'sparse' | 'dense';
   json?: boolean;
+  record?: string;
 }
 
 /** `armprior sim`: runs episodes of a controller on a simulated task and reports them. */
@@ -41,6 +45,10 @@ export function registerSimCommand(program: Command): void {
     .option('-r, --robot <name|file>', 'robot from config/robots or a robot YAML file', 'panda')
     .addOption(new Option('--reward <type>', 'override the task reward type').choices(['sparse', 'dense']))
     .option('--json', 'print one JSON document instead of text')
+    .option(
+      '--record <dir>',
+      'save every episode to this dataset (Parquet, docs/datasets.md): demonstrations for train --demos',
+    )
     .action(async (options: SimOptions) => {
       const env = await ArmEnv.create({
         task: options.task,
@@ -51,16 +59,26 @@ export function registerSimCommand(program: Command): void {
       try {
         const rng = Rng.fromSeed(options.seed);
         controller = createController(env, options, rng);
+        const dataset = options.record ? await openSimDataset(resolve(options.record), env) : undefined;
+        const isPrior = options.controller.startsWith('prior');
         const progress = options.json ? undefined : createProgress('episodes', options.episodes);
         const episodes: EpisodeSummary[] = [];
         const start = performance.now();
         for (let k = 0; k < options.episodes; k++) {
-          const episode = runEpisode(env, controller, options.seed + k, k);
+          const collector = dataset ? episodeCollector(env, { priorActed: isPrior }) : undefined;
+          const episode = runEpisode(env, controller, options.seed + k, k, undefined, collector?.onStep);
+          if (dataset && collector) {
+            await writeEpisodeData(dataset, collector.take(), {
+              start: { actor: controller.name, seed: options.seed + k },
+              ...(episode.abortReason ? { reason: 'aborted' as const } : {}),
+            });
+          }
           episodes.push(episode);
           if (!options.json && !process.stderr.isTTY) printEpisode(episode, options.episodes);
           progress?.update(k + 1, `success ${(summarize(episodes).successRate * 100).toFixed(0)}%`);
         }
         progress?.stop();
+        await dataset?.close();
         const seconds = (performance.now() - start) / 1000;
         const stats = summarize(episodes);
         const steps = episodes.reduce((n, e) => n + e.length, 0);

@@ -1,17 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { parse } from 'yaml';
 import { z } from 'zod';
-import { envSpaces } from '../../../sim/env.js';
+import { ArmEnv, envSpaces } from '../../../sim/env.js';
 import { createTask } from '../../../sim/tasks/registry.js';
 import { resolvePrior } from '../../controllers/priors.js';
 import { loadYamlConfig } from '../../core/config-file.js';
-import { ArmpriorError, ConfigError } from '../../core/errors.js';
+import { ArmpriorError } from '../../core/errors.js';
+import { readDemonstrations } from '../../datasets/env-datasets.js';
 import type { EpisodeData } from '../../rl/replay-buffer.js';
 import {
   newRunDir,
   type RunInfo,
+  readRunConfig,
   readRunInfo,
   runFiles,
   writeRunConfig,
@@ -75,7 +76,7 @@ export function registerTrainCommand(program: Command): void {
       const prior = usesPrior(config)
         ? resolvePrior(openStore(options.priors), info.task, options.prior ?? setup.priorSpec)
         : undefined;
-      const demos = loadDemos(options.demos);
+      const demos = await loadDemos(options.demos, info.task, info.robot);
       const progress = options.json
         ? undefined
         : createProgress(`training ${info.task} (${config.algo})`, config.totalSteps);
@@ -226,12 +227,7 @@ function resumeSetup(options: TrainOptions): Setup {
     );
   }
   const configFile = runFiles(runDir).config;
-  let saved: Record<string, unknown>;
-  try {
-    saved = parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  } catch (cause) {
-    throw new ConfigError(configFile, [`cannot read the run's config (${(cause as Error).message})`]);
-  }
+  const saved = readRunConfig(runDir);
   const fromFile = options.config ? readConfigFile(options.config) : {};
   const config = resolveTrainConfig(
     info.algo as Algo,
@@ -250,8 +246,22 @@ function resumeSetup(options: TrainOptions): Setup {
   return { runDir, config, info, priorSpec };
 }
 
-/** Demonstration episodes of `--demos` (Parquet datasets). */
-function loadDemos(dir: string | undefined): EpisodeData[] | undefined {
+/** Demonstration episodes of `--demos` (a Parquet dataset, checked against the task's layout). */
+async function loadDemos(
+  dir: string | undefined,
+  task: string,
+  robot: string,
+): Promise<EpisodeData[] | undefined> {
   if (dir === undefined) return undefined;
-  throw new ArmpriorError('not_ready', 'DEMOS');
+  const env = await ArmEnv.create({ task, robot });
+  try {
+    const { episodes, tempFiles } = await readDemonstrations(resolve(dir), env);
+    if (tempFiles.length > 0) {
+      process.stderr.write(`armprior: ignored ${tempFiles.length} unfinished episode file(s) in ${dir}\n`);
+    }
+    process.stderr.write(`armprior: ${episodes.length} demonstration episodes from ${dir}\n`);
+    return episodes;
+  } finally {
+    env.close();
+  }
 }

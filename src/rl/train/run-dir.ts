@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { ArmpriorError } from '../../core/errors.js';
+import { parse, stringify } from 'yaml';
+import { ArmpriorError, ConfigError } from '../../core/errors.js';
 
 /** A run folder that cannot be used (missing, or not a run). */
 export class RunDirError extends ArmpriorError {
@@ -61,6 +61,16 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 
 export function writeRunConfig(dir: string, config: unknown): void {
   writeFileAtomic(runFiles(dir).config, stringify(config));
+}
+
+/** The run's saved config.yaml, as written (validated by the caller with the preset merged in). */
+export function readRunConfig(dir: string): Record<string, unknown> {
+  const file = runFiles(dir).config;
+  try {
+    return parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ConfigError(file, [`cannot read the run's config (${(cause as Error).message})`]);
+  }
 }
 
 export function writeRunInfo(dir: string, info: RunInfo): void {

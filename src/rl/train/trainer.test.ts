@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readdirSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -184,16 +184,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const batches = new BatchBuilder(sizes, replayBatch, normalizer);
     const recorders = Array.from({ length: vec.numEnvs }, () => new EpisodeRecorder(sizes, maxSteps));
     const started = performance.now();
-    const policyMetadata = {
-      task: evalEnv.task.name,
-      inputSize: sizes.observation + sizes.goal,
-      actionSize: sizes.action,
-      observationFields: [
-        ...evalEnv.observationFields.map((f) => f.name),
-        ...evalEnv.task.goalFields.map((f) => `desired_${f.name}`),
-      ],
-      algorithm: config.algo,
-    };
+    const policyMetadata = policyMetadataFor(evalEnv, config.algo);
     let updateSeconds = 0;
     let updatesDone = 0;
     let consecutiveRejected = 0;

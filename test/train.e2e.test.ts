@@ -1,0 +1,241 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cliBin, runCli } from './support/run-cli.js';
+
+/** A small, fast training config: 32×32 networks, frequent checkpoints. */
+const SMALL = `learningStarts: 500
+logEverySteps: 500
+evaluation: { everySteps: 500, episodes: 10 }
+checkpoint: { everySteps: 500, keep: 3 }
+td3: { hidden: [32, 32], batchSize: 64 }
+`;
+
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'armprior-train-'));
+  writeFileSync(join(dir, 'small.yaml'), SMALL);
+  return dir;
+}
+
+function onlyRun(runs: string): string {
+  const names = readdirSync(runs);
+  expect(names).toHaveLength(1);
+  return join(runs, names[0]!);
+}
+
+/** metrics.jsonl without the wall-clock group. */
+function metrics(run: string): Record<string, unknown>[] {
+  return readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) =>
+      Object.fromEntries(Object.entries(JSON.parse(line)).filter(([k]) => !k.startsWith('time/'))),
+    );
+}
+
+describe('armprior train / eval / export', () => {
+  it('trains, writes a run folder, and the exported ONNX policy scores what training measured', async () => {
+    const ws = workspace();
+    const runs = join(ws, 'runs');
+    const trained = await runCli([
+      'train',
+      '--task',
+      'reach',
+      '--algo',
+      'td3',
+      '--steps',
+      '1500',
+      '--config',
+      join(ws, 'small.yaml'),
+      '--runs',
+      runs,
+    ]);
+    expect(trained.stderr).toContain('training reach (td3)');
+    expect(trained.code).toBe(0);
+    const run = onlyRun(runs);
+    expect(run).toMatch(/reach__td3__0__\d{8}-\d{6}$/);
+    for (const file of ['config.yaml', 'metrics.jsonl', 'run.json', 'policy.onnx'])
+      expect(existsSync(join(run, file))).toBe(true);
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'))).toMatchObject({
+      status: 'finished',
+      envSteps: 1500,
+      task: 'reach',
+    });
+    const lastEval = metrics(run)
+      .filter((m) => m.kind === 'eval')
+      .at(-1)!;
+    expect(lastEval.step).toBe(1500);
+
+    // The same 10 episodes as training's evaluation, through onnxruntime this time.
+    const evaluated = await runCli(['eval', run, '-n', '10', '--seed', '1000000', '--json']);
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.stdout).successRate).toBe(lastEval['eval/success_rate']);
+
+    const out = join(ws, 'exported.onnx');
+    const exported = await runCli(['export', run, '--out', out]);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toContain('checkpoint at 1500 env steps');
+    const again = await runCli(['eval', out, '--task', 'reach', '-n', '10', '--seed', '1000000', '--json']);
+    expect(JSON.parse(again.stdout).successRate).toBe(lastEval['eval/success_rate']);
+  });
+
+  it('resumes after the process was killed with SIGKILL, ending where an uninterrupted run ends', async () => {
+    const ws = workspace();
+    const args = (runs: string) => [
+      'train',
+      '--task',
+      'reach',
+      '--algo',
+      'sac',
+      '--steps',
+      '2000',
+      '--seed',
+      '7',
+      '--config',
+      join(ws, 'small.yaml'),
+      '--runs',
+      runs,
+    ];
+    const whole = await runCli(args(join(ws, 'whole')));
+    expect(whole.code).toBe(0);
+
+    const killedRuns = join(ws, 'killed');
+    mkdirSync(killedRuns);
+    const child = spawn(process.execPath, [cliBin, ...args(killedRuns)], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Kill it once a checkpoint past the first one is on disk (it is training, mid-run).
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 100));
+      const runDirs = readdirSync(killedRuns);
+      const checkpoints = runDirs.length ? join(killedRuns, runDirs[0]!, 'checkpoints') : '';
+      if (
+        checkpoints &&
+        existsSync(checkpoints) &&
+        readdirSync(checkpoints).some((n) => n >= 'ckpt-0000001000')
+      )
+        break;
+    }
+    child.kill('SIGKILL');
+    expect(await exited).toBe(null);
+    const run = onlyRun(killedRuns);
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).status).toBe('running');
+
+    const resumed = await runCli(['train', '--resume', run]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/resumed at \d+/);
+    expect(metrics(run)).toEqual(metrics(onlyRun(join(ws, 'whole'))));
+  });
+
+  it('refuses bad input with one clear message each, and touches no saved run', async () => {
+    const ws = workspace();
+    writeFileSync(join(ws, 'bad.yaml'), 'totalSteps: -5\nbatchsize: 3\ntd3: { gamma: 2 }\n');
+    const bad = await runCli([
+      'train',
+      '--task',
+      'reach',
+      '--config',
+      join(ws, 'bad.yaml'),
+      '--runs',
+      join(ws, 'runs'),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/totalSteps/);
+    expect(bad.stderr).toMatch(/batchsize/);
+    expect(bad.stderr).toMatch(/td3\.gamma/);
+
+    const runs = join(ws, 'runs2');
+    expect(
+      (
+        await runCli([
+          'train',
+          '--task',
+          'reach',
+          '--algo',
+          'td3',
+          '--steps',
+          '600',
+          '--config',
+          join(ws, 'small.yaml'),
+          '--runs',
+          runs,
+        ])
+      ).code,
+    ).toBe(0);
+    const run = onlyRun(runs);
+    const before = readFileSync(join(run, 'metrics.jsonl'), 'utf8');
+    const otherTask = await runCli(['train', '--resume', run, '--task', 'push']);
+    expect(otherTask.code).toBe(2);
+    expect(otherTask.stderr).toMatch(/trains task reach, not push/);
+    writeFileSync(join(ws, 'wider.yaml'), 'td3: { hidden: [48, 32] }\n');
+    const wider = await runCli([
+      'train',
+      '--resume',
+      run,
+      '--config',
+      join(ws, 'wider.yaml'),
+      '--steps',
+      '1000',
+    ]);
+    expect(wider.code).toBe(2);
+    expect(wider.stderr).toMatch(/actor\.0\.weight is \[32, 9\], expected \[48, 9\]/);
+    expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(before);
+
+    const missing = await runCli(['eval', join(ws, 'nope.onnx'), '--task', 'reach']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no run folder or policy file/);
+  });
+
+  it('records prior episodes as a dataset and trains from them with --demos; a dataset of another task is refused', async () => {
+    const ws = workspace();
+    const demos = join(ws, 'demos');
+    const recorded = await runCli([
+      'sim',
+      '--task',
+      'reach',
+      '--controller',
+      'prior',
+      '--episodes',
+      '4',
+      '--record',
+      demos,
+      '--priors',
+      join(ws, 'priors'),
+    ]);
+    expect(recorded.code).toBe(0);
+    expect(readdirSync(join(demos, 'episodes'))).toHaveLength(4);
+    const trained = await runCli([
+      'train',
+      '--task',
+      'reach',
+      '--algo',
+      'td3',
+      '--steps',
+      '600',
+      '--demos',
+      demos,
+      '--config',
+      join(ws, 'small.yaml'),
+      '--runs',
+      join(ws, 'runs'),
+    ]);
+    expect(trained.code).toBe(0);
+    expect(trained.stderr).toContain('4 demonstration episodes');
+    const wrongTask = await runCli([
+      'train',
+      '--task',
+      'push',
+      '--algo',
+      'td3',
+      '--steps',
+      '600',
+      '--demos',
+      demos,
+      '--runs',
+      join(ws, 'runs3'),
+    ]);
+    expect(wrongTask.code).toBe(2);
+    expect(wrongTask.stderr).toMatch(/recorded for task reach/);
+  });
+});
