@@ -238,4 +238,37 @@ describe('armprior train / eval / export', () => {
     expect(wrongTask.code).toBe(2);
     expect(wrongTask.stderr).toMatch(/recorded for task reach/);
   });
+
+  it('runs an experiment: prior and TD3 over 2 seeds, a markdown table and an SVG of the curves', async () => {
+    const ws = workspace();
+    const out = join(ws, 'experiment');
+    const run = await runCli([
+      'experiment',
+      '--tasks',
+      'reach',
+      '--algos',
+      'prior,td3',
+      '--seeds',
+      '2',
+      '--steps',
+      '1000',
+      '--config',
+      join(ws, 'small.yaml'),
+      '--out',
+      out,
+      '--runs',
+      join(ws, 'runs'),
+      '--priors',
+      join(ws, 'priors'),
+    ]);
+    expect(run.code).toBe(0);
+    const table = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(table).toMatch(/\| reach \| prior \| \d+% \|/);
+    expect(table).toMatch(/\| reach \| td3 \| \d+% ± \d+ \|/);
+    expect(readdirSync(join(ws, 'runs'))).toHaveLength(2);
+    expect(readFileSync(join(out, 'curves-reach.svg'), 'utf8')).toContain('td3 (2 seeds)');
+    const bad = await runCli(['experiment', '--tasks', 'reach', '--algos', 'td3,ppo']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown method 'ppo'/);
+  });
 });

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerExperimentCommand } from './commands/experiment.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerPriorCommand } from './commands/prior.js';
 import { registerSimCommand } from './commands/sim.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerExportCommand(program);
+  registerExperimentCommand(program);
   registerBenchCommand(program);
   return program;
 }

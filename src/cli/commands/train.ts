@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { ArmEnv, envSpaces } from '../../../sim/env.js';
 import { createTask } from '../../../sim/tasks/registry.js';
@@ -44,6 +45,7 @@ interface TrainOptions {
   priors?: string;
   envs?: number;
   json?: boolean;
+  printConfig?: boolean;
 }
 
 /** `armprior train`: trains a policy (TD3, SAC or RLingua) and writes a run folder. */
@@ -57,7 +59,7 @@ export function registerTrainCommand(program: Command): void {
     .addOption(new Option('-a, --algo <algo>', 'algorithm preset').choices([...ALGOS]))
     .option('--steps <n>', 'environment steps to train for', integerOption(1, 1_000_000_000))
     .option('-s, --seed <seed>', 'seed of everything random in the run', integerOption(0, 2 ** 31 - 1), 0)
-    .option('--config <file>', 'YAML with training config fields (see config/train.example.yaml)')
+    .option('--config <file>', 'YAML with training config fields (see --print-config)')
     .option('--resume <run>', 'continue a run folder from its newest good checkpoint')
     .option('--demos <dir>', 'a dataset of demonstration episodes (Parquet) for the demonstration buffer')
     .option('--runs <dir>', 'where new run folders go', 'runs')
@@ -70,7 +72,21 @@ export function registerTrainCommand(program: Command): void {
       integerOption(1, 64),
     )
     .option('--json', 'print the result as JSON')
+    .option(
+      '--print-config',
+      'print the resolved training config (YAML, every field) and exit: a start for --config',
+    )
     .action(async (options: TrainOptions) => {
+      if (options.printConfig) {
+        const algo = options.algo ?? 'rlingua';
+        const fromFile = options.config ? readConfigFile(options.config) : {};
+        const config = resolveTrainConfig(algo, options.config ?? `--algo ${algo}`, fromFile, {
+          ...flagOverrides(options),
+          algo,
+        });
+        process.stdout.write(stringify(config));
+        return;
+      }
       const setup = options.resume ? resumeSetup(options) : newRunSetup(options);
       const { runDir, config, info } = setup;
       const prior = usesPrior(config)

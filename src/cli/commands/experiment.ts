@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { resolvePrior } from '../../controllers/priors.js';
+import { loadYamlConfig } from '../../core/config-file.js';
+import { runExperiment } from '../../rl/experiment/experiment.js';
+import { ALGOS, type Algo } from '../../rl/train/train-config.js';
+import { integerOption } from '../options.js';
+import { canonicalTask, openStore } from '../prior-support.js';
+import { createProgress, type Progress } from '../progress.js';
+
+const METHODS = ['prior', ...ALGOS] as const;
+
+function methodList(value: string): ('prior' | Algo)[] {
+  const methods = value
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  for (const m of methods) {
+    if (!(METHODS as readonly string[]).includes(m)) {
+      throw new InvalidArgumentError(`unknown method '${m}'; known: ${METHODS.join(', ')}`);
+    }
+  }
+  return methods as ('prior' | Algo)[];
+}
+
+interface ExperimentOptions {
+  tasks: string;
+  algos: ('prior' | Algo)[];
+  seeds: number;
+  steps: number;
+  config?: string;
+  out: string;
+  runs: string;
+  robot: string;
+  prior?: string;
+  priors?: string;
+  threshold: number;
+}
+
+/** `armprior experiment`: the paper's comparison on our tasks, a table and curves. */
+export function registerExperimentCommand(program: Command): void {
+  program
+    .command('experiment')
+    .description(
+      'compare the prior, TD3, SAC and RLingua over seeds: a markdown table and success curves (SVG)',
+    )
+    .requiredOption('--tasks <list>', 'comma-separated tasks, e.g. push,pick-and-place')
+    .option(
+      '--algos <list>',
+      `comma-separated methods: ${METHODS.join(', ')}`,
+      methodList,
+      methodList('prior,td3,rlingua'),
+    )
+    .option('--seeds <n>', 'seeds per method (0 … n−1)', integerOption(1, 100), 3)
+    .option('--steps <n>', 'environment steps per training run', integerOption(100, 1_000_000_000), 50_000)
+    .option('--config <file>', 'training config fields applied to every run')
+    .option('--out <dir>', 'where the table and curves go', 'experiments')
+    .option('--runs <dir>', 'where the run folders go', 'runs')
+    .option('-r, --robot <name|file>', 'robot', 'panda')
+    .option('--prior <version>', 'prior version for rlingua and the prior row (default: the active one)')
+    .option('--priors <dir>', 'the controller store (default ./priors)')
+    .option(
+      '--threshold <rate>',
+      'success rate counted as solved',
+      (v) => {
+        const x = Number(v);
+        if (!(x > 0 && x <= 1)) throw new InvalidArgumentError(`expected a rate in (0, 1], got '${v}'`);
+        return x;
+      },
+      0.9,
+    )
+    .action(async (options: ExperimentOptions) => {
+      const tasks = options.tasks.split(',').map((t) => canonicalTask(t.trim()));
+      const overrides = options.config
+        ? (structuredClone(loadYamlConfig(options.config, z.record(z.string(), z.unknown()))) as Record<
+            string,
+            unknown
+          >)
+        : {};
+      const store = openStore(options.priors);
+      let progress: Progress | undefined;
+      const result = await runExperiment({
+        tasks,
+        methods: options.algos,
+        seeds: options.seeds,
+        steps: options.steps,
+        overrides,
+        robot: options.robot,
+        runsRoot: resolve(options.runs),
+        outDir: resolve(options.out),
+        priorFor: (task) => resolvePrior(store, task, options.prior),
+        threshold: options.threshold,
+        onRunStart: (label, index, total) => {
+          progress?.stop();
+          process.stderr.write(`run ${index}/${total}: ${label}\n`);
+          progress = createProgress(label, options.steps);
+        },
+        onProgress: (p) =>
+          progress?.update(
+            p.envSteps,
+            p.lastEval ? `eval ${(100 * p.lastEval.successRate).toFixed(0)}%` : '',
+          ),
+      });
+      progress?.stop();
+      process.stdout.write(
+        `\n${readFileSync(result.tableFile, 'utf8')}\ntable   ${result.tableFile}\ncurves  ${result.curveFiles.join('\n        ')}\nraw     ${result.jsonFile}\n`,
+      );
+    });
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate, type RunCurve, stepsToThreshold } from './curves.js';
+import { markdownTable } from './experiment.js';
+import { successCurvesSvg } from './plot.js';
+
+const curve = (seed: number, successRate: number[], steps = [1000, 2000, 3000]): RunCurve => ({
+  label: 'td3',
+  seed,
+  steps,
+  successRate,
+  meanReturn: successRate.map(() => -10),
+});
+
+describe('learning curves', () => {
+  it('averages seeds step by step, with std and range; a shorter run counts where it got', () => {
+    const a = aggregate([curve(0, [0.2, 0.6, 1]), curve(1, [0.4, 0.8]), curve(2, [0, 0.4, 0.8])], 'td3');
+    expect(a.steps).toEqual([1000, 2000, 3000]);
+    expect(a.mean[0]).toBeCloseTo(0.2, 12);
+    expect(a.std[0]).toBeCloseTo(Math.sqrt(((0.2 - 0.2) ** 2 + 0.2 ** 2 + 0.2 ** 2) / 3), 12);
+    expect(a.mean[2]).toBeCloseTo(0.9, 12);
+    expect([a.min[1], a.max[1]]).toEqual([0.4, 0.8]);
+  });
+
+  it('finds the first evaluation at or above the threshold', () => {
+    expect(stepsToThreshold(curve(0, [0.5, 0.9, 0.8]), 0.9)).toBe(2000);
+    expect(stepsToThreshold(curve(0, [0.5, 0.85, 0.8]), 0.9)).toBeUndefined();
+  });
+
+  it('tabulates mean ± std and the median steps to the threshold', () => {
+    const table = markdownTable(
+      [
+        {
+          task: 'push',
+          method: 'prior',
+          seeds: [0],
+          runDirs: [],
+          finalSuccess: [0.6],
+          stepsToThreshold: [undefined],
+          wallClockSec: [1],
+        },
+        {
+          task: 'push',
+          method: 'rlingua',
+          seeds: [0, 1, 2],
+          runDirs: [],
+          finalSuccess: [0.9, 1, 0.8],
+          stepsToThreshold: [30_000, undefined, 20_000],
+          wallClockSec: [600, 600, 600],
+        },
+      ],
+      { threshold: 0.9, steps: 50_000, seeds: 3 },
+    );
+    expect(table).toContain('| push | prior | 60% | never (fixed controller) |');
+    expect(table).toContain('| push | rlingua | 90% ± 8 | 20,000 (2/3 seeds reached it) | 10.0 min |');
+  });
+
+  it('draws one line and band per method and the prior as a reference line, as SVG', async () => {
+    const svg = await successCurvesSvg(
+      'push',
+      [aggregate([curve(0, [0.1, 0.5, 0.9])], 'rlingua')],
+      [{ label: 'prior', value: 0.6 }],
+    );
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('rlingua (1 seed)');
+    expect(svg).toContain('environment steps');
+    expect(svg.match(/<path/g)!.length).toBeGreaterThan(3);
+  });
+});

@@ -1,0 +1,62 @@
+import { readMetrics, runFiles } from '../train/run-dir.js';
+
+/** One run's evaluation curve: deterministic-policy success rate and return against env steps. */
+export interface RunCurve {
+  label: string;
+  seed: number;
+  steps: number[];
+  successRate: number[];
+  meanReturn: number[];
+}
+
+/** Curves of several seeds of one method, on a common step grid. */
+export interface AggregateCurve {
+  label: string;
+  steps: number[];
+  mean: number[];
+  /** Standard deviation over seeds at each step (population). */
+  std: number[];
+  min: number[];
+  max: number[];
+  seeds: number;
+}
+
+/** The eval records of a run folder's metrics.jsonl. */
+export function readRunCurve(runDir: string, label: string, seed: number): RunCurve {
+  const evals = readMetrics(runFiles(runDir).metrics).filter((r) => r.kind === 'eval');
+  return {
+    label,
+    seed,
+    steps: evals.map((r) => r.step),
+    successRate: evals.map((r) => Number(r['eval/success_rate'])),
+    meanReturn: evals.map((r) => Number(r['eval/mean_return'])),
+  };
+}
+
+/**
+ * Mean and spread over seeds at the steps every run evaluated at (runs of one config evaluate
+ * at the same steps; a run that stopped early only contributes up to where it got).
+ */
+export function aggregate(curves: readonly RunCurve[], label: string): AggregateCurve {
+  const steps = [...new Set(curves.flatMap((c) => c.steps))].sort((a, b) => a - b);
+  const out: AggregateCurve = { label, steps: [], mean: [], std: [], min: [], max: [], seeds: curves.length };
+  for (const step of steps) {
+    const values = curves
+      .map((c) => c.successRate[c.steps.indexOf(step)])
+      .filter((v): v is number => v !== undefined && Number.isFinite(v));
+    if (values.length === 0) continue;
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    out.steps.push(step);
+    out.mean.push(mean);
+    out.std.push(Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length));
+    out.min.push(Math.min(...values));
+    out.max.push(Math.max(...values));
+  }
+  return out;
+}
+
+/** The first evaluated step at which success reached `threshold`, or undefined if it never did. */
+export function stepsToThreshold(curve: RunCurve, threshold: number): number | undefined {
+  const i = curve.successRate.findIndex((s) => s >= threshold);
+  return i < 0 ? undefined : curve.steps[i];
+}
