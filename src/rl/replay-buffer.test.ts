@@ -87,6 +87,19 @@ describe('ReplayBuffer', () => {
     expect(buffer.priorActedFraction()).toBe(1);
   });
 
+  it('drops the prior-action label of rows whose goal HER relabelled (it was chosen for another goal)', () => {
+    const buffer = new ReplayBuffer(100, sizes);
+    buffer.addEpisode(episode(2, 10, 1));
+    const batch = buffer.createBatch(400);
+    buffer.sampleInto(batch, Rng.fromSeed(6), her);
+    let relabeled = 0;
+    for (let row = 0; row < batch.size; row++) {
+      expect(batch.hasPriorAction[row]).toBe(batch.relabeled[row] ? 0 : 1);
+      relabeled += batch.relabeled[row]!;
+    }
+    expect(relabeled).toBeGreaterThan(250); // k = 4: about 80%
+  });
+
   it('overwrites the oldest episodes and never relabels across an overwritten boundary', () => {
     const buffer = new ReplayBuffer(50, sizes);
     for (let tag = 1; tag <= 9; tag++) buffer.addEpisode(episode(tag, 10));

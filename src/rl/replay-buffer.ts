@@ -247,6 +247,9 @@ export class ReplayBuffer {
         batch.desiredGoal.set(this.goalScratch, row * g);
         batch.reward[row] = her.computeReward(this.achievedScratch, this.goalScratch);
         batch.relabeled[row] = 1;
+        // The prior chose its action for the episode's own goal: under another goal it is not a
+        // label to imitate (the policy would learn to ignore the goal).
+        batch.hasPriorAction[row] = 0;
       } else {
         batch.desiredGoal.set(this.desired.subarray(slot * g, slot * g + g), row * g);
         batch.reward[row] = this.reward[slot]!;
