@@ -176,10 +176,11 @@ export class GraphBuilder {
           },
         },
       });
+    const { nodes, initializers } = this.live();
     const graph = onnx.GraphProto.create({
       name: this.graphName,
-      node: this.nodes,
-      initializer: this.initializers,
+      node: nodes,
+      initializer: initializers,
       input: this.inputs.map(valueInfo),
       output: this.outputs.map(valueInfo),
     });
@@ -191,6 +192,30 @@ export class GraphBuilder {
       metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     });
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /**
+   * The nodes the outputs depend on, and the constants they read. onnxruntime runs every node
+   * of a graph, used or not, and reverse mode emits some that nothing reads (the backward pass
+   * through TD3's target networks, the gradient into a batch input): measured at ~30% of the
+   * critic step's time before they were dropped here.
+   */
+  private live(): {
+    nodes: InstanceType<typeof onnx.NodeProto>[];
+    initializers: InstanceType<typeof onnx.TensorProto>[];
+  } {
+    const needed = new Set(this.outputs.map((v) => v.name));
+    const kept: InstanceType<typeof onnx.NodeProto>[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i]!;
+      if (!node.output.some((name) => needed.has(name))) continue;
+      kept.push(node);
+      for (const name of node.input) needed.add(name);
+    }
+    return {
+      nodes: kept.reverse(),
+      initializers: this.initializers.filter((t) => needed.has(t.name)),
+    };
   }
 
   /** A value that gradients do not flow through (a mask, a target). */
