@@ -13,7 +13,7 @@ import {
 } from './learner.js';
 import {
   actorSizes,
-  buildActorUpdate,
+  buildCriticActorUpdate,
   buildCriticUpdate,
   criticSizes,
   networkShapes,
@@ -88,7 +88,9 @@ export interface Td3Stats {
 
 /**
  * The TD3 learner: parameters and Adam moments live in onnxruntime tensors carried from one
- * call's outputs to the next call's inputs; the host only feeds batches and noise.
+ * call's outputs to the next call's inputs; the host only feeds batches and noise. One call per
+ * update: the critic step, or on every `policyDelay`-th update the critic, actor and target
+ * steps in one graph.
  */
 export class Td3Learner implements Learner {
   readonly algorithm = 'td3' as const;
@@ -102,7 +104,7 @@ export class Td3Learner implements Learner {
     config: Td3Config,
     graphConfig: Td3GraphConfig,
     private readonly critic: { graph: UpdateGraph; session: ort.InferenceSession },
-    private readonly actor: { graph: UpdateGraph; session: ort.InferenceSession },
+    private readonly criticActor: { graph: UpdateGraph; session: ort.InferenceSession },
   ) {
     this.config = config;
     this.graphConfig = graphConfig;
@@ -128,12 +130,15 @@ export class Td3Learner implements Learner {
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     };
     const criticGraph = buildCriticUpdate(graphConfig);
-    const actorGraph = buildActorUpdate(graphConfig);
+    const criticActorGraph = buildCriticActorUpdate(graphConfig);
     const learner = new Td3Learner(
       config,
       graphConfig,
       { graph: criticGraph, session: await ort.InferenceSession.create(criticGraph.bytes, options) },
-      { graph: actorGraph, session: await ort.InferenceSession.create(actorGraph.bytes, options) },
+      {
+        graph: criticActorGraph,
+        session: await ort.InferenceSession.create(criticActorGraph.bytes, options),
+      },
     );
     for (const [prefix, layers] of [
       ['actor', actorSizes(graphConfig)],
@@ -171,12 +176,18 @@ export class Td3Learner implements Learner {
   /**
    * One TD3 step on `batch` (rows normalised: observation and desired goal concatenated as the
    * network input); the actor and targets move every `policyDelay` steps. A step whose losses
-   * or parameters come out non-finite is rejected and reported: training never goes on with
-   * NaN weights.
+   * or parameters come out non-finite is rejected whole and reported: nothing changes, and
+   * training never goes on with NaN weights.
    */
   async update(batch: LearnerBatch, rng: Rng): Promise<LearnerStats & Td3Stats> {
     const n = batch.size;
     const { observationSize: o, actionSize: a } = this.graphConfig;
+    const t = this.updates + 1;
+    const actorStep = t % this.config.policyDelay === 0;
+    const imitation = this.config.imitation;
+    if (actorStep && imitation.enabled && (!batch.priorAction || !batch.hasPriorAction)) {
+      throw new RangeError('TD3 with imitation needs priorAction and hasPriorAction in every batch');
+    }
     const noise = Float32Array.from({ length: n * a }, () => rng.normal() * this.config.targetPolicyNoise);
     const data: Record<string, ort.Tensor> = {
       obs: new ort.Tensor('float32', batch.input, [n, o]),
@@ -185,41 +196,43 @@ export class Td3Learner implements Learner {
       not_done: new ort.Tensor('float32', batch.notDone, [n, 1]),
       next_obs: new ort.Tensor('float32', batch.nextInput, [n, o]),
       noise: new ort.Tensor('float32', noise, [n, a]),
+      ...this.adamFeeds('', t),
     };
-    const t = this.updates + 1;
-    const criticOut = await this.run(this.critic, data, t);
-    const stats: LearnerStats & Td3Stats = {
-      'train/critic_loss': scalar(criticOut.loss),
-      'train/q1_mean': scalar(criticOut.q1_mean),
-    };
-    this.checkFinite(criticOut, 'critic', stats['train/critic_loss']);
-    this.carry(criticOut);
-    this.updates = t;
-    if (t % this.config.policyDelay === 0) {
-      const imitation = this.config.imitation;
+    let weight: number | undefined;
+    if (actorStep) {
+      Object.assign(data, this.adamFeeds('actor_', this.actorUpdates + 1));
       if (imitation.enabled) {
-        if (!batch.priorAction || !batch.hasPriorAction) {
-          throw new RangeError('TD3 with imitation needs priorAction and hasPriorAction in every batch');
-        }
         const progress =
           imitation.decaySteps === 0 ? 1 : Math.min(1, this.actorUpdates / imitation.decaySteps);
-        const weight = imitation.initialWeight + (imitation.finalWeight - imitation.initialWeight) * progress;
-        data.prior_action = new ort.Tensor('float32', batch.priorAction, [n, a]);
-        data.has_prior = new ort.Tensor('float32', batch.hasPriorAction, [n, 1]);
+        weight = imitation.initialWeight + (imitation.finalWeight - imitation.initialWeight) * progress;
+        data.prior_action = new ort.Tensor('float32', batch.priorAction!, [n, a]);
+        data.has_prior = new ort.Tensor('float32', batch.hasPriorAction!, [n, 1]);
         data.imitation_weight = new ort.Tensor('float32', Float32Array.of(weight), []);
-        stats['train/imitation_weight'] = weight;
-      }
-      const actorOut = await this.run(this.actor, data, this.actorUpdates + 1);
-      const actorLoss = scalar(actorOut.actor_loss);
-      this.checkFinite(actorOut, 'actor', actorLoss);
-      this.carry(actorOut);
-      this.actorUpdates++;
-      stats['train/actor_loss'] = actorLoss;
-      if (imitation.enabled) {
-        stats['train/imitation_loss'] = scalar(actorOut.imitation_loss);
-        stats['train/imitation_fraction'] = scalar(actorOut.imitation_fraction);
       }
     }
+    const part = actorStep ? this.criticActor : this.critic;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of part.graph.inputs) feeds[name] = data[name] ?? this.state.get(name)!;
+    const out = await part.session.run(feeds);
+    const stats: LearnerStats & Td3Stats = {
+      'train/critic_loss': scalar(out.loss),
+      'train/q1_mean': scalar(out.q1_mean),
+    };
+    if (actorStep) {
+      stats['train/actor_loss'] = scalar(out.actor_loss);
+      if (weight !== undefined) {
+        stats['train/imitation_weight'] = weight;
+        stats['train/imitation_loss'] = scalar(out.imitation_loss);
+        stats['train/imitation_fraction'] = scalar(out.imitation_fraction);
+      }
+    }
+    this.checkFinite(out, {
+      critic: stats['train/critic_loss'],
+      ...(actorStep ? { actor: stats['train/actor_loss'] } : {}),
+    });
+    this.carry(out);
+    this.updates = t;
+    if (actorStep) this.actorUpdates++;
     return stats;
   }
 
@@ -271,38 +284,36 @@ export class Td3Learner implements Learner {
 
   async close(): Promise<void> {
     await this.critic.session.release();
-    await this.actor.session.release();
+    await this.criticActor.session.release();
   }
 
-  private async run(
-    part: { graph: UpdateGraph; session: ort.InferenceSession },
-    data: Record<string, ort.Tensor>,
-    t: number,
-  ) {
+  /** Adam's step scalars for step `t` (1-based), as the graph inputs `<prefix>lr_t`, `<prefix>eps_hat`. */
+  private adamFeeds(prefix: string, t: number): Record<string, ort.Tensor> {
     const { lrT, epsHat } = adamStepScalars(t, { ...DEFAULT_ADAM, learningRate: this.config.learningRate });
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of part.graph.inputs) {
-      if (name === 'lr_t') feeds[name] = new ort.Tensor('float32', Float32Array.of(lrT), []);
-      else if (name === 'eps_hat') feeds[name] = new ort.Tensor('float32', Float32Array.of(epsHat), []);
-      else feeds[name] = data[name] ?? this.state.get(name)!;
-    }
-    return part.session.run(feeds);
+    return {
+      [`${prefix}lr_t`]: new ort.Tensor('float32', Float32Array.of(lrT), []),
+      [`${prefix}eps_hat`]: new ort.Tensor('float32', Float32Array.of(epsHat), []),
+    };
   }
 
-  /** Rejects an update with a non-finite loss or any non-finite new parameter. */
-  private checkFinite(out: ort.InferenceSession.OnnxValueMapType, part: string, loss: number): void {
-    if (!Number.isFinite(loss)) {
-      throw new NonFiniteUpdateError(
-        `TD3 ${part} update ${this.updates + 1} rejected: its loss is ${loss} (is there NaN in the batch?)`,
-      );
+  /** Rejects an update with a non-finite loss or any non-finite new parameter or moment. */
+  private checkFinite(out: ort.InferenceSession.OnnxValueMapType, losses: Record<string, number>): void {
+    for (const [part, loss] of Object.entries(losses)) {
+      if (!Number.isFinite(loss)) {
+        throw new NonFiniteUpdateError(
+          `TD3 ${part} update ${this.updates + 1} rejected: its loss is ${loss} (is there NaN in the batch?)`,
+        );
+      }
     }
+    // The graph's sum of every new value is finite when they all are: scan only when it is not.
+    if (Number.isFinite(scalar(out.new_sum))) return;
     for (const [name, tensor] of Object.entries(out)) {
       if (!name.startsWith('new.')) continue;
       const values = (tensor as ort.Tensor).data as Float32Array;
       for (let i = 0; i < values.length; i++) {
         if (!Number.isFinite(values[i]!)) {
           throw new NonFiniteUpdateError(
-            `TD3 ${part} update ${this.updates + 1} rejected: ${name.slice(4)} became ${values[i]}`,
+            `TD3 update ${this.updates + 1} rejected: ${name.slice(4)} became ${values[i]}`,
           );
         }
       }
