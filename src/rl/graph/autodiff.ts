@@ -41,7 +41,7 @@ function backward(g: GraphBuilder, entry: TapeEntry, dY: Value): [Value, Value][
       const [w, bias] = [entry.inputs[1]!, entry.inputs[2]!];
       const dX = g.matMul(dY, w);
       const dW = g.op('Gemm', [dY, a], w.shape, [{ name: 'transA', int: 1 }]);
-      const dB = g.reduceSum(dY, [0]);
+      const dB = sumRows(g, dY);
       return [
         [a, dX],
         [w, dW],
@@ -147,6 +147,18 @@ function backward(g: GraphBuilder, entry: TapeEntry, dY: Value): [Value, Value][
     default:
       throw new GraphBuildError(`gradients: no rule for ${entry.opType} (node producing ${y.name})`);
   }
+}
+
+/**
+ * The column sums of a 2-D value, as ones[1, N] · x: onnxruntime's ReduceSum over the leading
+ * axis ran ~3× slower than this product on [256, 256] (a bias gradient).
+ */
+function sumRows(g: GraphBuilder, x: Value): Value {
+  const [rows, columns] = x.shape as [Dim, Dim];
+  const n = g.op('Slice', [g.op('Shape', [x], [2]), g.int64([0]), g.int64([1])], [1]);
+  const shape = g.op('Concat', [g.int64([1]), n], [2], [{ name: 'axis', int: 0 }]);
+  const ones = g.op('Expand', [g.scalar(1), shape], [1, rows]);
+  return g.op('Reshape', [g.matMul(ones, x), g.int64([columns as number])], [columns]);
 }
 
 /** Sums a gradient over the axes that broadcasting added or stretched, back to `shape`. */
