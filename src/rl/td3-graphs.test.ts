@@ -5,6 +5,7 @@ import { adamStepScalars, DEFAULT_ADAM } from './graph/adam.js';
 import {
   actorSizes,
   buildActorUpdate,
+  buildCriticActorUpdate,
   buildCriticUpdate,
   criticSizes,
   networkShapes,
@@ -190,6 +191,32 @@ describe('TD3 update graphs', () => {
         expect(out[`new.${target}`]![i]!).toBeCloseTo(config.tau * newActor[i]! + (1 - config.tau) * t, 6);
       }
     }
+  });
+
+  it('make in one graph what the critic step then the actor step make', async () => {
+    const fused = buildCriticActorUpdate(config);
+    const feeds = randomFeeds(fused, Rng.fromSeed(23));
+    const actorAdam = adamStepScalars(STEP - 1, { ...DEFAULT_ADAM, learningRate: LR });
+    feeds.actor_lr_t = Float64Array.of(actorAdam.lrT);
+    feeds.actor_eps_hat = Float64Array.of(actorAdam.epsHat);
+    const out = await run(fused, feeds);
+    const critic = await run(buildCriticUpdate(config), feeds);
+    // The actor step sees the critics the critic step produced, and its own Adam step count.
+    const afterCritic: Feeds = { ...feeds, lr_t: feeds.actor_lr_t, eps_hat: feeds.actor_eps_hat };
+    for (const [name, values] of Object.entries(critic)) {
+      if (name.startsWith('new.')) afterCritic[name.slice(4)] = Float64Array.from(values);
+    }
+    const actor = await run(buildActorUpdate(config), afterCritic);
+    const expected = { ...critic, ...actor };
+    for (const name of fused.outputs.filter((n) => n !== 'new_sum')) {
+      const want = expected[name]!;
+      expect(out[name]!.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) expect(out[name]![i]!).toBeCloseTo(want[i]!, 6);
+    }
+    const sum = Object.entries(out)
+      .filter(([name]) => name.startsWith('new.'))
+      .reduce((total, [, values]) => total + values.reduce((a, b) => a + b, 0), 0);
+    expect(out.new_sum![0]!).toBeCloseTo(sum, 2);
   });
 
   it('add RLingua’s imitation term, gated by the Q-filter, to the actor step', async () => {

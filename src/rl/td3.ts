@@ -128,7 +128,6 @@ export class Td3Learner implements Learner {
     // Two sessions alternate on 2 cores: idle spinning of one's thread pool would slow the other.
     const options: ort.InferenceSession.SessionOptions = {
       extra: { session: { intra_op: { allow_spinning: '0' } } },
-      ...JSON.parse(process.env.TD3_ORT_OPTS ?? '{}'),
     };
     const criticGraph = buildCriticUpdate(graphConfig);
     const criticActorGraph = buildCriticActorUpdate(graphConfig);
