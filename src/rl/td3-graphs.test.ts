@@ -9,6 +9,7 @@ import {
   buildCriticUpdate,
   criticSizes,
   networkShapes,
+  packedSize,
   type Td3GraphConfig,
   type UpdateGraph,
 } from './td3-graphs.js';
@@ -27,18 +28,27 @@ const LR = 1e-3;
 
 type Feeds = Record<string, Float64Array>;
 
-/** Random values for every input; second moments positive; the Adam scalars for step 3. */
+/**
+ * Random values for every input, per layer for the packed ones (named `<input><suffix>`, e.g.
+ * `m.q1.0.weight`); second moments positive; the Adam scalars for step 3.
+ */
 function randomFeeds(graph: UpdateGraph, rng: Rng): Feeds {
   const feeds: Feeds = {};
+  const draw = (name: string, size: number) =>
+    Float64Array.from({ length: size }, () =>
+      name.startsWith('v.') ? rng.uniform(1e-4, 4e-4) : rng.uniform(-0.6, 0.6),
+    );
   for (const name of graph.inputs) {
+    const slots = graph.packed[name];
+    if (slots) {
+      for (const { suffix, length } of slots) feeds[name + suffix] = draw(name, length);
+      continue;
+    }
     const size = graph.inputShapes[name]!.reduce<number>(
       (n, d) => n * (typeof d === 'number' ? d : BATCH),
       1,
     );
-    const scale = name.startsWith('v.') ? 0 : 0.6;
-    feeds[name] = Float64Array.from({ length: size }, () =>
-      name.startsWith('v.') ? rng.uniform(1e-4, 4e-4) : rng.uniform(-scale, scale),
-    );
+    feeds[name] = draw(name, size);
   }
   if (feeds.not_done) feeds.not_done = Float64Array.from({ length: BATCH }, (_, i) => (i === 2 ? 0 : 1));
   const { lrT, epsHat } = adamStepScalars(STEP, { ...DEFAULT_ADAM, learningRate: LR });
@@ -47,16 +57,32 @@ function randomFeeds(graph: UpdateGraph, rng: Rng): Feeds {
   return feeds;
 }
 
+/** Runs a graph on per-layer feeds: packs the network inputs, unpacks the `new.*` outputs per layer. */
 async function run(graph: UpdateGraph, feeds: Feeds): Promise<Record<string, Float32Array>> {
   const session = await ort.InferenceSession.create(graph.bytes);
   try {
     const tensors: Record<string, ort.Tensor> = {};
     for (const name of graph.inputs) {
+      const slots = graph.packed[name];
+      if (slots) {
+        const packed = new Float32Array(packedSize(slots));
+        for (const { suffix, offset } of slots) packed.set(feeds[name + suffix]!, offset);
+        tensors[name] = new ort.Tensor('float32', packed, [packed.length]);
+        continue;
+      }
       const dims = graph.inputShapes[name]!.map((d) => (typeof d === 'number' ? d : BATCH));
       tensors[name] = new ort.Tensor('float32', Float32Array.from(feeds[name]!), dims);
     }
-    const out = await session.run(tensors);
-    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array]));
+    const out: Record<string, Float32Array> = {};
+    for (const [name, tensor] of Object.entries(await session.run(tensors))) {
+      const data = tensor.data as Float32Array;
+      const slots = name.startsWith('new.') ? graph.packed[name.slice(4)] : undefined;
+      if (!slots) out[name] = data;
+      else
+        for (const { suffix, offset, length } of slots)
+          out[name + suffix] = data.slice(offset, offset + length);
+    }
+    return out;
   } finally {
     await session.release();
   }
@@ -208,7 +234,8 @@ describe('TD3 update graphs', () => {
     }
     const actor = await run(buildActorUpdate(config), afterCritic);
     const expected = { ...critic, ...actor };
-    for (const name of fused.outputs.filter((n) => n !== 'new_sum')) {
+    expect(Object.keys(out).sort()).toEqual(Object.keys(expected).sort());
+    for (const name of Object.keys(out).filter((n) => n !== 'new_sum')) {
       const want = expected[name]!;
       expect(out[name]!.length).toBe(want.length);
       for (let i = 0; i < want.length; i++) expect(out[name]![i]!).toBeCloseTo(want[i]!, 6);

@@ -40,6 +40,44 @@ export interface UpdateGraph {
   /** Shape of each input ('batch' for the batch dimension). */
   inputShapes: Record<string, Dim[]>;
   outputs: string[];
+  /**
+   * The packed inputs (a network's parameters or Adam moments, e.g. `q1`, `m.q1`) and where each
+   * layer sits in them; the output `new.<name>` has the same layout.
+   */
+  packed: Record<string, PackedSlot[]>;
+}
+
+/**
+ * Where one layer's tensor sits in its network's packed vector: `<packed name><suffix>` (e.g.
+ * `q1` + `.0.weight`) is its name in checkpoints.
+ */
+export interface PackedSlot {
+  suffix: string;
+  shape: number[];
+  offset: number;
+  length: number;
+}
+
+/**
+ * A network's layers in one vector, [W0, b0, W1, b1, …] (W row-major [out, in]). Each network's
+ * parameters and each of its Adam moments are packed so that Adam and the soft target update
+ * are a dozen ops on one tensor, not a dozen per layer: per-op overhead dominated those
+ * elementwise ops (DESIGN.md), ~3 ms of a 12 ms critic+actor call before packing.
+ */
+export function packedSlots(sizes: readonly number[]): PackedSlot[] {
+  let offset = 0;
+  return networkShapes('', sizes).map(({ name, shape }) => {
+    const length = shape.reduce((a, b) => a * b, 1);
+    const slot = { suffix: name, shape, offset, length };
+    offset += length;
+    return slot;
+  });
+}
+
+/** Length of a packed network. */
+export function packedSize(slots: readonly PackedSlot[]): number {
+  const last = slots.at(-1);
+  return last ? last.offset + last.length : 0;
 }
 
 /** Parameter names and shapes of a network: `<prefix>.<layer>.weight` [out, in] and `.bias` [out]. */
@@ -65,10 +103,10 @@ export function buildCriticUpdate(c: Td3GraphConfig): UpdateGraph {
   const g = new GraphBuilder('td3-critic-update');
   const batch = batchInputs(g, c);
   const adam = adamInputs(g, '');
-  const critics = { q1: inputs(g, 'q1', criticSizes(c)), q2: inputs(g, 'q2', criticSizes(c)) };
+  const critics = { q1: networkInput(g, 'q1', criticSizes(c)), q2: networkInput(g, 'q2', criticSizes(c)) };
   const targets = targetInputs(g, c, ['q1', 'q2', 'actor']);
   const critic = criticStep(g, c, batch, critics, targets, adam);
-  return finish(g, [...critic.outputs, ...adamOutputs(g, critic.updated)]);
+  return finish(g, c, [...critic.outputs, ...adamOutputs(g, critic.updated)]);
 }
 
 /**
@@ -79,14 +117,14 @@ export function buildActorUpdate(c: Td3GraphConfig): UpdateGraph {
   const g = new GraphBuilder('td3-actor-update');
   const obs = g.input('obs', ['batch', c.observationSize]);
   const adam = adamInputs(g, '');
-  const actor = inputs(g, 'actor', actorSizes(c));
-  const q1 = inputs(g, 'q1', criticSizes(c));
-  const q2 = inputs(g, 'q2', criticSizes(c));
+  const actor = networkInput(g, 'actor', actorSizes(c));
+  const q1 = networkInput(g, 'q1', criticSizes(c));
+  const q2 = networkInput(g, 'q2', criticSizes(c));
   const targets = targetInputs(g, c, ['actor', 'q1', 'q2']);
-  const step = actorStep(g, c, obs, momentInputs(g, actor), q1, adam);
-  const outputs = [...step.outputs, ...adamOutputs(g, step.updated)];
-  outputs.push(...softUpdates(g, c, { actor: step.updated.map((u) => u.param), q1, q2 }, targets));
-  return finish(g, outputs);
+  const step = actorStep(g, c, obs, momentInputs(g, actor), q1.layers, adam);
+  const outputs = [...step.outputs, ...adamOutputs(g, [step.updated])];
+  outputs.push(...softUpdates(g, c, { actor: step.updated.param, q1: q1.packed, q2: q2.packed }, targets));
+  return finish(g, c, outputs);
 }
 
 /**
@@ -101,19 +139,20 @@ export function buildCriticActorUpdate(c: Td3GraphConfig): UpdateGraph {
   const batch = batchInputs(g, c);
   const criticAdam = adamInputs(g, '');
   const actorAdam = adamInputs(g, 'actor_');
-  const actor = inputs(g, 'actor', actorSizes(c));
-  const critics = { q1: inputs(g, 'q1', criticSizes(c)), q2: inputs(g, 'q2', criticSizes(c)) };
+  const actor = networkInput(g, 'actor', actorSizes(c));
+  const critics = { q1: networkInput(g, 'q1', criticSizes(c)), q2: networkInput(g, 'q2', criticSizes(c)) };
   const targets = targetInputs(g, c, ['q1', 'q2', 'actor']);
   const critic = criticStep(g, c, batch, critics, targets, criticAdam);
+  const [newQ1, newQ2] = critic.updated as [Updated, Updated];
   // The actor's gradient stops at the critic it is scored by (and so at the critic step).
-  const newParams = critic.updated.map((u) => g.stopGradient(u.param));
-  const q1 = newParams.slice(0, critics.q1.length);
-  const q2 = newParams.slice(critics.q1.length);
-  const step = actorStep(g, c, batch.obs, momentInputs(g, actor), q1, actorAdam);
+  const q1Layers = unpack(g, g.stopGradient(newQ1.param), packedSlots(criticSizes(c)));
+  const step = actorStep(g, c, batch.obs, momentInputs(g, actor), q1Layers, actorAdam);
   const outputs = [...critic.outputs, ...step.outputs];
-  outputs.push(...adamOutputs(g, critic.updated), ...adamOutputs(g, step.updated));
-  outputs.push(...softUpdates(g, c, { actor: step.updated.map((u) => u.param), q1, q2 }, targets));
-  return finish(g, outputs);
+  outputs.push(...adamOutputs(g, critic.updated), ...adamOutputs(g, [step.updated]));
+  outputs.push(
+    ...softUpdates(g, c, { actor: step.updated.param, q1: newQ1.param, q2: newQ2.param }, targets),
+  );
+  return finish(g, c, outputs);
 }
 
 interface BatchInputs {
@@ -125,11 +164,13 @@ interface BatchInputs {
   noise: Value;
 }
 
-interface Networks {
-  actor: Value[];
-  q1: Value[];
-  q2: Value[];
+/** A network fed packed: the input, and per-layer views of it [W0, b0, W1, b1, …]. */
+interface Network {
+  packed: Value;
+  layers: Value[];
 }
+
+type Networks = Record<'actor' | 'q1' | 'q2', Network>;
 
 /** Adam's per-step scalars from adamStepScalars. */
 interface AdamInputs {
@@ -137,7 +178,13 @@ interface AdamInputs {
   epsHat: Value;
 }
 
-/** A parameter input after one Adam step: its new value and moments. */
+/** A network with its packed Adam moments, inputs `m.<name>` and `v.<name>`. */
+interface Trainable extends Network {
+  m: Value;
+  v: Value;
+}
+
+/** A packed parameter input after one Adam step: its new value and moments. */
 interface Updated {
   input: Value;
   param: Value;
@@ -161,43 +208,72 @@ function adamInputs(g: GraphBuilder, prefix: string): AdamInputs {
   return { lrT: g.input(`${prefix}lr_t`, []), epsHat: g.input(`${prefix}eps_hat`, []) };
 }
 
-/** The target networks' inputs, declared in `order` (the original graphs' input order). */
+function networkInput(g: GraphBuilder, name: string, sizes: readonly number[]): Network {
+  const slots = packedSlots(sizes);
+  const packed = g.input(name, [packedSize(slots)]);
+  return { packed, layers: unpack(g, packed, slots) };
+}
+
+/** Per-layer views of a packed vector (Slice, then Reshape for the weights). */
+function unpack(g: GraphBuilder, packed: Value, slots: readonly PackedSlot[]): Value[] {
+  return slots.map(({ shape, offset, length }) => {
+    const flat = g.op(
+      'Slice',
+      [packed, g.int64([offset]), g.int64([offset + length]), g.int64([0])],
+      [length],
+    );
+    return shape.length === 1 ? flat : g.op('Reshape', [flat, g.int64(shape)], shape);
+  });
+}
+
+/** Per-layer tensors (e.g. gradients) flattened and joined in packed order. */
+function pack(g: GraphBuilder, layers: readonly Value[]): Value {
+  let size = 0;
+  const flat = layers.map((v) => {
+    const length = v.shape.reduce<number>((n, d) => n * (d as number), 1);
+    size += length;
+    return v.shape.length === 1 ? v : g.op('Reshape', [v, g.int64([length])], [length]);
+  });
+  return g.op('Concat', flat, [size], [{ name: 'axis', int: 0 }]);
+}
+
+/** The target networks' inputs, declared in `order`. */
 function targetInputs(g: GraphBuilder, c: Td3GraphConfig, order: (keyof Networks)[]): Networks {
   const sizes = { actor: actorSizes(c), q1: criticSizes(c), q2: criticSizes(c) };
   const declared: Partial<Networks> = {};
-  for (const net of order) declared[net] = inputs(g, `${net}_target`, sizes[net]);
+  for (const net of order) declared[net] = networkInput(g, `${net}_target`, sizes[net]);
   return declared as Networks;
 }
 
-/** A parameter input with its Adam moments, inputs `m.<name>` and `v.<name>`. */
-interface Trainable {
-  param: Value;
-  m: Value;
-  v: Value;
+function momentInputs(g: GraphBuilder, net: Network): Trainable {
+  const { name, shape } = net.packed;
+  return { ...net, m: g.input(`m.${name}`, shape), v: g.input(`v.${name}`, shape) };
 }
 
-function momentInputs(g: GraphBuilder, params: readonly Value[]): Trainable[] {
-  return params.map((param) => ({
-    param,
-    m: g.input(`m.${param.name}`, param.shape),
-    v: g.input(`v.${param.name}`, param.shape),
-  }));
-}
-
-/** One Adam step of `trainables` along `grads`. */
+/** One Adam step of each trainable network along its per-layer gradients. */
 function adamStep(
   g: GraphBuilder,
   c: Td3GraphConfig,
   trainables: readonly Trainable[],
-  grads: readonly Value[],
+  loss: Value,
   adam: AdamInputs,
 ): Updated[] {
-  const slots = trainables.map((t, i) => ({ ...t, grad: grads[i]! }));
+  const grads = gradients(
+    g,
+    loss,
+    trainables.flatMap((t) => t.layers),
+  );
+  let next = 0;
+  const slots = trainables.map((t) => {
+    const grad = pack(g, grads.slice(next, next + t.layers.length));
+    next += t.layers.length;
+    return { param: t.packed, grad, m: t.m, v: t.v };
+  });
   const updated = adamUpdate(g, slots, adam.lrT, adam.epsHat, c.adam ?? DEFAULT_ADAM);
-  return updated.map((u, i) => ({ input: trainables[i]!.param, ...u }));
+  return updated.map((u, i) => ({ input: trainables[i]!.packed, ...u }));
 }
 
-/** Outputs `new.<name>`, `new.m.<name>`, `new.v.<name>` for each updated parameter. */
+/** Outputs `new.<name>`, `new.m.<name>`, `new.v.<name>` for each updated network. */
 function adamOutputs(g: GraphBuilder, updated: readonly Updated[]): string[] {
   return updated.flatMap((u) => [
     g.output(u.param, `new.${u.input.name}`).name,
@@ -215,26 +291,30 @@ function criticStep(
   adam: AdamInputs,
 ): { outputs: string[]; updated: Updated[] } {
   const { obs, action, reward, notDone, nextObs, noise } = batch;
-  const params = [...critics.q1, ...critics.q2];
-  const trainables = momentInputs(g, params);
+  const trainables = [momentInputs(g, critics.q1), momentInputs(g, critics.q2)];
   // Target policy smoothing (§5.3): a' = clip(π'(s') + clip(ε, −c, c), −1, 1).
   const nextAction = g.clip(
-    g.add(forward(g, nextObs, targets.actor, 'tanh'), g.clip(noise, -c.targetNoiseClip, c.targetNoiseClip)),
+    g.add(
+      forward(g, nextObs, targets.actor.layers, 'tanh'),
+      g.clip(noise, -c.targetNoiseClip, c.targetNoiseClip),
+    ),
     -1,
     1,
   );
   const nextInput = g.concat([nextObs, nextAction]);
   // Clipped double Q-learning (§4.2): y = r + γ (1 − done) min(Q1', Q2').
-  const targetQ = g.min(forward(g, nextInput, targets.q1, 'none'), forward(g, nextInput, targets.q2, 'none'));
+  const targetQ = g.min(
+    forward(g, nextInput, targets.q1.layers, 'none'),
+    forward(g, nextInput, targets.q2.layers, 'none'),
+  );
   const y = g.add(reward, g.mul(g.scalar(c.gamma), g.mul(notDone, targetQ)));
   const input = g.concat([obs, action]);
-  const q1Value = forward(g, input, critics.q1, 'none');
-  const q2Value = forward(g, input, critics.q2, 'none');
+  const q1Value = forward(g, input, critics.q1.layers, 'none');
+  const q2Value = forward(g, input, critics.q2.layers, 'none');
   const loss = g.add(g.reduceMean(g.square(g.sub(q1Value, y))), g.reduceMean(g.square(g.sub(q2Value, y))));
-  const updated = adamStep(g, c, trainables, gradients(g, loss, params), adam);
   return {
     outputs: [g.output(loss, 'loss').name, g.output(g.reduceMean(q1Value), 'q1_mean').name],
-    updated,
+    updated: adamStep(g, c, trainables, loss, adam),
   };
 }
 
@@ -243,12 +323,11 @@ function actorStep(
   g: GraphBuilder,
   c: Td3GraphConfig,
   obs: Value,
-  trainables: readonly Trainable[],
+  actor: Trainable,
   q1: readonly Value[],
   adam: AdamInputs,
-): { outputs: string[]; updated: Updated[] } {
-  const actor = trainables.map((t) => t.param);
-  const action = forward(g, obs, actor, 'tanh');
+): { outputs: string[]; updated: Updated } {
+  const action = forward(g, obs, actor.layers, 'tanh');
   const policyQ = forward(g, g.concat([obs, action]), q1, 'none');
   let loss = g.neg(g.reduceMean(policyQ));
   const extraOutputs: [Value, string][] = [];
@@ -275,7 +354,7 @@ function actorStep(
     loss = g.add(loss, g.mul(weight, imitation));
     extraOutputs.push([imitation, 'imitation_loss'], [g.reduceMean(mask), 'imitation_fraction']);
   }
-  const updated = adamStep(g, c, trainables, gradients(g, loss, actor), adam);
+  const [updated] = adamStep(g, c, [actor], loss, adam) as [Updated];
   const outputs = [
     g.output(loss, 'actor_loss').name,
     ...extraOutputs.map(([v, name]) => g.output(v, name).name),
@@ -283,19 +362,19 @@ function actorStep(
   return { outputs, updated };
 }
 
-/** θ' ← τ θ + (1 − τ) θ' for every target parameter, output as `new.<target name>`. */
-function softUpdates(g: GraphBuilder, c: Td3GraphConfig, online: Networks, targets: Networks): string[] {
+/** θ' ← τ θ + (1 − τ) θ' for each packed target network, output as `new.<target name>`. */
+function softUpdates(
+  g: GraphBuilder,
+  c: Td3GraphConfig,
+  online: Record<keyof Networks, Value>,
+  targets: Networks,
+): string[] {
   const tau = g.scalar(c.tau);
   const keep = g.scalar(1 - c.tau);
-  return (['actor', 'q1', 'q2'] as const).flatMap((net) =>
-    targets[net].map(
-      (t, i) => g.output(g.add(g.mul(tau, online[net][i]!), g.mul(keep, t)), `new.${t.name}`).name,
-    ),
-  );
-}
-
-function inputs(g: GraphBuilder, prefix: string, sizes: readonly number[]): Value[] {
-  return networkShapes(prefix, sizes).map(({ name, shape }) => g.input(name, shape));
+  return (['actor', 'q1', 'q2'] as const).map((net) => {
+    const t = targets[net].packed;
+    return g.output(g.add(g.mul(tau, online[net]), g.mul(keep, t)), `new.${t.name}`).name;
+  });
 }
 
 /** An MLP over parameter inputs [W0, b0, W1, b1, …], ReLU between layers. */
@@ -316,7 +395,7 @@ function forward(g: GraphBuilder, x: Value, params: readonly Value[], output: Ou
  * one number instead of scanning ~0.5M floats in JavaScript (~0.8 ms an update); only when it
  * is not finite does the host look for the culprit (the sum itself may overflow).
  */
-function finish(g: GraphBuilder, outputs: string[]): UpdateGraph {
+function finish(g: GraphBuilder, c: Td3GraphConfig, outputs: string[]): UpdateGraph {
   const sums = g.graphOutputs
     .filter((v) => v.name.startsWith('new.'))
     .map((v) =>
@@ -326,10 +405,17 @@ function finish(g: GraphBuilder, outputs: string[]): UpdateGraph {
       ),
     );
   outputs.push(g.output(g.op('Sum', sums, []), 'new_sum').name);
+  const packed: Record<string, PackedSlot[]> = {};
+  for (const { name } of g.graphInputs) {
+    const network = name.replace(/^[mv]\./, '').replace(/_target$/, '');
+    if (network === 'actor') packed[name] = packedSlots(actorSizes(c));
+    else if (network === 'q1' || network === 'q2') packed[name] = packedSlots(criticSizes(c));
+  }
   return {
     bytes: g.toBytes(),
     inputs: g.graphInputs.map((v) => v.name),
     inputShapes: Object.fromEntries(g.graphInputs.map((v) => [v.name, [...v.shape]])),
     outputs,
+    packed,
   };
 }

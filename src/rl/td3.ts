@@ -16,7 +16,9 @@ import {
   buildCriticActorUpdate,
   buildCriticUpdate,
   criticSizes,
-  networkShapes,
+  type PackedSlot,
+  packedSize,
+  packedSlots,
   type Td3GraphConfig,
   type UpdateGraph,
 } from './td3-graphs.js';
@@ -90,13 +92,16 @@ export interface Td3Stats {
  * The TD3 learner: parameters and Adam moments live in onnxruntime tensors carried from one
  * call's outputs to the next call's inputs; the host only feeds batches and noise. One call per
  * update: the critic step, or on every `policyDelay`-th update the critic, actor and target
- * steps in one graph.
+ * steps in one graph. Each network's parameters and moments are held packed (one vector per
+ * network, see packedSlots); checkpoints and `parameter()` see the per-layer tensors.
  */
 export class Td3Learner implements Learner {
   readonly algorithm = 'td3' as const;
   readonly config: Td3Config;
   private readonly graphConfig: Td3GraphConfig;
+  /** Packed tensors by name (`actor`, `q1_target`, `m.q2`…), and where each layer sits in them. */
   private readonly state = new Map<string, ort.Tensor>();
+  private readonly layout: ReadonlyMap<string, readonly PackedSlot[]>;
   private updates = 0;
   private actorUpdates = 0;
 
@@ -108,6 +113,7 @@ export class Td3Learner implements Learner {
   ) {
     this.config = config;
     this.graphConfig = graphConfig;
+    this.layout = new Map(Object.entries(criticActor.graph.packed));
   }
 
   static async create(
@@ -140,23 +146,25 @@ export class Td3Learner implements Learner {
         session: await ort.InferenceSession.create(criticActorGraph.bytes, options),
       },
     );
-    for (const [prefix, layers] of [
+    for (const [name, layers] of [
       ['actor', actorSizes(graphConfig)],
       ['q1', criticSizes(graphConfig)],
       ['q2', criticSizes(graphConfig)],
     ] as const) {
       const params = initMlp(layers, rng);
-      networkShapes(prefix, layers).forEach(({ name, shape }, i) => {
-        const data = i % 2 === 0 ? params.weights[i / 2]! : params.biases[(i - 1) / 2]!;
-        const tensor = new ort.Tensor('float32', data, shape);
-        learner.state.set(name, tensor);
-        learner.state.set(
-          name.replace(prefix, `${prefix}_target`),
-          new ort.Tensor('float32', data.slice(), shape),
-        );
-        learner.state.set(`m.${name}`, new ort.Tensor('float32', new Float32Array(data.length), shape));
-        learner.state.set(`v.${name}`, new ort.Tensor('float32', new Float32Array(data.length), shape));
-      });
+      const size = packedSize(packedSlots(layers));
+      const data = new Float32Array(size);
+      let offset = 0;
+      for (let i = 0; i < params.weights.length; i++) {
+        for (const part of [params.weights[i]!, params.biases[i]!]) {
+          data.set(part, offset);
+          offset += part.length;
+        }
+      }
+      learner.state.set(name, new ort.Tensor('float32', data, [size]));
+      learner.state.set(`${name}_target`, new ort.Tensor('float32', data.slice(), [size]));
+      learner.state.set(`m.${name}`, new ort.Tensor('float32', new Float32Array(size), [size]));
+      learner.state.set(`v.${name}`, new ort.Tensor('float32', new Float32Array(size), [size]));
     }
     return learner;
   }
@@ -168,9 +176,8 @@ export class Td3Learner implements Learner {
 
   /** The current value of a parameter (e.g. `actor.0.weight`), a copy. */
   parameter(name: string): Float32Array {
-    const tensor = this.state.get(name);
-    if (!tensor) throw new RangeError(`no parameter named ${name}`);
-    return (tensor.data as Float32Array).slice();
+    for (const layer of this.layers()) if (layer.name === name) return layer.view.slice();
+    throw new RangeError(`no parameter named ${name}`);
   }
 
   /**
@@ -250,18 +257,14 @@ export class Td3Learner implements Learner {
     const sizes = actorSizes(this.graphConfig);
     const weights: Float32Array[] = [];
     const biases: Float32Array[] = [];
-    for (let i = 0; i + 1 < sizes.length; i++) {
-      weights.push(this.state.get(`actor.${i}.weight`)!.data as Float32Array);
-      biases.push(this.state.get(`actor.${i}.bias`)!.data as Float32Array);
-    }
+    for (const { name, view } of this.layers('actor'))
+      (name.endsWith('.weight') ? weights : biases).push(view);
     return { sizes, weights, biases };
   }
 
   getState(): LearnerState {
     const tensors: LearnerState['tensors'] = {};
-    for (const [name, tensor] of this.state) {
-      tensors[name] = { shape: [...tensor.dims], data: (tensor.data as Float32Array).slice() };
-    }
+    for (const { name, shape, view } of this.layers()) tensors[name] = { shape, data: view.slice() };
     return {
       algorithm: this.algorithm,
       counters: { updates: this.updates, actorUpdates: this.actorUpdates },
@@ -270,13 +273,11 @@ export class Td3Learner implements Learner {
   }
 
   loadState(saved: LearnerState): void {
-    checkStateFits(
-      this.algorithm,
-      saved,
-      new Map([...this.state].map(([name, tensor]) => [name, tensor.dims])),
-    );
-    for (const [name, { shape, data }] of Object.entries(saved.tensors)) {
-      this.state.set(name, new ort.Tensor('float32', Float32Array.from(data), shape));
+    checkStateFits(this.algorithm, saved, new Map([...this.layers()].map((l) => [l.name, l.shape])));
+    for (const [name, slots] of this.layout) {
+      const packed = new Float32Array(packedSize(slots));
+      for (const { suffix, offset } of slots) packed.set(saved.tensors[name + suffix]!.data, offset);
+      this.state.set(name, new ort.Tensor('float32', packed, [packed.length]));
     }
     this.updates = saved.counters.updates ?? 0;
     this.actorUpdates = saved.counters.actorUpdates ?? 0;
@@ -285,6 +286,20 @@ export class Td3Learner implements Learner {
   async close(): Promise<void> {
     await this.critic.session.release();
     await this.criticActor.session.release();
+  }
+
+  /**
+   * Every layer tensor of the packed state (or of one packed tensor), named as in checkpoints
+   * (`<packed name><suffix>`, e.g. `m.q1.0.weight`), with a view into the packed vector.
+   */
+  private *layers(only?: string): Generator<{ name: string; shape: number[]; view: Float32Array }> {
+    for (const [name, slots] of this.layout) {
+      if (only !== undefined && name !== only) continue;
+      const packed = this.state.get(name)!.data as Float32Array;
+      for (const { suffix, shape, offset, length } of slots) {
+        yield { name: name + suffix, shape, view: packed.subarray(offset, offset + length) };
+      }
+    }
   }
 
   /** Adam's step scalars for step `t` (1-based), as the graph inputs `<prefix>lr_t`, `<prefix>eps_hat`. */
@@ -310,11 +325,13 @@ export class Td3Learner implements Learner {
     for (const [name, tensor] of Object.entries(out)) {
       if (!name.startsWith('new.')) continue;
       const values = (tensor as ort.Tensor).data as Float32Array;
-      for (let i = 0; i < values.length; i++) {
-        if (!Number.isFinite(values[i]!)) {
-          throw new NonFiniteUpdateError(
-            `TD3 update ${this.updates + 1} rejected: ${name.slice(4)} became ${values[i]}`,
-          );
+      for (const { suffix, offset, length } of this.layout.get(name.slice(4)) ?? []) {
+        for (let i = offset; i < offset + length; i++) {
+          if (!Number.isFinite(values[i]!)) {
+            throw new NonFiniteUpdateError(
+              `TD3 update ${this.updates + 1} rejected: ${name.slice(4)}${suffix} became ${values[i]}`,
+            );
+          }
         }
       }
     }

@@ -20,10 +20,18 @@ export function gradients(g: GraphBuilder, loss: Value, wrt: readonly Value[]): 
   };
   grads.set(loss.name, g.scalar(1));
   const tape = [...g.tape];
+  // Only nodes between `wrt` and the loss are differentiated: not what produced `wrt` (slices of
+  // a packed vector) nor what does not depend on it (the target networks, the batch).
+  const wrtNames = new Set(wrt.map((w) => w.name));
+  const dependsOnWrt = new Set(wrtNames);
+  for (const entry of tape) {
+    if (entry.inputs.some((v) => dependsOnWrt.has(v.name))) dependsOnWrt.add(entry.output.name);
+  }
   for (let i = tape.length - 1; i >= 0; i--) {
     const entry = tape[i]!;
-    const dY = grads.get(entry.output.name);
-    if (!dY || g.isStopped(entry.output.name)) continue;
+    const y = entry.output.name;
+    const dY = grads.get(y);
+    if (!dY || g.isStopped(y) || !dependsOnWrt.has(y) || wrtNames.has(y)) continue;
     for (const [input, grad] of backward(g, entry, dY)) accumulate(input, grad);
   }
   return wrt.map((w) => grads.get(w.name) ?? zerosLike(g, w));
