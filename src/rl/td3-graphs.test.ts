@@ -2,6 +2,7 @@ import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { adamStepScalars, DEFAULT_ADAM } from './graph/adam.js';
+import { packedSize } from './graph/packed.js';
 import {
   actorSizes,
   buildActorUpdate,
@@ -9,7 +10,6 @@ import {
   buildCriticUpdate,
   criticSizes,
   networkShapes,
-  packedSize,
   type Td3GraphConfig,
   type UpdateGraph,
 } from './td3-graphs.js';

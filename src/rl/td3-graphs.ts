@@ -2,6 +2,7 @@ import { type AdamConfig, adamUpdate, DEFAULT_ADAM } from './graph/adam.js';
 import { gradients } from './graph/autodiff.js';
 import { type Dim, GraphBuilder, type Value } from './graph/builder.js';
 import type { OutputActivation } from './graph/mlp.js';
+import { type PackedSlot, pack, packedSize, packedSlots, unpack } from './graph/packed.js';
 
 /**
  * TD3's two training steps as ONNX graphs (Fujimoto et al. 2018, "Addressing Function
@@ -47,39 +48,6 @@ export interface UpdateGraph {
   packed: Record<string, PackedSlot[]>;
 }
 
-/**
- * Where one layer's tensor sits in its network's packed vector: `<packed name><suffix>` (e.g.
- * `q1` + `.0.weight`) is its name in checkpoints.
- */
-export interface PackedSlot {
-  suffix: string;
-  shape: number[];
-  offset: number;
-  length: number;
-}
-
-/**
- * A network's layers in one vector, [W0, b0, W1, b1, …] (W row-major [out, in]). Each network's
- * parameters and each of its Adam moments are packed so that Adam and the soft target update
- * are a dozen ops on one tensor, not a dozen per layer: per-op overhead dominated those
- * elementwise ops (DESIGN.md), ~3 ms of a 12 ms critic+actor call before packing.
- */
-export function packedSlots(sizes: readonly number[]): PackedSlot[] {
-  let offset = 0;
-  return networkShapes('', sizes).map(({ name, shape }) => {
-    const length = shape.reduce((a, b) => a * b, 1);
-    const slot = { suffix: name, shape, offset, length };
-    offset += length;
-    return slot;
-  });
-}
-
-/** Length of a packed network. */
-export function packedSize(slots: readonly PackedSlot[]): number {
-  const last = slots.at(-1);
-  return last ? last.offset + last.length : 0;
-}
-
 /** Parameter names and shapes of a network: `<prefix>.<layer>.weight` [out, in] and `.bias` [out]. */
 export function networkShapes(prefix: string, sizes: readonly number[]): { name: string; shape: number[] }[] {
   const shapes: { name: string; shape: number[] }[] = [];
@@ -88,6 +56,11 @@ export function networkShapes(prefix: string, sizes: readonly number[]): { name:
     shapes.push({ name: `${prefix}.${i}.bias`, shape: [sizes[i + 1]!] });
   }
   return shapes;
+}
+
+/** Where each layer of a network of these sizes sits in its packed vector (suffixes `.0.weight`…). */
+export function networkSlots(sizes: readonly number[]): PackedSlot[] {
+  return packedSlots(networkShapes('', sizes));
 }
 
 export function actorSizes(c: Td3GraphConfig): number[] {
@@ -145,7 +118,7 @@ export function buildCriticActorUpdate(c: Td3GraphConfig): UpdateGraph {
   const critic = criticStep(g, c, batch, critics, targets, criticAdam);
   const [newQ1, newQ2] = critic.updated as [Updated, Updated];
   // The actor's gradient stops at the critic it is scored by (and so at the critic step).
-  const q1Layers = unpack(g, g.stopGradient(newQ1.param), packedSlots(criticSizes(c)));
+  const q1Layers = unpack(g, g.stopGradient(newQ1.param), networkSlots(criticSizes(c)));
   const step = actorStep(g, c, batch.obs, momentInputs(g, actor), q1Layers, actorAdam);
   const outputs = [...critic.outputs, ...step.outputs];
   outputs.push(...adamOutputs(g, critic.updated), ...adamOutputs(g, [step.updated]));
@@ -209,32 +182,9 @@ function adamInputs(g: GraphBuilder, prefix: string): AdamInputs {
 }
 
 function networkInput(g: GraphBuilder, name: string, sizes: readonly number[]): Network {
-  const slots = packedSlots(sizes);
+  const slots = networkSlots(sizes);
   const packed = g.input(name, [packedSize(slots)]);
   return { packed, layers: unpack(g, packed, slots) };
-}
-
-/** Per-layer views of a packed vector (Slice, then Reshape for the weights). */
-function unpack(g: GraphBuilder, packed: Value, slots: readonly PackedSlot[]): Value[] {
-  return slots.map(({ shape, offset, length }) => {
-    const flat = g.op(
-      'Slice',
-      [packed, g.int64([offset]), g.int64([offset + length]), g.int64([0])],
-      [length],
-    );
-    return shape.length === 1 ? flat : g.op('Reshape', [flat, g.int64(shape)], shape);
-  });
-}
-
-/** Per-layer tensors (e.g. gradients) flattened and joined in packed order. */
-function pack(g: GraphBuilder, layers: readonly Value[]): Value {
-  let size = 0;
-  const flat = layers.map((v) => {
-    const length = v.shape.reduce<number>((n, d) => n * (d as number), 1);
-    size += length;
-    return v.shape.length === 1 ? v : g.op('Reshape', [v, g.int64([length])], [length]);
-  });
-  return g.op('Concat', flat, [size], [{ name: 'axis', int: 0 }]);
 }
 
 /** The target networks' inputs, declared in `order`. */
@@ -408,8 +358,8 @@ function finish(g: GraphBuilder, c: Td3GraphConfig, outputs: string[]): UpdateGr
   const packed: Record<string, PackedSlot[]> = {};
   for (const { name } of g.graphInputs) {
     const network = name.replace(/^[mv]\./, '').replace(/_target$/, '');
-    if (network === 'actor') packed[name] = packedSlots(actorSizes(c));
-    else if (network === 'q1' || network === 'q2') packed[name] = packedSlots(criticSizes(c));
+    if (network === 'actor') packed[name] = networkSlots(actorSizes(c));
+    else if (network === 'q1' || network === 'q2') packed[name] = networkSlots(criticSizes(c));
   }
   return {
     bytes: g.toBytes(),

@@ -4,6 +4,7 @@ import { ArmpriorError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { adamStepScalars, DEFAULT_ADAM } from './graph/adam.js';
 import { initMlp, type MlpParameters, mlpForward } from './graph/mlp.js';
+import { type PackedSlot, packedSize } from './graph/packed.js';
 import {
   checkStateFits,
   type Learner,
@@ -16,9 +17,7 @@ import {
   buildCriticActorUpdate,
   buildCriticUpdate,
   criticSizes,
-  type PackedSlot,
-  packedSize,
-  packedSlots,
+  networkSlots,
   type Td3GraphConfig,
   type UpdateGraph,
 } from './td3-graphs.js';
@@ -93,7 +92,7 @@ export interface Td3Stats {
  * call's outputs to the next call's inputs; the host only feeds batches and noise. One call per
  * update: the critic step, or on every `policyDelay`-th update the critic, actor and target
  * steps in one graph. Each network's parameters and moments are held packed (one vector per
- * network, see packedSlots); checkpoints and `parameter()` see the per-layer tensors.
+ * network, see graph/packed.ts); checkpoints and `parameter()` see the per-layer tensors.
  */
 export class Td3Learner implements Learner {
   readonly algorithm = 'td3' as const;
@@ -152,7 +151,7 @@ export class Td3Learner implements Learner {
       ['q2', criticSizes(graphConfig)],
     ] as const) {
       const params = initMlp(layers, rng);
-      const size = packedSize(packedSlots(layers));
+      const size = packedSize(networkSlots(layers));
       const data = new Float32Array(size);
       let offset = 0;
       for (let i = 0; i < params.weights.length; i++) {
