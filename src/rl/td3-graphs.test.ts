@@ -2,9 +2,11 @@ import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { adamStepScalars, DEFAULT_ADAM } from './graph/adam.js';
+import { packedSize } from './graph/packed.js';
 import {
   actorSizes,
   buildActorUpdate,
+  buildCriticActorUpdate,
   buildCriticUpdate,
   criticSizes,
   networkShapes,
@@ -26,18 +28,27 @@ const LR = 1e-3;
 
 type Feeds = Record<string, Float64Array>;
 
-/** Random values for every input; second moments positive; the Adam scalars for step 3. */
+/**
+ * Random values for every input, per layer for the packed ones (named `<input><suffix>`, e.g.
+ * `m.q1.0.weight`); second moments positive; the Adam scalars for step 3.
+ */
 function randomFeeds(graph: UpdateGraph, rng: Rng): Feeds {
   const feeds: Feeds = {};
+  const draw = (name: string, size: number) =>
+    Float64Array.from({ length: size }, () =>
+      name.startsWith('v.') ? rng.uniform(1e-4, 4e-4) : rng.uniform(-0.6, 0.6),
+    );
   for (const name of graph.inputs) {
+    const slots = graph.packed[name];
+    if (slots) {
+      for (const { suffix, length } of slots) feeds[name + suffix] = draw(name, length);
+      continue;
+    }
     const size = graph.inputShapes[name]!.reduce<number>(
       (n, d) => n * (typeof d === 'number' ? d : BATCH),
       1,
     );
-    const scale = name.startsWith('v.') ? 0 : 0.6;
-    feeds[name] = Float64Array.from({ length: size }, () =>
-      name.startsWith('v.') ? rng.uniform(1e-4, 4e-4) : rng.uniform(-scale, scale),
-    );
+    feeds[name] = draw(name, size);
   }
   if (feeds.not_done) feeds.not_done = Float64Array.from({ length: BATCH }, (_, i) => (i === 2 ? 0 : 1));
   const { lrT, epsHat } = adamStepScalars(STEP, { ...DEFAULT_ADAM, learningRate: LR });
@@ -46,16 +57,32 @@ function randomFeeds(graph: UpdateGraph, rng: Rng): Feeds {
   return feeds;
 }
 
+/** Runs a graph on per-layer feeds: packs the network inputs, unpacks the `new.*` outputs per layer. */
 async function run(graph: UpdateGraph, feeds: Feeds): Promise<Record<string, Float32Array>> {
   const session = await ort.InferenceSession.create(graph.bytes);
   try {
     const tensors: Record<string, ort.Tensor> = {};
     for (const name of graph.inputs) {
+      const slots = graph.packed[name];
+      if (slots) {
+        const packed = new Float32Array(packedSize(slots));
+        for (const { suffix, offset } of slots) packed.set(feeds[name + suffix]!, offset);
+        tensors[name] = new ort.Tensor('float32', packed, [packed.length]);
+        continue;
+      }
       const dims = graph.inputShapes[name]!.map((d) => (typeof d === 'number' ? d : BATCH));
       tensors[name] = new ort.Tensor('float32', Float32Array.from(feeds[name]!), dims);
     }
-    const out = await session.run(tensors);
-    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array]));
+    const out: Record<string, Float32Array> = {};
+    for (const [name, tensor] of Object.entries(await session.run(tensors))) {
+      const data = tensor.data as Float32Array;
+      const slots = name.startsWith('new.') ? graph.packed[name.slice(4)] : undefined;
+      if (!slots) out[name] = data;
+      else
+        for (const { suffix, offset, length } of slots)
+          out[name + suffix] = data.slice(offset, offset + length);
+    }
+    return out;
   } finally {
     await session.release();
   }
@@ -190,6 +217,33 @@ describe('TD3 update graphs', () => {
         expect(out[`new.${target}`]![i]!).toBeCloseTo(config.tau * newActor[i]! + (1 - config.tau) * t, 6);
       }
     }
+  });
+
+  it('make in one graph what the critic step then the actor step make', async () => {
+    const fused = buildCriticActorUpdate(config);
+    const feeds = randomFeeds(fused, Rng.fromSeed(23));
+    const actorAdam = adamStepScalars(STEP - 1, { ...DEFAULT_ADAM, learningRate: LR });
+    feeds.actor_lr_t = Float64Array.of(actorAdam.lrT);
+    feeds.actor_eps_hat = Float64Array.of(actorAdam.epsHat);
+    const out = await run(fused, feeds);
+    const critic = await run(buildCriticUpdate(config), feeds);
+    // The actor step sees the critics the critic step produced, and its own Adam step count.
+    const afterCritic: Feeds = { ...feeds, lr_t: feeds.actor_lr_t, eps_hat: feeds.actor_eps_hat };
+    for (const [name, values] of Object.entries(critic)) {
+      if (name.startsWith('new.')) afterCritic[name.slice(4)] = Float64Array.from(values);
+    }
+    const actor = await run(buildActorUpdate(config), afterCritic);
+    const expected = { ...critic, ...actor };
+    expect(Object.keys(out).sort()).toEqual(Object.keys(expected).sort());
+    for (const name of Object.keys(out).filter((n) => n !== 'new_sum')) {
+      const want = expected[name]!;
+      expect(out[name]!.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) expect(out[name]![i]!).toBeCloseTo(want[i]!, 6);
+    }
+    const sum = Object.entries(out)
+      .filter(([name]) => name.startsWith('new.'))
+      .reduce((total, [, values]) => total + values.reduce((a, b) => a + b, 0), 0);
+    expect(out.new_sum![0]!).toBeCloseTo(sum, 2);
   });
 
   it('add RLingua’s imitation term, gated by the Q-filter, to the actor step', async () => {

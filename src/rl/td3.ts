@@ -4,6 +4,7 @@ import { ArmpriorError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { adamStepScalars, DEFAULT_ADAM } from './graph/adam.js';
 import { initMlp, type MlpParameters, mlpForward } from './graph/mlp.js';
+import { type PackedSlot, packedSize } from './graph/packed.js';
 import {
   checkStateFits,
   type Learner,
@@ -13,10 +14,10 @@ import {
 } from './learner.js';
 import {
   actorSizes,
-  buildActorUpdate,
+  buildCriticActorUpdate,
   buildCriticUpdate,
   criticSizes,
-  networkShapes,
+  networkSlots,
   type Td3GraphConfig,
   type UpdateGraph,
 } from './td3-graphs.js';
@@ -43,6 +44,11 @@ export const Td3ConfigSchema = z
     targetNoiseClip: z.number().min(0).default(0.5),
     /** Hidden layer widths of actor and critics. */
     hidden: z.array(z.number().int().positive()).min(1).default([256, 256]),
+    /**
+     * Divide the actor's −Q term by the batch's mean |Q| (TD3+BC, Fujimoto & Gu 2021): the
+     * imitation weight then means the same whatever the reward scale and horizon.
+     */
+    normalizeActorQ: z.boolean().default(false),
     /** Std of the Gaussian exploration noise added to the policy's actions (SB3's NormalActionNoise sigma). */
     actionNoise: z.number().min(0).default(0.1),
     /**
@@ -88,13 +94,18 @@ export interface Td3Stats {
 
 /**
  * The TD3 learner: parameters and Adam moments live in onnxruntime tensors carried from one
- * call's outputs to the next call's inputs; the host only feeds batches and noise.
+ * call's outputs to the next call's inputs; the host only feeds batches and noise. One call per
+ * update: the critic step, or on every `policyDelay`-th update the critic, actor and target
+ * steps in one graph. Each network's parameters and moments are held packed (one vector per
+ * network, see graph/packed.ts); checkpoints and `parameter()` see the per-layer tensors.
  */
 export class Td3Learner implements Learner {
   readonly algorithm = 'td3' as const;
   readonly config: Td3Config;
   private readonly graphConfig: Td3GraphConfig;
+  /** Packed tensors by name (`actor`, `q1_target`, `m.q2`…), and where each layer sits in them. */
   private readonly state = new Map<string, ort.Tensor>();
+  private readonly layout: ReadonlyMap<string, readonly PackedSlot[]>;
   private updates = 0;
   private actorUpdates = 0;
 
@@ -102,10 +113,11 @@ export class Td3Learner implements Learner {
     config: Td3Config,
     graphConfig: Td3GraphConfig,
     private readonly critic: { graph: UpdateGraph; session: ort.InferenceSession },
-    private readonly actor: { graph: UpdateGraph; session: ort.InferenceSession },
+    private readonly criticActor: { graph: UpdateGraph; session: ort.InferenceSession },
   ) {
     this.config = config;
     this.graphConfig = graphConfig;
+    this.layout = new Map(Object.entries(criticActor.graph.packed));
   }
 
   static async create(
@@ -122,36 +134,42 @@ export class Td3Learner implements Learner {
       targetNoiseClip: config.targetNoiseClip,
       imitation: config.imitation.enabled,
       qFilter: config.imitation.qFilter,
+      normalizeQ: config.normalizeActorQ,
     };
     // Two sessions alternate on 2 cores: idle spinning of one's thread pool would slow the other.
     const options: ort.InferenceSession.SessionOptions = {
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     };
     const criticGraph = buildCriticUpdate(graphConfig);
-    const actorGraph = buildActorUpdate(graphConfig);
+    const criticActorGraph = buildCriticActorUpdate(graphConfig);
     const learner = new Td3Learner(
       config,
       graphConfig,
       { graph: criticGraph, session: await ort.InferenceSession.create(criticGraph.bytes, options) },
-      { graph: actorGraph, session: await ort.InferenceSession.create(actorGraph.bytes, options) },
+      {
+        graph: criticActorGraph,
+        session: await ort.InferenceSession.create(criticActorGraph.bytes, options),
+      },
     );
-    for (const [prefix, layers] of [
+    for (const [name, layers] of [
       ['actor', actorSizes(graphConfig)],
       ['q1', criticSizes(graphConfig)],
       ['q2', criticSizes(graphConfig)],
     ] as const) {
       const params = initMlp(layers, rng);
-      networkShapes(prefix, layers).forEach(({ name, shape }, i) => {
-        const data = i % 2 === 0 ? params.weights[i / 2]! : params.biases[(i - 1) / 2]!;
-        const tensor = new ort.Tensor('float32', data, shape);
-        learner.state.set(name, tensor);
-        learner.state.set(
-          name.replace(prefix, `${prefix}_target`),
-          new ort.Tensor('float32', data.slice(), shape),
-        );
-        learner.state.set(`m.${name}`, new ort.Tensor('float32', new Float32Array(data.length), shape));
-        learner.state.set(`v.${name}`, new ort.Tensor('float32', new Float32Array(data.length), shape));
-      });
+      const size = packedSize(networkSlots(layers));
+      const data = new Float32Array(size);
+      let offset = 0;
+      for (let i = 0; i < params.weights.length; i++) {
+        for (const part of [params.weights[i]!, params.biases[i]!]) {
+          data.set(part, offset);
+          offset += part.length;
+        }
+      }
+      learner.state.set(name, new ort.Tensor('float32', data, [size]));
+      learner.state.set(`${name}_target`, new ort.Tensor('float32', data.slice(), [size]));
+      learner.state.set(`m.${name}`, new ort.Tensor('float32', new Float32Array(size), [size]));
+      learner.state.set(`v.${name}`, new ort.Tensor('float32', new Float32Array(size), [size]));
     }
     return learner;
   }
@@ -163,20 +181,25 @@ export class Td3Learner implements Learner {
 
   /** The current value of a parameter (e.g. `actor.0.weight`), a copy. */
   parameter(name: string): Float32Array {
-    const tensor = this.state.get(name);
-    if (!tensor) throw new RangeError(`no parameter named ${name}`);
-    return (tensor.data as Float32Array).slice();
+    for (const layer of this.layers()) if (layer.name === name) return layer.view.slice();
+    throw new RangeError(`no parameter named ${name}`);
   }
 
   /**
    * One TD3 step on `batch` (rows normalised: observation and desired goal concatenated as the
    * network input); the actor and targets move every `policyDelay` steps. A step whose losses
-   * or parameters come out non-finite is rejected and reported: training never goes on with
-   * NaN weights.
+   * or parameters come out non-finite is rejected whole and reported: nothing changes, and
+   * training never goes on with NaN weights.
    */
   async update(batch: LearnerBatch, rng: Rng): Promise<LearnerStats & Td3Stats> {
     const n = batch.size;
     const { observationSize: o, actionSize: a } = this.graphConfig;
+    const t = this.updates + 1;
+    const actorStep = t % this.config.policyDelay === 0;
+    const imitation = this.config.imitation;
+    if (actorStep && imitation.enabled && (!batch.priorAction || !batch.hasPriorAction)) {
+      throw new RangeError('TD3 with imitation needs priorAction and hasPriorAction in every batch');
+    }
     const noise = Float32Array.from({ length: n * a }, () => rng.normal() * this.config.targetPolicyNoise);
     const data: Record<string, ort.Tensor> = {
       obs: new ort.Tensor('float32', batch.input, [n, o]),
@@ -185,41 +208,43 @@ export class Td3Learner implements Learner {
       not_done: new ort.Tensor('float32', batch.notDone, [n, 1]),
       next_obs: new ort.Tensor('float32', batch.nextInput, [n, o]),
       noise: new ort.Tensor('float32', noise, [n, a]),
+      ...this.adamFeeds('', t),
     };
-    const t = this.updates + 1;
-    const criticOut = await this.run(this.critic, data, t);
-    const stats: LearnerStats & Td3Stats = {
-      'train/critic_loss': scalar(criticOut.loss),
-      'train/q1_mean': scalar(criticOut.q1_mean),
-    };
-    this.checkFinite(criticOut, 'critic', stats['train/critic_loss']);
-    this.carry(criticOut);
-    this.updates = t;
-    if (t % this.config.policyDelay === 0) {
-      const imitation = this.config.imitation;
+    let weight: number | undefined;
+    if (actorStep) {
+      Object.assign(data, this.adamFeeds('actor_', this.actorUpdates + 1));
       if (imitation.enabled) {
-        if (!batch.priorAction || !batch.hasPriorAction) {
-          throw new RangeError('TD3 with imitation needs priorAction and hasPriorAction in every batch');
-        }
         const progress =
           imitation.decaySteps === 0 ? 1 : Math.min(1, this.actorUpdates / imitation.decaySteps);
-        const weight = imitation.initialWeight + (imitation.finalWeight - imitation.initialWeight) * progress;
-        data.prior_action = new ort.Tensor('float32', batch.priorAction, [n, a]);
-        data.has_prior = new ort.Tensor('float32', batch.hasPriorAction, [n, 1]);
+        weight = imitation.initialWeight + (imitation.finalWeight - imitation.initialWeight) * progress;
+        data.prior_action = new ort.Tensor('float32', batch.priorAction!, [n, a]);
+        data.has_prior = new ort.Tensor('float32', batch.hasPriorAction!, [n, 1]);
         data.imitation_weight = new ort.Tensor('float32', Float32Array.of(weight), []);
-        stats['train/imitation_weight'] = weight;
-      }
-      const actorOut = await this.run(this.actor, data, this.actorUpdates + 1);
-      const actorLoss = scalar(actorOut.actor_loss);
-      this.checkFinite(actorOut, 'actor', actorLoss);
-      this.carry(actorOut);
-      this.actorUpdates++;
-      stats['train/actor_loss'] = actorLoss;
-      if (imitation.enabled) {
-        stats['train/imitation_loss'] = scalar(actorOut.imitation_loss);
-        stats['train/imitation_fraction'] = scalar(actorOut.imitation_fraction);
       }
     }
+    const part = actorStep ? this.criticActor : this.critic;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of part.graph.inputs) feeds[name] = data[name] ?? this.state.get(name)!;
+    const out = await part.session.run(feeds);
+    const stats: LearnerStats & Td3Stats = {
+      'train/critic_loss': scalar(out.loss),
+      'train/q1_mean': scalar(out.q1_mean),
+    };
+    if (actorStep) {
+      stats['train/actor_loss'] = scalar(out.actor_loss);
+      if (weight !== undefined) {
+        stats['train/imitation_weight'] = weight;
+        stats['train/imitation_loss'] = scalar(out.imitation_loss);
+        stats['train/imitation_fraction'] = scalar(out.imitation_fraction);
+      }
+    }
+    this.checkFinite(out, {
+      critic: stats['train/critic_loss'],
+      ...(actorStep ? { actor: stats['train/actor_loss'] } : {}),
+    });
+    this.carry(out);
+    this.updates = t;
+    if (actorStep) this.actorUpdates++;
     return stats;
   }
 
@@ -237,18 +262,14 @@ export class Td3Learner implements Learner {
     const sizes = actorSizes(this.graphConfig);
     const weights: Float32Array[] = [];
     const biases: Float32Array[] = [];
-    for (let i = 0; i + 1 < sizes.length; i++) {
-      weights.push(this.state.get(`actor.${i}.weight`)!.data as Float32Array);
-      biases.push(this.state.get(`actor.${i}.bias`)!.data as Float32Array);
-    }
+    for (const { name, view } of this.layers('actor'))
+      (name.endsWith('.weight') ? weights : biases).push(view);
     return { sizes, weights, biases };
   }
 
   getState(): LearnerState {
     const tensors: LearnerState['tensors'] = {};
-    for (const [name, tensor] of this.state) {
-      tensors[name] = { shape: [...tensor.dims], data: (tensor.data as Float32Array).slice() };
-    }
+    for (const { name, shape, view } of this.layers()) tensors[name] = { shape, data: view.slice() };
     return {
       algorithm: this.algorithm,
       counters: { updates: this.updates, actorUpdates: this.actorUpdates },
@@ -257,13 +278,11 @@ export class Td3Learner implements Learner {
   }
 
   loadState(saved: LearnerState): void {
-    checkStateFits(
-      this.algorithm,
-      saved,
-      new Map([...this.state].map(([name, tensor]) => [name, tensor.dims])),
-    );
-    for (const [name, { shape, data }] of Object.entries(saved.tensors)) {
-      this.state.set(name, new ort.Tensor('float32', Float32Array.from(data), shape));
+    checkStateFits(this.algorithm, saved, new Map([...this.layers()].map((l) => [l.name, l.shape])));
+    for (const [name, slots] of this.layout) {
+      const packed = new Float32Array(packedSize(slots));
+      for (const { suffix, offset } of slots) packed.set(saved.tensors[name + suffix]!.data, offset);
+      this.state.set(name, new ort.Tensor('float32', packed, [packed.length]));
     }
     this.updates = saved.counters.updates ?? 0;
     this.actorUpdates = saved.counters.actorUpdates ?? 0;
@@ -271,39 +290,53 @@ export class Td3Learner implements Learner {
 
   async close(): Promise<void> {
     await this.critic.session.release();
-    await this.actor.session.release();
+    await this.criticActor.session.release();
   }
 
-  private async run(
-    part: { graph: UpdateGraph; session: ort.InferenceSession },
-    data: Record<string, ort.Tensor>,
-    t: number,
-  ) {
+  /**
+   * Every layer tensor of the packed state (or of one packed tensor), named as in checkpoints
+   * (`<packed name><suffix>`, e.g. `m.q1.0.weight`), with a view into the packed vector.
+   */
+  private *layers(only?: string): Generator<{ name: string; shape: number[]; view: Float32Array }> {
+    for (const [name, slots] of this.layout) {
+      if (only !== undefined && name !== only) continue;
+      const packed = this.state.get(name)!.data as Float32Array;
+      for (const { suffix, shape, offset, length } of slots) {
+        yield { name: name + suffix, shape, view: packed.subarray(offset, offset + length) };
+      }
+    }
+  }
+
+  /** Adam's step scalars for step `t` (1-based), as the graph inputs `<prefix>lr_t`, `<prefix>eps_hat`. */
+  private adamFeeds(prefix: string, t: number): Record<string, ort.Tensor> {
     const { lrT, epsHat } = adamStepScalars(t, { ...DEFAULT_ADAM, learningRate: this.config.learningRate });
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of part.graph.inputs) {
-      if (name === 'lr_t') feeds[name] = new ort.Tensor('float32', Float32Array.of(lrT), []);
-      else if (name === 'eps_hat') feeds[name] = new ort.Tensor('float32', Float32Array.of(epsHat), []);
-      else feeds[name] = data[name] ?? this.state.get(name)!;
-    }
-    return part.session.run(feeds);
+    return {
+      [`${prefix}lr_t`]: new ort.Tensor('float32', Float32Array.of(lrT), []),
+      [`${prefix}eps_hat`]: new ort.Tensor('float32', Float32Array.of(epsHat), []),
+    };
   }
 
-  /** Rejects an update with a non-finite loss or any non-finite new parameter. */
-  private checkFinite(out: ort.InferenceSession.OnnxValueMapType, part: string, loss: number): void {
-    if (!Number.isFinite(loss)) {
-      throw new NonFiniteUpdateError(
-        `TD3 ${part} update ${this.updates + 1} rejected: its loss is ${loss} (is there NaN in the batch?)`,
-      );
+  /** Rejects an update with a non-finite loss or any non-finite new parameter or moment. */
+  private checkFinite(out: ort.InferenceSession.OnnxValueMapType, losses: Record<string, number>): void {
+    for (const [part, loss] of Object.entries(losses)) {
+      if (!Number.isFinite(loss)) {
+        throw new NonFiniteUpdateError(
+          `TD3 ${part} update ${this.updates + 1} rejected: its loss is ${loss} (is there NaN in the batch?)`,
+        );
+      }
     }
+    // The graph's sum of every new value is finite when they all are: scan only when it is not.
+    if (Number.isFinite(scalar(out.new_sum))) return;
     for (const [name, tensor] of Object.entries(out)) {
       if (!name.startsWith('new.')) continue;
       const values = (tensor as ort.Tensor).data as Float32Array;
-      for (let i = 0; i < values.length; i++) {
-        if (!Number.isFinite(values[i]!)) {
-          throw new NonFiniteUpdateError(
-            `TD3 ${part} update ${this.updates + 1} rejected: ${name.slice(4)} became ${values[i]}`,
-          );
+      for (const { suffix, offset, length } of this.layout.get(name.slice(4)) ?? []) {
+        for (let i = offset; i < offset + length; i++) {
+          if (!Number.isFinite(values[i]!)) {
+            throw new NonFiniteUpdateError(
+              `TD3 update ${this.updates + 1} rejected: ${name.slice(4)}${suffix} became ${values[i]}`,
+            );
+          }
         }
       }
     }

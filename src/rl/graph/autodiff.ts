@@ -6,7 +6,7 @@ const FLOAT = 1;
 /**
  * Reverse-mode differentiation over the nodes recorded by a {@link GraphBuilder}: appends to the
  * graph the nodes that compute d`loss`/d`wrt[i]` for a scalar `loss`, and returns them. Each op
- * has a rule below; the standard ONNX build has no ReluGrad, so ReLU's backward is dY × sign(Y),
+ * has a rule below; the standard ONNX build has no ReluGrad, so ReLU's backward is dY × [Y > 0],
  * tanh's is dY × (1 − Y²), and broadcasting in Add/Sub/Mul/Div is undone by summing over the
  * broadcast axes. An input nothing depends on gets a zero gradient of its shape.
  */
@@ -20,18 +20,21 @@ export function gradients(g: GraphBuilder, loss: Value, wrt: readonly Value[]): 
   };
   grads.set(loss.name, g.scalar(1));
   const tape = [...g.tape];
-  // Only values that depend on some `wrt` need a gradient: onnxruntime does not remove nodes
-  // whose outputs nothing uses (measured: 20 unused 256×256 MatMuls cost 12 ms a run), so e.g.
-  // dW of a critic that an actor loss only reads would otherwise be computed and thrown away.
-  const needed = new Set(wrt.map((w) => w.name));
+  // Only nodes between `wrt` and the loss are differentiated: not what produced `wrt` (slices of
+  // a packed vector) nor what does not depend on it (the target networks, the batch).
+  // onnxruntime does not remove nodes whose outputs nothing uses (measured: 20 unused 256×256
+  // MatMuls cost 12 ms a run), so unneeded gradients must not be built at all.
+  const wrtNames = new Set(wrt.map((w) => w.name));
+  const needed = new Set(wrtNames);
   for (const entry of tape) {
     if (!g.isStopped(entry.output.name) && entry.inputs.some((v) => needed.has(v.name)))
       needed.add(entry.output.name);
   }
   for (let i = tape.length - 1; i >= 0; i--) {
     const entry = tape[i]!;
-    const dY = grads.get(entry.output.name);
-    if (!dY || g.isStopped(entry.output.name) || !needed.has(entry.output.name)) continue;
+    const y = entry.output.name;
+    const dY = grads.get(y);
+    if (!dY || g.isStopped(y) || !needed.has(y) || wrtNames.has(y)) continue;
     for (const [input, grad] of backward(g, entry, dY)) if (needed.has(input.name)) accumulate(input, grad());
   }
   return wrt.map((w) => grads.get(w.name) ?? zerosLike(g, w));
@@ -53,7 +56,7 @@ function backward(g: GraphBuilder, entry: TapeEntry, dY: Value): [Value, () => V
       return [
         [a, () => g.matMul(dY, w)],
         [w, () => g.op('Gemm', [dY, a], w.shape, [{ name: 'transA', int: 1 }])],
-        [bias, () => g.reduceSum(dY, [0])],
+        [bias, () => sumRows(g, dY)],
       ];
     }
     case 'MatMul':
@@ -84,7 +87,19 @@ function backward(g: GraphBuilder, entry: TapeEntry, dY: Value): [Value, () => V
     case 'Neg':
       return [[a, () => g.neg(dY)]];
     case 'Relu':
-      return [[a, () => g.mul(dY, g.op('Sign', [y], y.shape))]];
+      // dY × [Y > 0]; onnxruntime's Sign kernel made this ~8% slower in a TD3 update (measured).
+      return [
+        [
+          a,
+          () =>
+            g.mul(
+              dY,
+              g.op('Cast', [g.op('Greater', [y, g.scalar(0)], y.shape)], y.shape, [
+                { name: 'to', int: FLOAT },
+              ]),
+            ),
+        ],
+      ];
     case 'Tanh':
       return [[a, () => g.mul(dY, g.sub(g.scalar(1), g.square(y)))]];
     case 'Exp':
@@ -161,6 +176,18 @@ function backward(g: GraphBuilder, entry: TapeEntry, dY: Value): [Value, () => V
     default:
       throw new GraphBuildError(`gradients: no rule for ${entry.opType} (node producing ${y.name})`);
   }
+}
+
+/**
+ * The column sums of a 2-D value, as ones[1, N] · x: onnxruntime's ReduceSum over the leading
+ * axis ran ~3× slower than this product on [256, 256] (a bias gradient).
+ */
+function sumRows(g: GraphBuilder, x: Value): Value {
+  const [rows, columns] = x.shape as [Dim, Dim];
+  const n = g.op('Slice', [g.op('Shape', [x], [2]), g.int64([0]), g.int64([1])], [1]);
+  const shape = g.op('Concat', [g.int64([1]), n], [2], [{ name: 'axis', int: 0 }]);
+  const ones = g.op('Expand', [g.scalar(1), shape], [1, rows]);
+  return g.op('Reshape', [g.matMul(ones, x), g.int64([columns as number])], [columns]);
 }
 
 /** Sums a gradient over the axes that broadcasting added or stretched, back to `shape`. */

@@ -1,3 +1,4 @@
+import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../core/rng.js';
@@ -47,6 +48,21 @@ describe('GraphBuilder', () => {
     expect((out.mse!.data as Float32Array)[0]).toBeCloseTo((0 + 1 + 4 + 9) / 4, 6);
     expect(Array.from(out.clipped!.data as Float32Array)).toEqual([5, 5, 5, 5]);
     expect((out.capped!.data as Float32Array)[0]).toBeCloseTo(Math.exp(-1), 6);
+  });
+
+  it('serialises only the nodes the outputs need, and names outputs without copying them', async () => {
+    const g = new GraphBuilder('pruned');
+    const x = g.input('x', [2]);
+    const y = g.add(x, g.scalar(1));
+    g.mul(y, g.scalar(3)); // read by no output
+    g.output(y, 'y');
+    g.output(y, 'y_again');
+    const bytes = g.toBytes();
+    const nodes = onnxProto.onnx.ModelProto.decode(bytes).graph?.node ?? [];
+    expect(nodes.map((n) => n.opType)).toEqual(['Add', 'Identity']);
+    const out = await run(bytes, { x: { data: Float32Array.of(1, 2), dims: [2] } });
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([2, 3]);
+    expect(Array.from(out.y_again!.data as Float32Array)).toEqual([2, 3]);
   });
 
   it('reports shape mistakes where they are made', () => {
