@@ -287,4 +287,28 @@ describe('TD3 update graphs', () => {
       imitationLoss,
     );
   });
+
+  it('divide the actor’s Q term by the batch’s mean |Q| with normalizeQ (TD3+BC), with no gradient through the divisor', async () => {
+    const graph = buildActorUpdate({ ...config, normalizeQ: true });
+    const feeds = randomFeeds(graph, Rng.fromSeed(29));
+    const obs = rows(feeds.obs!, config.observationSize);
+    const action = net(feeds, 'actor', actorSizes(config), obs, 'tanh');
+    const q = net(
+      feeds,
+      'q1',
+      criticSizes(config),
+      obs.map((s, r) => [...s, ...action[r]!]),
+      'none',
+    );
+    const scale = q.reduce((sum, v) => sum + Math.abs(v[0]!), 0) / BATCH + 1e-6;
+    const out = await run(graph, feeds);
+    expect(out.actor_loss![0]).toBeCloseTo(actorLoss(feeds) / scale, 4);
+    // The divisor is a constant for the gradient: finite differences of loss / (fixed scale).
+    expectAdamStep(
+      feeds,
+      out,
+      networkShapes('actor', actorSizes(config)).map((s) => s.name),
+      (f) => actorLoss(f) / scale,
+    );
+  });
 });
