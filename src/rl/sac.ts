@@ -11,6 +11,7 @@ import {
   type LearnerState,
   type LearnerStats,
 } from './learner.js';
+import { offPolicyFields } from './off-policy-config.js';
 import {
   buildSacUpdate,
   LOG_STD_MAX,
@@ -27,16 +28,7 @@ import { NonFiniteUpdateError, Td3ConfigSchema } from './td3.js';
  */
 export const SacConfigSchema = z
   .object({
-    /** Adam learning rate of actor, critics and entropy coefficient (SB3 uses one for all three). */
-    learningRate: z.number().positive().default(1e-3),
-    /** Transitions per gradient step. */
-    batchSize: z.number().int().positive().default(256),
-    /** Discount factor. */
-    gamma: z.number().min(0).max(1).default(0.95),
-    /** Soft target update rate of the critics: θ' ← τ θ + (1 − τ) θ'. */
-    tau: z.number().min(0).max(1).default(0.05),
-    /** Hidden layer widths of actor and critics. */
-    hidden: z.array(z.number().int().positive()).min(1).default([256, 256]),
+    ...offPolicyFields,
     /**
      * Entropy coefficient α: 'auto' learns it (§5, automating entropy adjustment), a positive
      * number fixes it.

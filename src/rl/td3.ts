@@ -12,6 +12,7 @@ import {
   type LearnerState,
   type LearnerStats,
 } from './learner.js';
+import { offPolicyFields } from './off-policy-config.js';
 import {
   actorSizes,
   buildCriticActorUpdate,
@@ -28,22 +29,13 @@ import {
  */
 export const Td3ConfigSchema = z
   .object({
-    /** Adam learning rate of actor and critics. */
-    learningRate: z.number().positive().default(1e-3),
-    /** Transitions per gradient step. */
-    batchSize: z.number().int().positive().default(256),
-    /** Discount factor. */
-    gamma: z.number().min(0).max(1).default(0.95),
-    /** Soft target update rate: θ' ← τ θ + (1 − τ) θ'. */
-    tau: z.number().min(0).max(1).default(0.05),
+    ...offPolicyFields,
     /** Critic steps per actor (and target) step (§5.2, delayed policy updates). */
     policyDelay: z.number().int().positive().default(2),
     /** Std of the noise added to the target action (§5.3, target policy smoothing). */
     targetPolicyNoise: z.number().min(0).default(0.2),
     /** That noise is clipped to ±targetNoiseClip. */
     targetNoiseClip: z.number().min(0).default(0.5),
-    /** Hidden layer widths of actor and critics. */
-    hidden: z.array(z.number().int().positive()).min(1).default([256, 256]),
     /**
      * Divide the actor's −Q term by the batch's mean |Q| (TD3+BC, Fujimoto & Gu 2021): the
      * imitation weight then means the same whatever the reward scale and horizon.
