@@ -3,8 +3,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { ArmEnv, envSpaces } from '../../../sim/env.js';
-import { createTask } from '../../../sim/tasks/registry.js';
+import { ArmEnv } from '../../../sim/env.js';
 import { resolvePrior } from '../../controllers/priors.js';
 import { loadYamlConfig } from '../../core/config-file.js';
 import { ArmpriorError } from '../../core/errors.js';
@@ -12,6 +11,7 @@ import { readDemonstrations } from '../../datasets/env-datasets.js';
 import type { EpisodeData } from '../../rl/replay-buffer.js';
 import {
   newRunDir,
+  newRunInfo,
   type RunInfo,
   readRunConfig,
   readRunInfo,
@@ -202,22 +202,9 @@ function newRunSetup(options: TrainOptions): Setup {
     algo,
   });
   const priorSpec = config.rlingua.prior === 'active' ? undefined : config.rlingua.prior;
-  const spaces = envSpaces(createTask(task));
   const runDir = newRunDir(resolve(options.runs), task, algo, options.seed);
   writeRunConfig(runDir, config);
-  const info: RunInfo = {
-    task,
-    robot: options.robot,
-    algo,
-    seed: options.seed,
-    inputSize: spaces.observation + spaces.goal,
-    actionSize: spaces.action,
-    observationFields: [],
-    status: 'running',
-    started: new Date().toISOString(),
-    updated: new Date().toISOString(),
-    envSteps: 0,
-  };
+  const info = newRunInfo(task, options.robot, algo, options.seed);
   return { runDir, config, info, priorSpec };
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ArmEnv } from '../../../sim/env.js';
 import { evaluateController, evaluationSeeds } from '../../controllers/evaluate.js';
 import { createPriorController, type ResolvedPrior } from '../../controllers/priors.js';
-import { newRunDir, writeRunConfig, writeRunInfo } from '../train/run-dir.js';
+import { newRunDir, newRunInfo, writeRunConfig, writeRunInfo } from '../train/run-dir.js';
 import { type Algo, resolveTrainConfig } from '../train/train-config.js';
 import { type TrainProgress, train } from '../train/trainer.js';
 import { aggregate, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
@@ -114,19 +114,8 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
         });
         const runDir = newRunDir(plan.runsRoot, task, method, seed);
         writeRunConfig(runDir, config);
-        const now = new Date().toISOString();
-        const info = {
-          task,
-          robot: plan.robot,
-          algo: method,
-          seed,
-          inputSize: 0,
-          actionSize: 0,
-          observationFields: [],
-          started: now,
-          envSteps: 0,
-        };
-        writeRunInfo(runDir, { ...info, status: 'running', updated: now });
+        const info = newRunInfo(task, plan.robot, method, seed);
+        writeRunInfo(runDir, info);
         const started = performance.now();
         const trained = await train({
           task,

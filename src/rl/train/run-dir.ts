@@ -1,6 +1,8 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { envSpaces } from '../../../sim/env.js';
+import { createTask } from '../../../sim/tasks/registry.js';
 import { ArmpriorError, ConfigError } from '../../core/errors.js';
 
 /** A run folder that cannot be used (missing, or not a run). */
@@ -19,7 +21,6 @@ export interface RunInfo {
   /** Network input (observation + goal) and action sizes, checked on resume and export. */
   inputSize: number;
   actionSize: number;
-  observationFields: string[];
   status: 'running' | 'finished' | 'failed';
   started: string;
   updated: string;
@@ -32,6 +33,24 @@ export interface MetricsRecord {
   kind: 'train' | 'eval';
   step: number;
   [key: string]: number | string;
+}
+
+/** run.json of a run that is starting now. */
+export function newRunInfo(task: string, robot: string, algo: string, seed: number): RunInfo {
+  const spaces = envSpaces(createTask(task));
+  const now = new Date().toISOString();
+  return {
+    task,
+    robot,
+    algo,
+    seed,
+    inputSize: spaces.observation + spaces.goal,
+    actionSize: spaces.action,
+    status: 'running',
+    started: now,
+    updated: now,
+    envSteps: 0,
+  };
 }
 
 /** `runs/<task>__<algo>__<seed>__<yyyymmdd-hhmmss>` (UTC), with a suffix if that exists already. */
