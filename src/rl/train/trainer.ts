@@ -95,19 +95,21 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     config.rlingua.precollectEpisodes > 0 || config.rlingua.priorActionProbability.initial > 0;
   if (usesPrior && !options.prior)
     throw new RangeError('this training config lets the prior act, but no prior was given');
-  const vec = await VecEnv.create({
-    task: options.task,
-    robot: options.robot,
-    numEnvs: config.numEnvs,
-    numWorkers: Math.min(config.numWorkers, config.numEnvs),
-    seed: options.seed,
-  });
   const priors: SandboxedController[] = [];
   let learner: Learner | undefined;
+  let vec: VecEnv | undefined;
   try {
+    vec = await VecEnv.create({
+      task: options.task,
+      robot: options.robot,
+      numEnvs: config.numEnvs,
+      numWorkers: Math.min(config.numWorkers, config.numEnvs),
+      seed: options.seed,
+    });
+    const envs = vec;
     if (usesPrior || imitationOn(config)) {
       if (options.prior)
-        for (let i = 0; i < vec.numEnvs; i++) priors.push(createPriorController(evalEnv, options.prior));
+        for (let i = 0; i < envs.numEnvs; i++) priors.push(createPriorController(evalEnv, options.prior));
     }
     const root = Rng.fromSeed(options.seed);
     const initRng = root.split();
@@ -182,7 +184,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       : undefined;
     const replayBatch = online.createBatch(learnerBatchSize(config));
     const batches = new BatchBuilder(sizes, replayBatch, normalizer);
-    const recorders = Array.from({ length: vec.numEnvs }, () => new EpisodeRecorder(sizes, maxSteps));
+    const recorders = Array.from({ length: envs.numEnvs }, () => new EpisodeRecorder(sizes, maxSteps));
     const started = performance.now();
     const policyMetadata = policyMetadataFor(evalEnv, config.algo);
     let updateSeconds = 0;
@@ -222,9 +224,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const runRound = async () => {
       const phase = state.precollected < config.rlingua.precollectEpisodes ? 'precollect' : 'train';
       const rng = collectRng;
-      const n = vec.numEnvs;
+      const n = envs.numEnvs;
       const a = sizes.action;
-      let obs = await vec.reset({ seed: rng.int(0, 2 ** 31 - 1) });
+      let obs = await envs.reset({ seed: rng.int(0, 2 ** 31 - 1) });
       for (const prior of priors) prior.reset();
       const active = new Uint8Array(n).fill(1);
       const priorBroken = new Uint8Array(n);
@@ -273,7 +275,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           }
         }
         // Collection and learning overlap: the workers simulate while this thread updates.
-        const stepping = vec.step(actions);
+        const stepping = envs.step(actions);
         if (learning) {
           state.updateCredit += config.gradientStepsPerEnvStep * countActive(active);
           const count = Math.floor(state.updateCredit);
@@ -391,7 +393,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     for (const prior of priors) prior.dispose?.();
     await learner?.close();
-    await vec.close();
+    await vec?.close();
     evalEnv.close();
   }
 }
