@@ -31,6 +31,8 @@ export interface RunState {
   priorActedSteps: number;
   collectedSteps: number;
   demosLoaded: boolean;
+  /** The offline updates on the demonstrations (rlingua.pretrainUpdates) are done. */
+  pretrained: boolean;
   lastEval: PolicyEvaluation | undefined;
   lastEvalStep: number;
 }

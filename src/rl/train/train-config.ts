@@ -94,6 +94,11 @@ export const TrainConfigSchema = z
          * draws per step (the paper's per-sample mixing).
          */
         priorActing: z.enum(['episode', 'step']).default('episode'),
+        /**
+         * Gradient steps on the demonstrations alone once they are collected (or loaded with
+         * --demos), before the policy first acts: an offline start from the prior's data.
+         */
+        pretrainUpdates: z.number().int().min(0).default(0),
         /** Share of each batch drawn from the demonstration buffer, decaying. */
         demoFraction: schedule(0.5, 0.1, 20_000),
         /** Capacity of the demonstration buffer (transitions). */

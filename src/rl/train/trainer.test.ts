@@ -147,6 +147,7 @@ describe('training loop', () => {
       totalSteps: 1400,
       rlingua: {
         precollectEpisodes: 4,
+        pretrainUpdates: 300,
         priorActionProbability: { initial: 1, final: 0, decaySteps: 1000 },
         priorActing: 'step',
       },
@@ -163,6 +164,8 @@ describe('training loop', () => {
     const train0 = readMetrics(runFiles(dir).metrics).filter((r) => r.kind === 'train');
     // Every episode's prior fails from step 20 on: each is handed to the policy, counted.
     expect(train0.at(-1)!['rollout/prior_aborted_episodes']).toBe(28);
+    // 300 offline steps on the 4 demonstrations, then one per env step after them.
+    expect(train0.at(-1)!['train/gradient_steps']).toBe(300 + 1400 - 4 * 50);
     const probabilities = train0.map((r) => r['rollout/prior_action_probability'] as number);
     expect(probabilities[0]).toBeGreaterThan(probabilities.at(-1)!);
     expect(train0.at(-1)!['train/imitation_weight']).toBeGreaterThan(0);

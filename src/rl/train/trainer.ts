@@ -136,6 +136,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       priorActedSteps: 0,
       collectedSteps: 0,
       demosLoaded: false,
+      pretrained: false,
       lastEval: undefined,
       lastEvalStep: -1,
     };
@@ -192,12 +193,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let consecutiveRejected = 0;
     const activeLearner = learner;
 
-    const runUpdates = async (count: number) => {
+    const runUpdates = async (count: number, demoOnly = false) => {
       const t0 = performance.now();
       for (let u = 0; u < count; u++) {
         if (online.size === 0 && demo.size === 0) return;
         const rng = learnRng;
-        const fraction = demo.size > 0 ? linearSchedule(config.rlingua.demoFraction, state.envSteps) : 0;
+        const fraction = demoOnly
+          ? 1
+          : demo.size > 0
+            ? linearSchedule(config.rlingua.demoFraction, state.envSteps)
+            : 0;
         sampleMixed(replayBatch, rng, { online, demo }, fraction, her);
         let stats: LearnerStats;
         try {
@@ -355,9 +360,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       });
 
     while (state.envSteps < config.totalSteps) {
+      const demosReady = state.precollected >= config.rlingua.precollectEpisodes && demo.size > 0;
+      if (!state.pretrained && demosReady && config.rlingua.pretrainUpdates > 0) {
+        // Offline start on the demonstrations alone, before the policy acts (no env steps).
+        await runUpdates(config.rlingua.pretrainUpdates, true);
+        state.pretrained = true;
+      }
       await runRound();
       if (state.envSteps >= state.nextLog || state.envSteps >= config.totalSteps) {
-        metrics.append(trainRecord(state, { updatesDone, updateSeconds, started }));
+        metrics.append(trainRecord(state, activeLearner.steps, { updatesDone, updateSeconds, started }));
         state.sums = {};
         state.counts = {};
         state.priorActedSteps = 0;
@@ -448,6 +459,7 @@ function updateNormalizer(
 /** The train group of metrics.jsonl: rollout statistics, averaged losses, timing. */
 function trainRecord(
   state: RunState,
+  gradientSteps: number,
   timing: { updatesDone: number; updateSeconds: number; started: number },
 ): MetricsRecord {
   const record: MetricsRecord = {
@@ -460,6 +472,7 @@ function trainRecord(
       state.collectedSteps === 0 ? 0 : state.priorActedSteps / state.collectedSteps,
     'rollout/prior_aborted_episodes': state.priorAbortedEpisodes,
     'train/rejected_updates': state.rejectedUpdates,
+    'train/gradient_steps': gradientSteps,
   };
   for (const [key, sum] of Object.entries(state.sums)) record[key] = sum / state.counts[key]!;
   const elapsed = (performance.now() - timing.started) / 1000;
