@@ -1,6 +1,6 @@
 import type { LearnerBatch } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
-import type { Batch, TransitionSizes } from '../replay-buffer.js';
+import type { Batch, EpisodeData, TransitionSizes } from '../replay-buffer.js';
 
 /**
  * Turns replay batches into what the networks take: rows of [observation, desired goal],
@@ -71,4 +71,24 @@ export function policyInput(
   }
   if (normalizer) normalizer.normalize(input, rows, input);
   return input;
+}
+
+/** Observations with the episode's desired goal and, for HER's relabelled goals, the achieved ones. */
+export function updateNormalizer(
+  normalizer: RunningNormalizer | undefined,
+  episode: EpisodeData,
+  sizes: TransitionSizes,
+): void {
+  if (!normalizer) return;
+  const { observation: o, goal: g } = sizes;
+  const width = o + g;
+  const rows = new Float64Array(2 * episode.length * width);
+  for (let t = 0; t < episode.length; t++) {
+    const observation = episode.observation.subarray(t * o, t * o + o);
+    rows.set(observation, 2 * t * width);
+    rows.set(episode.desiredGoal.subarray(t * g, t * g + g), 2 * t * width + o);
+    rows.set(observation, (2 * t + 1) * width);
+    rows.set(episode.achievedGoal.subarray(t * g, t * g + g), (2 * t + 1) * width + o);
+  }
+  normalizer.update(rows, 2 * episode.length);
 }

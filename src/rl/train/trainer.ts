@@ -7,18 +7,18 @@ import { ArmpriorError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { sampleMixed } from '../data-mixer.js';
 import type { Learner, LearnerStats } from '../learner.js';
-import type { RunningNormalizer } from '../normalizer.js';
 import { type EpisodeData, type HerOptions, ReplayBuffer, type TransitionSizes } from '../replay-buffer.js';
 import { linearSchedule } from '../schedule.js';
 import { NonFiniteUpdateError } from '../td3.js';
-import { BatchBuilder, policyInput } from './batch-builder.js';
+import { BatchBuilder, policyInput, updateNormalizer } from './batch-builder.js';
 import { EpisodeRecorder } from './episode-recorder.js';
 import { createLearner, createNormalizer, learnerConfig } from './learner-factory.js';
 import { evaluatePolicy, type PolicyEvaluation } from './policy-evaluation.js';
 import { policyMetadataFor, writePolicyFile } from './policy-file.js';
-import { MetricsLog, type MetricsRecord, runFiles } from './run-dir.js';
+import { MetricsLog, runFiles } from './run-dir.js';
 import { applyRunCheckpoint, type RunState, readRunCheckpoint, saveRun } from './run-state.js';
 import type { TrainConfig } from './train-config.js';
+import { accumulate, mean, trainRecord } from './train-record.js';
 
 /** Training stopped because updates kept coming out non-finite (NaN/Inf losses or weights). */
 export class TrainingDivergedError extends ArmpriorError {
@@ -421,62 +421,4 @@ function countActive(active: Uint8Array): number {
   let n = 0;
   for (const x of active) n += x;
   return n;
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-/** Adds one update's (or round's) values to the sums averaged in the next train record. */
-function accumulate(state: RunState, values: Record<string, number | undefined>): void {
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined) continue;
-    state.sums[key] = (state.sums[key] ?? 0) + value;
-    state.counts[key] = (state.counts[key] ?? 0) + 1;
-  }
-}
-
-/** Observations with the episode's desired goal and, for HER's relabelled goals, the achieved ones. */
-function updateNormalizer(
-  normalizer: RunningNormalizer | undefined,
-  episode: EpisodeData,
-  sizes: TransitionSizes,
-): void {
-  if (!normalizer) return;
-  const { observation: o, goal: g } = sizes;
-  const width = o + g;
-  const rows = new Float64Array(2 * episode.length * width);
-  for (let t = 0; t < episode.length; t++) {
-    const observation = episode.observation.subarray(t * o, t * o + o);
-    rows.set(observation, 2 * t * width);
-    rows.set(episode.desiredGoal.subarray(t * g, t * g + g), 2 * t * width + o);
-    rows.set(observation, (2 * t + 1) * width);
-    rows.set(episode.achievedGoal.subarray(t * g, t * g + g), (2 * t + 1) * width + o);
-  }
-  normalizer.update(rows, 2 * episode.length);
-}
-
-/** The train group of metrics.jsonl: rollout statistics, averaged losses, timing. */
-function trainRecord(
-  state: RunState,
-  gradientSteps: number,
-  timing: { updatesDone: number; updateSeconds: number; started: number },
-): MetricsRecord {
-  const record: MetricsRecord = {
-    kind: 'train',
-    step: state.envSteps,
-    'rollout/success_rate': mean(state.recentSuccess),
-    'rollout/ep_rew_mean': mean(state.recentReturn),
-    'rollout/episodes': state.episodes,
-    'rollout/prior_acted_fraction':
-      state.collectedSteps === 0 ? 0 : state.priorActedSteps / state.collectedSteps,
-    'rollout/prior_aborted_episodes': state.priorAbortedEpisodes,
-    'train/rejected_updates': state.rejectedUpdates,
-    'train/gradient_steps': gradientSteps,
-  };
-  for (const [key, sum] of Object.entries(state.sums)) record[key] = sum / state.counts[key]!;
-  const elapsed = (performance.now() - timing.started) / 1000;
-  record['time/elapsed_s'] = elapsed;
-  record['time/updates_per_sec'] = timing.updatesDone / Math.max(1e-9, timing.updateSeconds);
-  return record;
 }
