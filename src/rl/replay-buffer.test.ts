@@ -87,14 +87,14 @@ describe('ReplayBuffer', () => {
     expect(buffer.priorActedFraction()).toBe(1);
   });
 
-  it('drops the prior-action label of rows whose goal HER relabelled (it was chosen for another goal)', () => {
+  it('keeps the prior-action label on relabelled rows (hindsight: the action led to that goal)', () => {
     const buffer = new ReplayBuffer(100, sizes);
     buffer.addEpisode(episode(2, 10, 1));
     const batch = buffer.createBatch(400);
     buffer.sampleInto(batch, Rng.fromSeed(6), her);
     let relabeled = 0;
     for (let row = 0; row < batch.size; row++) {
-      expect(batch.hasPriorAction[row]).toBe(batch.relabeled[row] ? 0 : 1);
+      expect(batch.hasPriorAction[row]).toBe(1);
       relabeled += batch.relabeled[row]!;
     }
     expect(relabeled).toBeGreaterThan(250); // k = 4: about 80%
