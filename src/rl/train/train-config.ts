@@ -101,6 +101,11 @@ export const TrainConfigSchema = z
         pretrainUpdates: z.number().int().min(0).default(0),
         /** Share of each batch drawn from the demonstration buffer, decaying. */
         demoFraction: schedule(0.5, 0.1, 20_000),
+        /**
+         * Also ask the prior on steps the policy drives and keep its answer as an imitation
+         * label (a DAgger-like variant); off, only the prior's own steps are labels.
+         */
+        labelPolicySteps: z.boolean().default(false),
         /** Capacity of the demonstration buffer (transitions). */
         demoBufferSize: z.number().int().positive().default(200_000),
       })

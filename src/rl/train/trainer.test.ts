@@ -162,8 +162,10 @@ describe('training loop', () => {
     });
     expect(result.envSteps).toBe(1400);
     const train0 = readMetrics(runFiles(dir).metrics).filter((r) => r.kind === 'train');
-    // Every episode's prior fails from step 20 on: each is handed to the policy, counted.
-    expect(train0.at(-1)!['rollout/prior_aborted_episodes']).toBe(28);
+    // The prior is asked while it may act (4 demonstrations, then rounds starting before step
+    // 1000, where its probability reaches 0: 8 rounds × 2 envs); it fails from step 20 on in
+    // each of those 20 episodes, which are handed to the policy and counted.
+    expect(train0.at(-1)!['rollout/prior_aborted_episodes']).toBe(20);
     // 300 offline steps on the 4 demonstrations, then one per env step after them.
     expect(train0.at(-1)!['train/gradient_steps']).toBe(300 + 1400 - 4 * 50);
     const probabilities = train0.map((r) => r['rollout/prior_action_probability'] as number);

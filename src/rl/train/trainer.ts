@@ -239,7 +239,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const successes = new Uint8Array(n);
       const probability =
         phase === 'precollect' ? 1 : linearSchedule(config.rlingua.priorActionProbability, state.envSteps);
-      const askPrior = priors.length > 0 && (probability > 0 || imitationOn(config));
+      const askPrior =
+        priors.length > 0 && (probability > 0 || (imitationOn(config) && config.rlingua.labelPolicySteps));
       const perEpisode = config.rlingua.priorActing === 'episode';
       const priorDrives = Uint8Array.from({ length: n }, () =>
         askPrior && probability > 0 && (probability >= 1 || rng.next() < probability) ? 1 : 0,
@@ -309,7 +310,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             ),
             terminated: result.terminated[i] === 1,
             priorActed: priorActed[i] === 1,
-            priorAction: priorActions[i],
+            // A label to imitate only where the prior drove (RLingua imitates the controller's
+            // own samples): asked while the policy drives, a phase-machine prior answers from a
+            // plan the policy is not following (measured on Push: those labels kept the policy
+            // at the do-nothing level). `rlingua.labelPolicySteps` keeps them anyway.
+            priorAction: priorActed[i] || config.rlingua.labelPolicySteps ? priorActions[i] : undefined,
           });
           returns[i] = returns[i]! + result.reward[i]!;
           state.envSteps++;
