@@ -137,17 +137,17 @@ export function presetFor(algo: Algo): Record<string, unknown> {
     learningStarts: 0,
     rlingua: {
       precollectEpisodes: 100,
-      pretrainUpdates: 2000,
+      pretrainUpdates: 3000,
       priorActionProbability: { initial: 0.5, final: 0, decaySteps: 30_000 },
       priorActing: 'episode',
-      demoFraction: { initial: 0.5, final: 0.1, decaySteps: 30_000 },
+      demoFraction: { initial: 0.5, final: 0.25, decaySteps: 30_000 },
     },
     // Q normalised as in TD3+BC, so the imitation weight keeps its meaning as |Q| grows; no
     // Q-filter by default: early on the critic is too poor to judge the prior (measured on Push,
     // it let through 5% of the labelled rows and the policy fell below the prior).
     td3: {
       normalizeActorQ: true,
-      imitation: { enabled: true, initialWeight: 2.5, finalWeight: 0, decaySteps: 25_000, qFilter: false },
+      imitation: { enabled: true, initialWeight: 10, finalWeight: 1, decaySteps: 25_000, qFilter: false },
     },
   };
 }
