@@ -237,6 +237,7 @@ describe('armprior train / eval / export', () => {
     ]);
     expect(wrongTask.code).toBe(2);
     expect(wrongTask.stderr).toMatch(/recorded for task reach/);
+    expect(existsSync(join(ws, 'runs3'))).toBe(false); // a refused run leaves no folder behind
   });
 
   it('runs an experiment: prior and TD3 over 2 seeds, a markdown table and an SVG of the curves', async () => {

@@ -88,11 +88,12 @@ export function registerTrainCommand(program: Command): void {
         return;
       }
       const setup = options.resume ? resumeSetup(options) : newRunSetup(options);
-      const { runDir, config, info } = setup;
+      const { config, info } = setup;
       const prior = usesPrior(config)
         ? resolvePrior(openStore(options.priors), info.task, options.prior ?? setup.priorSpec)
         : undefined;
       const demos = await loadDemos(options.demos, info.task, info.robot);
+      const runDir = setup.createRunDir();
       const progress = options.json
         ? undefined
         : createProgress(`training ${info.task} (${config.algo})`, config.totalSteps);
@@ -186,7 +187,8 @@ function flagOverrides(options: TrainOptions): Record<string, unknown> {
 }
 
 interface Setup {
-  runDir: string;
+  /** The run folder, made (new run) or updated (resume) once the inputs have loaded. */
+  createRunDir: () => string;
   config: TrainConfig;
   info: RunInfo;
   priorSpec: string | undefined;
@@ -202,10 +204,14 @@ function newRunSetup(options: TrainOptions): Setup {
     algo,
   });
   const priorSpec = config.rlingua.prior === 'active' ? undefined : config.rlingua.prior;
-  const runDir = newRunDir(resolve(options.runs), task, algo, options.seed);
-  writeRunConfig(runDir, config);
   const info = newRunInfo(task, options.robot, algo, options.seed);
-  return { runDir, config, info, priorSpec };
+  // The folder is made once the prior and demonstrations have loaded: a refused input leaves nothing behind.
+  const createRunDir = () => {
+    const runDir = newRunDir(resolve(options.runs), task, algo, options.seed);
+    writeRunConfig(runDir, config);
+    return runDir;
+  };
+  return { createRunDir, config, info, priorSpec };
 }
 
 /**
@@ -244,9 +250,12 @@ function resumeSetup(options: TrainOptions): Setup {
       `${runDir} was started with seed ${info.seed}; a resumed run keeps it`,
     );
   }
-  writeRunConfig(runDir, config);
   const priorSpec = config.rlingua.prior === 'active' ? undefined : config.rlingua.prior;
-  return { runDir, config, info, priorSpec };
+  const createRunDir = () => {
+    writeRunConfig(runDir, config);
+    return runDir;
+  };
+  return { createRunDir, config, info, priorSpec };
 }
 
 /** Demonstration episodes of `--demos` (a Parquet dataset, checked against the task's layout). */
