@@ -53,7 +53,16 @@ export async function successCurvesSvg(
       },
     ],
     axes: [
-      { orient: 'bottom', scale: 'x', title: 'environment steps', format: '~s', grid: true },
+      {
+        orient: 'bottom',
+        scale: 'x',
+        title: 'environment steps',
+        grid: true,
+        // SI prefixes (20k, 1M), but a plain 0 at the origin (the '~s' format writes "0k" there).
+        encode: {
+          labels: { update: { text: { signal: "datum.value === 0 ? '0' : format(datum.value, '~s')" } } },
+        },
+      },
       { orient: 'left', scale: 'y', title: 'success rate (deterministic policy)', format: '.0%', grid: true },
     ],
     legends: [{ fill: 'color', stroke: 'color', title: 'method', orient: 'bottom-right' }],
