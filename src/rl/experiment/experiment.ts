@@ -125,6 +125,11 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
           runDir,
           prior: method === 'rlingua' ? plan.priorFor(task) : undefined,
           ...(plan.onProgress ? { onProgress: plan.onProgress } : {}),
+        }).catch((error: unknown) => {
+          // The run folder says why it stopped; `train --resume` can continue it.
+          const message = error instanceof Error ? error.message : String(error);
+          writeRunInfo(runDir, { ...info, status: 'failed', updated: new Date().toISOString(), message });
+          throw error;
         });
         writeRunInfo(runDir, {
           ...info,
