@@ -23,6 +23,7 @@ import {
   ALGOS,
   type Algo,
   deepMerge,
+  priorNeeded,
   resolveTrainConfig,
   type TrainConfig,
 } from '../../rl/train/train-config.js';
@@ -89,7 +90,7 @@ export function registerTrainCommand(program: Command): void {
       }
       const setup = options.resume ? resumeSetup(options) : newRunSetup(options);
       const { config, info } = setup;
-      const prior = usesPrior(config)
+      const prior = priorNeeded(config)
         ? resolvePrior(openStore(options.priors), info.task, options.prior ?? setup.priorSpec)
         : undefined;
       const demos = await loadDemos(options.demos, info.task, info.robot);
@@ -168,10 +169,6 @@ function status(p: TrainProgress): string {
   if (p.lastEval) parts.push(`eval ${(100 * p.lastEval.successRate).toFixed(0)}%`);
   if (p.updatesPerSec > 0) parts.push(`${p.updatesPerSec.toFixed(0)} updates/s`);
   return parts.join(' · ');
-}
-
-function usesPrior(config: TrainConfig): boolean {
-  return config.rlingua.precollectEpisodes > 0 || config.rlingua.priorActionProbability.initial > 0;
 }
 
 /** The file's fields, unvalidated: they are checked once merged over the preset, all problems at once. */

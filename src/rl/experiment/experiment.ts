@@ -4,7 +4,7 @@ import { ArmEnv } from '../../../sim/env.js';
 import { evaluateController, evaluationSeeds } from '../../controllers/evaluate.js';
 import { createPriorController, type ResolvedPrior } from '../../controllers/priors.js';
 import { newRunDir, newRunInfo, writeRunConfig, writeRunInfo } from '../train/run-dir.js';
-import { type Algo, resolveTrainConfig } from '../train/train-config.js';
+import { type Algo, priorNeeded, resolveTrainConfig } from '../train/train-config.js';
 import { type TrainProgress, train } from '../train/trainer.js';
 import { aggregate, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
 import { successCurvesSvg } from './plot.js';
@@ -123,7 +123,7 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
           seed,
           config,
           runDir,
-          prior: method === 'rlingua' ? plan.priorFor(task) : undefined,
+          prior: priorNeeded(config) ? plan.priorFor(task) : undefined,
           ...(plan.onProgress ? { onProgress: plan.onProgress } : {}),
         }).catch((error: unknown) => {
           // The run folder says why it stopped; `train --resume` can continue it.

@@ -29,8 +29,3 @@ export function createNormalizer(config: TrainConfig, sizes: TransitionSizes): R
 export function identityNormalizer(size: number): RunningNormalizer {
   return new RunningNormalizer(size, { clip: 1e9, epsilon: 0 });
 }
-
-/** The active learner's hyperparameters. */
-export function learnerConfig(config: TrainConfig): TrainConfig['td3'] | TrainConfig['sac'] {
-  return config.learner === 'td3' ? config.td3 : config.sac;
-}

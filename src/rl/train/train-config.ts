@@ -152,6 +152,23 @@ export function presetFor(algo: Algo): Record<string, unknown> {
   };
 }
 
+/** The active learner's hyperparameters. */
+export function learnerConfig(config: TrainConfig): TrainConfig['td3'] | TrainConfig['sac'] {
+  return config.learner === 'td3' ? config.td3 : config.sac;
+}
+
+/**
+ * Whether a run consults the prior: it collects demonstrations, may act, or labels the
+ * policy's steps for imitation. The CLI resolves a prior exactly when this is true.
+ */
+export function priorNeeded(config: TrainConfig): boolean {
+  const r = config.rlingua;
+  const imitation = learnerConfig(config).imitation.enabled;
+  return (
+    r.precollectEpisodes > 0 || r.priorActionProbability.initial > 0 || (imitation && r.labelPolicySteps)
+  );
+}
+
 /** `override` merged into `base`, objects field by field (arrays and scalars replace). */
 export function deepMerge(
   base: Record<string, unknown>,

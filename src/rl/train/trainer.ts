@@ -12,12 +12,12 @@ import { linearSchedule } from '../schedule.js';
 import { NonFiniteUpdateError } from '../td3.js';
 import { BatchBuilder, policyInput, updateNormalizer } from './batch-builder.js';
 import { EpisodeRecorder } from './episode-recorder.js';
-import { createLearner, createNormalizer, learnerConfig } from './learner-factory.js';
+import { createLearner, createNormalizer } from './learner-factory.js';
 import { evaluatePolicy, type PolicyEvaluation } from './policy-evaluation.js';
 import { policyMetadataFor, writePolicyFile } from './policy-file.js';
 import { MetricsLog, runFiles } from './run-dir.js';
 import { applyRunCheckpoint, type RunState, readRunCheckpoint, saveRun } from './run-state.js';
-import type { TrainConfig } from './train-config.js';
+import { learnerConfig, priorNeeded, type TrainConfig } from './train-config.js';
 import { accumulate, mean, trainRecord } from './train-record.js';
 
 /** Training stopped because updates kept coming out non-finite (NaN/Inf losses or weights). */
@@ -91,10 +91,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     action: evalEnv.actionSize,
   };
   const maxSteps = evalEnv.task.config.maxEpisodeSteps;
-  const usesPrior =
-    config.rlingua.precollectEpisodes > 0 || config.rlingua.priorActionProbability.initial > 0;
-  if (usesPrior && !options.prior)
-    throw new RangeError('this training config lets the prior act, but no prior was given');
+  if (priorNeeded(config) && !options.prior)
+    throw new RangeError('this training config consults the prior, but no prior was given');
   const priors: SandboxedController[] = [];
   let learner: Learner | undefined;
   let vec: VecEnv | undefined;
@@ -107,9 +105,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       seed: options.seed,
     });
     const envs = vec;
-    if (usesPrior || imitationOn(config)) {
-      if (options.prior)
-        for (let i = 0; i < envs.numEnvs; i++) priors.push(createPriorController(evalEnv, options.prior));
+    if (priorNeeded(config) && options.prior) {
+      for (let i = 0; i < envs.numEnvs; i++) priors.push(createPriorController(evalEnv, options.prior));
     }
     const root = Rng.fromSeed(options.seed);
     const initRng = root.split();
