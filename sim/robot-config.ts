@@ -1,6 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { RosInterfaceSchema } from '../src/bridge/ros/ros-config.js';
+import { RobotSafetySchema } from '../src/bridge/safety-config.js';
 import { loadYamlConfig } from '../src/core/config-file.js';
 import { UnknownNameError } from '../src/core/errors.js';
 import { configPath } from '../src/core/paths.js';
@@ -60,6 +62,8 @@ export const RobotConfigSchema = z
       workspaceMin: vec3,
       workspaceMax: vec3,
     }),
+    safety: RobotSafetySchema,
+    ros: RosInterfaceSchema.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -72,6 +76,30 @@ export const RobotConfigSchema = z
           message: `has ${cfg.arm[key].length} entries but arm.joints has ${n}`,
         });
       }
+    }
+    const acc = cfg.safety.maxJointAccRadPerSec2;
+    if (Array.isArray(acc) && acc.length !== n) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['safety', 'maxJointAccRadPerSec2'],
+        message: `has ${acc.length} entries but arm.joints has ${n}`,
+      });
+    }
+    const rosJoints = cfg.ros?.jointNames;
+    if (rosJoints && rosJoints.length !== n) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ros', 'jointNames'],
+        message: `has ${rosJoints.length} entries but arm.joints has ${n}`,
+      });
+    }
+    const rosFingers = cfg.ros?.gripperJointNames;
+    if (rosFingers && rosFingers.length !== (cfg.gripper?.joints.length ?? 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ros', 'gripperJointNames'],
+        message: `has ${rosFingers.length} entries but gripper.joints has ${cfg.gripper?.joints.length ?? 0}`,
+      });
     }
     for (let i = 0; i < 3; i++) {
       if (cfg.control.workspaceMin[i]! >= cfg.control.workspaceMax[i]!) {

@@ -1,0 +1,87 @@
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { Robot, RobotState } from '../bridge/robot.js';
+
+/** One tick of the control clock. */
+export interface Tick {
+  /** 0, 1, 2… counting every deadline since the start, skipped ones included. */
+  readonly index: number;
+  /** When the tick was due: start + index × period (ms, scheduler clock). */
+  readonly deadlineMs: number;
+  /** When it actually fired (ms, scheduler clock). */
+  readonly firedAtMs: number;
+}
+
+/** Limits the safety filter enforced on one command (src/bridge/safety.ts). */
+export type InterventionKind =
+  | 'non_finite'
+  | 'joint_velocity'
+  | 'joint_acceleration'
+  | 'joint_position'
+  | 'workspace';
+
+/** What one control step did, for the statistics. */
+export interface StepOutcome {
+  /** Time the actor took to propose the action (ms). */
+  readonly actorLatencyMs: number;
+  /** Limits enforced on this step's command. */
+  readonly interventions: readonly InterventionKind[];
+}
+
+/**
+ * One control step from a fresh state: build the observation, ask the actor, pass the action
+ * through the safety filter, send it (src/control/control-step.ts). Throwing is a fault: the
+ * loop ends with a safe stop and reports the error's message as the reason.
+ */
+export type ControlStep = (state: RobotState, tick: Tick) => StepOutcome | Promise<StepOutcome>;
+
+export interface ControlLoopOptions {
+  readonly robot: Robot;
+  readonly step: ControlStep;
+  /** Clock and timers; `RealtimeScheduler` on hardware, `TestScheduler` in tests. */
+  readonly scheduler: SchedulerLike;
+  readonly periodMs: number;
+  /** State older than this makes the watchdog send zero velocity and hold. */
+  readonly maxStateAgeMs: number;
+  /** Stop after this long (ms); default: until stopped. */
+  readonly durationMs?: number;
+  /** Emits a reason to stop (Ctrl-C, SIGTERM): the loop stops safely and reports it. */
+  readonly stop$?: Observable<string>;
+  /** How often live statistics are emitted (ms of scheduler time). */
+  readonly reportEveryMs?: number;
+}
+
+/** Percentiles of a timing series (ms). */
+export interface TimingSummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** Statistics of a run so far (live) or of the whole run (final). */
+export interface LoopStats {
+  /** Scheduler time since the start (ms). */
+  readonly elapsedMs: number;
+  /** Steps that ran to the end (a command was sent). */
+  readonly steps: number;
+  /** Achieved step rate (Hz) over the run. */
+  readonly rateHz: number;
+  /** |fired − deadline| of each tick that ran (ms). */
+  readonly periodJitterMs: TimingSummary;
+  readonly actorLatencyMs: TimingSummary;
+  /** Ticks skipped because the previous step was still running, or their deadline had passed. */
+  readonly overruns: number;
+  /** Ticks on which the watchdog held the robot (stale or missing state). */
+  readonly watchdogHolds: number;
+  /** Ticks with the link down (nothing sent). */
+  readonly linkDownTicks: number;
+  /** Safety interventions by kind. */
+  readonly interventions: Readonly<Record<InterventionKind, number>>;
+}
+
+export interface LoopReport extends LoopStats {
+  /** Why the loop ended: `duration reached`, the stop reason, or the fault's message. */
+  readonly stopReason: string;
+  /** True when it ended on a fault (a step threw, the robot reported one). */
+  readonly fault: boolean;
+}
