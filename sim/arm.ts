@@ -23,6 +23,7 @@ export class CartesianArm {
   private readonly qLow: Float64Array;
   private readonly qHigh: Float64Array;
   private readonly maxDqPerStep: Float64Array;
+  private readonly ctrlDtSec: number;
   private readonly home: Float64Array;
   private readonly gripperQposAdr: Int32Array;
   private readonly gripperActuators: Int32Array;
@@ -46,6 +47,7 @@ export class CartesianArm {
   constructor(sim: Simulation, robot: RobotConfig, ctrlDtSec: number) {
     this.sim = sim;
     this.robot = robot;
+    this.ctrlDtSec = ctrlDtSec;
     const where = `robot config '${robot.name}'`;
     const m = sim.model;
     const jntType = m.jnt_type as Int32Array;
@@ -148,12 +150,55 @@ export class CartesianArm {
       this.eeCommand[a] = clamp(commanded, ctl.workspaceMin[a]!, ctl.workspaceMax[a]!);
       this.error[a] = this.eeCommand[a]! - current;
     }
+    const scale = this.solveJointStep();
+    const { qpos, ctrl } = sim;
+    for (let i = 0; i < this.home.length; i++) {
+      ctrl[this.actuators[i]!] = clamp(
+        qpos[this.qposAdr[i]!]! + this.dq[i]! / scale,
+        this.qLow[i]!,
+        this.qHigh[i]!,
+      );
+    }
+    if (gripperCommand !== undefined) this.setGripper(gripperCommand);
+  }
+
+  /**
+   * The joint velocities that move the end-effector by one action (3 values in [-1, 1], clipped)
+   * over `ctrlDtSec`, from the arm's current posture: the same damped-least-squares IK, held
+   * orientation and joint speed limits as {@link applyAction}, for a robot driven in joint
+   * velocity (src/bridge). It keeps no commanded point: a real robot's loop may run faster than
+   * the control step, and each tick starts from the measured posture.
+   */
+  jointVelocitiesFor(dx: number, dy: number, dz: number, out: Float64Array): void {
+    const ctl = this.robot.control;
+    this.updateJacobian();
+    const ee = 3 * this.eeSite;
+    const xpos = this.sim.siteXpos;
+    const step = ctl.maxEeStepM;
+    const delta = [clip1(dx) * step, clip1(dy) * step, clip1(dz) * step];
+    for (let a = 0; a < 3; a++) {
+      const current = xpos[ee + a]! + this.base[a]!;
+      const target = clamp(current + delta[a]!, ctl.workspaceMin[a]!, ctl.workspaceMax[a]!);
+      this.error[a] = target - current;
+    }
+    const scale = this.solveJointStep();
+    for (let i = 0; i < this.home.length; i++) out[i] = this.dq[i]! / scale / this.ctrlDtSec;
+  }
+
+  /**
+   * Solves the IK for the position error in `error[0..2]` plus the orientation error to the
+   * held orientation; leaves the joint step in `dq` and returns the factor it must be divided
+   * by to respect the joint speed limits.
+   */
+  private solveJointStep(): number {
+    const { sim } = this;
+    const ctl = this.robot.control;
     orientationError(sim.siteXmat, 9 * this.eeSite, this.desiredRot, this.error, 3);
     const w = ctl.orientationWeight;
     this.error[3] = w * this.error[3]!;
     this.error[4] = w * this.error[4]!;
     this.error[5] = w * this.error[5]!;
-    const { qpos, ctrl } = sim;
+    const { qpos } = sim;
     const n = this.home.length;
     for (let i = 0; i < n; i++)
       this.nullMotion[i] = ctl.nullspaceGain * (this.home[i]! - qpos[this.qposAdr[i]!]!);
@@ -162,14 +207,7 @@ export class CartesianArm {
     // separately would bend the end-effector's path.
     let scale = 1;
     for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(this.dq[i]!) / this.maxDqPerStep[i]!);
-    for (let i = 0; i < n; i++) {
-      ctrl[this.actuators[i]!] = clamp(
-        qpos[this.qposAdr[i]!]! + this.dq[i]! / scale,
-        this.qLow[i]!,
-        this.qHigh[i]!,
-      );
-    }
-    if (gripperCommand !== undefined) this.setGripper(gripperCommand);
+    return scale;
   }
 
   /** Gripper command 1 = open … -1 = closed, mapped linearly onto the finger ctrl range. */
@@ -192,17 +230,61 @@ export class CartesianArm {
     out[offset + 2] = xpos[ee + 2]! + this.base[2]!;
   }
 
-  /** End-effector linear velocity (m/s): the site Jacobian times the arm's joint velocities. */
-  eeVelocity(out: Float64Array, offset: number): void {
+  /**
+   * End-effector linear velocity (m/s): the site Jacobian times the arm's joint velocities, or
+   * times `jointVelocities` (arm joints in order) to predict where a command would move it.
+   */
+  eeVelocity(out: Float64Array, offset: number, jointVelocities?: ArrayLike<number>): void {
     this.updateJacobian();
     const { jacp, qvel, model } = this.sim;
     const nv = model.nv;
     for (let r = 0; r < 3; r++) {
       let v = 0;
-      for (let i = 0; i < this.dofAdr.length; i++)
-        v += jacp[r * nv + this.dofAdr[i]!]! * qvel[this.dofAdr[i]!]!;
+      for (let i = 0; i < this.dofAdr.length; i++) {
+        const qdot = jointVelocities ? jointVelocities[i]! : qvel[this.dofAdr[i]!]!;
+        v += jacp[r * nv + this.dofAdr[i]!]! * qdot;
+      }
       out[offset + r] = v;
     }
+  }
+
+  /** Arm joint positions in order (rad or m). */
+  jointPositions(out: Float64Array): void {
+    for (let i = 0; i < this.qposAdr.length; i++) out[i] = this.sim.qpos[this.qposAdr[i]!]!;
+  }
+
+  /** Arm joint velocities in order. */
+  jointVelocities(out: Float64Array): void {
+    for (let i = 0; i < this.dofAdr.length; i++) out[i] = this.sim.qvel[this.dofAdr[i]!]!;
+  }
+
+  /**
+   * Writes a measured arm state (and the finger opening, split evenly) into the model, for a
+   * kinematic copy of a robot; call the simulation's forward() before reading poses.
+   */
+  setJointState(positions: ArrayLike<number>, velocities: ArrayLike<number>, gripperWidthM?: number): void {
+    const { qpos, qvel } = this.sim;
+    for (let i = 0; i < this.qposAdr.length; i++) {
+      qpos[this.qposAdr[i]!] = positions[i]!;
+      qvel[this.dofAdr[i]!] = velocities[i]!;
+    }
+    if (gripperWidthM !== undefined) {
+      for (const adr of this.gripperQposAdr) qpos[adr] = gripperWidthM / this.gripperQposAdr.length;
+    }
+    this.jacobianFresh = false;
+  }
+
+  /** Sets the arm's position servo targets (arm joints in order), within each joint's range. */
+  setJointTargets(targets: ArrayLike<number>): void {
+    const { ctrl } = this.sim;
+    for (let i = 0; i < this.actuators.length; i++) {
+      ctrl[this.actuators[i]!] = clamp(targets[i]!, this.qLow[i]!, this.qHigh[i]!);
+    }
+  }
+
+  /** Each arm joint's usable range (MJCF range minus the margin; ±∞ where unlimited). */
+  jointRange(): { low: Float64Array; high: Float64Array } {
+    return { low: this.qLow.slice(), high: this.qHigh.slice() };
   }
 
   /** Distance between the fingers (sum of the finger joints' positions), 0 without a gripper. */

@@ -55,12 +55,17 @@ export interface EnvOptions {
 
 /** Sizes of the vectors an env for `task` exchanges, known without compiling its scene. */
 export function envSpaces(task: Task): { observation: number; goal: number; action: number } {
-  const fields = [...armFields(task.usesGripper), ...task.observationFields];
+  const fields = observationFieldsOf(task);
   return {
     observation: fields.reduce((n, field) => n + field.size, 0),
     goal: task.goalFields.reduce((n, field) => n + field.size, 0),
     action: task.usesGripper ? 4 : 3,
   };
+}
+
+/** The observation's named fields for a task: the arm's, then the task's (what a robot must report too). */
+export function observationFieldsOf(task: Task): VectorField[] {
+  return [...armFields(task.usesGripper), ...task.observationFields];
 }
 
 /** Observation fields of the arm, before the task's. */
@@ -152,7 +157,7 @@ export class ArmEnv {
     this.arm = new CartesianArm(sim, robot, task.config.ctrlDtSec);
     this.ctx = { sim, arm: this.arm };
     task.bind(this.ctx);
-    this.observationFields = [...armFields(task.usesGripper), ...task.observationFields];
+    this.observationFields = observationFieldsOf(task);
     this.armObservationSize = task.usesGripper ? 7 : 6;
     this.observationSize = this.observationFields.reduce((n, field) => n + field.size, 0);
     this.goalSize = task.goalFields.reduce((n, field) => n + field.size, 0);
@@ -227,6 +232,45 @@ export class ArmEnv {
       truncated,
       info: { isSuccess: success, rewardTerms },
     };
+  }
+
+  /** The current goal observation, without stepping. */
+  currentObservation(): GoalObservation {
+    this.assertOpen();
+    this.sim.ensureViews();
+    return this.observe();
+  }
+
+  /** The arm's joint state and finger opening, as a robot reports them (src/bridge/sim-robot.ts). */
+  armState(): { jointPositions: Float64Array; jointVelocities: Float64Array; gripperWidthM?: number } {
+    this.assertOpen();
+    this.sim.ensureViews();
+    const n = this.robot.arm.joints.length;
+    const jointPositions = new Float64Array(n);
+    const jointVelocities = new Float64Array(n);
+    this.arm.jointPositions(jointPositions);
+    this.arm.jointVelocities(jointVelocities);
+    return this.arm.hasGripper
+      ? { jointPositions, jointVelocities, gripperWidthM: this.arm.gripperWidth() }
+      : { jointPositions, jointVelocities };
+  }
+
+  /**
+   * Advances the physics by `substeps` with the arm's servo targets given in joint space, for
+   * the simulated robot of `armprior run`, driven by joint velocities like hardware. Does not
+   * count episode steps. Throws {@link EnvStateError} when the physics went unstable.
+   */
+  stepJointTargets(targets: ArrayLike<number>, gripperCommand: number | undefined, substeps: number): void {
+    this.assertOpen();
+    const { sim, arm } = this;
+    sim.ensureViews();
+    arm.setJointTargets(targets);
+    if (gripperCommand !== undefined) arm.setGripper(gripperCommand);
+    sim.step(substeps);
+    arm.invalidate();
+    if (sim.instabilityWarningCount() > 0) {
+      throw new EnvStateError(`the simulation went unstable (${sim.raisedWarnings().join(', ')})`);
+    }
   }
 
   /** Reward for any pair of goals (for HER relabelling); the same function `step` uses. */

@@ -18,6 +18,20 @@ export const FREE_OBJECT_FIELDS: readonly VectorField[] = [
   },
 ];
 
+/** Quaternion (w, x, y, z) to roll, pitch, yaw (XYZ), as pybullet's getEulerFromQuaternion. */
+export function eulerXyzFromQuaternion(
+  w: number,
+  x: number,
+  y: number,
+  z: number,
+  out: Float64Array,
+  offset: number,
+): void {
+  out[offset] = Math.atan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y));
+  out[offset + 1] = Math.asin(Math.max(-1, Math.min(1, 2 * (w * y - z * x))));
+  out[offset + 2] = Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z));
+}
+
 /**
  * A body with a free joint (a cube, a puck): placing it at reset and reading its state.
  * Positions are in the task frame; MuJoCo's free joint stores them in the world frame.
@@ -73,10 +87,7 @@ export class FreeObject {
     const x = q[a + 4]!;
     const y = q[a + 5]!;
     const z = q[a + 6]!;
-    // Quaternion to roll/pitch/yaw (XYZ), as pybullet's getEulerFromQuaternion.
-    out[offset + 3] = Math.atan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y));
-    out[offset + 4] = Math.asin(Math.max(-1, Math.min(1, 2 * (w * y - z * x))));
-    out[offset + 5] = Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z));
+    eulerXyzFromQuaternion(w, x, y, z, out, offset + 3);
     const d = this.dofAdr;
     out[offset + 6] = v[d]!;
     out[offset + 7] = v[d + 1]!;

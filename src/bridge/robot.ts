@@ -24,6 +24,17 @@ export interface TaskFramePose {
   readonly quaternionWxyz: Float64Array;
 }
 
+/**
+ * The manipulated object: its pose, and its velocities where the source measures them (the
+ * simulator does; from a pose topic they are differenced by the observer).
+ */
+export interface ObjectState extends TaskFramePose {
+  /** Linear velocity (m/s, task axes). */
+  readonly linearVelocityMps?: Float64Array;
+  /** Angular velocity (rad/s, world axes). */
+  readonly angularVelocityRadPerSec?: Float64Array;
+}
+
 /** The robot's latest state, as measured, with when it was measured. */
 export interface RobotState {
   /** When the state was measured, on the control loop's clock (ms). */
@@ -35,7 +46,7 @@ export interface RobotState {
   /** Distance between the fingers (m), for a robot with a gripper. */
   readonly gripperWidthM?: number;
   /** The manipulated object's pose, where the robot knows it (sim, or a pose topic). */
-  readonly object?: TaskFramePose;
+  readonly object?: ObjectState;
   /** The goal position (task frame, m), where the robot knows it. */
   readonly goalPositionM?: Float64Array;
 }
@@ -73,6 +84,11 @@ export interface Robot {
    * `safety.onReconnect: stop`. The loop stops safely and reports the reason.
    */
   onFault(listener: (reason: string) => void): void;
+  /**
+   * Simulated robots only: starts a new episode (the scene re-placed from the next seed). A real
+   * robot has no such method; a person resets its scene.
+   */
+  newEpisode?(): void;
 }
 
 /** A robot that cannot be reached, stopped answering, or reports state that does not fit. */

@@ -58,7 +58,7 @@ export function parseVersion(spec: string): number | 'bundled' {
 
 /** Loads a resolved prior into a sandbox, driving `env`, with the limits of config/sandbox.yaml. */
 export function createPriorController(
-  env: ArmEnv,
+  env: Pick<ArmEnv, 'observationFields' | 'actionSize' | 'task'>,
   prior: ResolvedPrior,
   config: SandboxConfig = loadSandboxConfig(),
 ): SandboxedController {

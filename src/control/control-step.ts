@@ -1,0 +1,138 @@
+import type { RobotConfig } from '../../sim/robot-config.js';
+import type { Task } from '../../sim/tasks/task.js';
+import type { KinematicModel } from '../bridge/kinematic-model.js';
+import type { JointCommand, Robot, RobotState } from '../bridge/robot.js';
+import type { SafetyFilter } from '../bridge/safety.js';
+import type { TaskObserver } from '../bridge/task-observer.js';
+import { type Actor, checkAction } from './actors.js';
+import type { ControlStep, StepOutcome, Tick } from './loop-contract.js';
+import type { RunRecorder } from './run-recorder.js';
+
+export interface ControlStepParts {
+  robot: Robot;
+  robotConfig: RobotConfig;
+  task: Task;
+  actor: Actor;
+  observer: TaskObserver;
+  kinematics: KinematicModel;
+  safety: SafetyFilter;
+  /** The loop period (s). */
+  periodSec: number;
+  /** The loop clock (ms). */
+  now: () => number;
+  /** A real clock for the actor's latency (ms): CPU time is real even under a virtual loop clock. */
+  latencyClock: () => number;
+  /** Steps per episode; at the end the robot starts a new one where it can (the simulated arm). */
+  episodeSteps?: number;
+  recorder?: RunRecorder;
+  /** Seed of the first episode, for the recording's metadata. */
+  seed?: number;
+}
+
+/** Episode bookkeeping the run reports at the end. */
+export interface EpisodeTally {
+  episodes: number;
+  successes: number;
+  /** Whether the goal was reached in the episode in progress. */
+  succeeded: boolean;
+}
+
+/**
+ * One tick of `armprior run` (issue #5): observation from the measured state, the actor's
+ * action, the IK to joint velocities, the safety filter, the command, the recording. A non-finite
+ * action or an actor that gave up throws, which the loop turns into a safe stop with the reason.
+ */
+export function createControlStep(parts: ControlStepParts): {
+  step: ControlStep;
+  tally: EpisodeTally;
+  /** Ends the recording's episode in progress (on any stop): `aborted` unless it just ended. */
+  finish: (finalState: RobotState | undefined) => Promise<void>;
+} {
+  const { robot, task, actor, observer, kinematics, safety, recorder } = parts;
+  const n = robot.spec.jointNames.length;
+  const jointVelocities = new Float64Array(n);
+  const eeVel = new Float64Array(3);
+  const tally: EpisodeTally = { episodes: 0, successes: 0, succeeded: false };
+  let stepInEpisode = 0;
+  let episodeStartMs: number | undefined;
+  let episodeOpen = false;
+  const actionScale = parts.task.config.ctrlDtSec / parts.robotConfig.control.maxEeStepM;
+
+  const beginEpisode = () => {
+    actor.reset();
+    observer.reset();
+    stepInEpisode = 0;
+    episodeStartMs = undefined;
+    tally.succeeded = false;
+    episodeOpen = true;
+    const seed = parts.seed === undefined ? undefined : parts.seed + tally.episodes;
+    recorder?.beginEpisode(actor.label, {
+      ...(seed === undefined ? {} : { seed }),
+      ...(actor.priorVersion ? { priorVersion: actor.priorVersion } : {}),
+    });
+  };
+
+  const endEpisode = async (reason: 'truncated' | 'aborted') => {
+    if (!episodeOpen) return;
+    episodeOpen = false;
+    tally.episodes++;
+    if (tally.succeeded) tally.successes++;
+    await recorder?.endEpisode(reason);
+  };
+
+  /** The sent joint command as a task action (end-effector velocity in action units), for the recording. */
+  const sentAsAction = (sent: JointCommand | undefined): Float64Array => {
+    const out = new Float64Array(actor.actionSize);
+    if (!sent) return out;
+    kinematics.eeVelocity(eeVel, 0, sent.jointVelocities);
+    for (let a = 0; a < 3; a++) out[a] = Math.max(-1, Math.min(1, eeVel[a]! * actionScale));
+    if (actor.actionSize === 4) out[3] = sent.gripper ?? 0;
+    return out;
+  };
+
+  const step: ControlStep = async (state: RobotState, _tick: Tick): Promise<StepOutcome> => {
+    if (!episodeOpen) beginEpisode();
+    const nowMs = parts.now();
+    episodeStartMs ??= nowMs;
+    const obs = observer.observe(state);
+    if (task.isSuccess(obs.achievedGoal, obs.desiredGoal)) tally.succeeded = true;
+    const started = parts.latencyClock();
+    const action = await actor.act(obs);
+    const actorLatencyMs = parts.latencyClock() - started;
+    checkAction(actor.label, action, actor.actionSize, stepInEpisode);
+    kinematics.jointVelocitiesFor(action, jointVelocities);
+    const proposal: JointCommand =
+      actor.actionSize === 4 ? { jointVelocities, gripper: action[3]! } : { jointVelocities };
+    const filtered = safety.filter(proposal, state, parts.periodSec, nowMs);
+    const sent = robot.act(filtered.command);
+    recorder?.step({
+      obs,
+      proposed: action,
+      sent: sentAsAction(sent),
+      interventions: filtered.interventions.length,
+      timeSec: (nowMs - episodeStartMs) / 1000,
+    });
+    stepInEpisode++;
+    if (parts.episodeSteps !== undefined && stepInEpisode >= parts.episodeSteps) {
+      const next = robot.observe();
+      if (next && recorder) recorder.observeFinal(observer.observe(next));
+      await endEpisode('truncated');
+      robot.newEpisode?.();
+    }
+    return { actorLatencyMs, interventions: filtered.interventions };
+  };
+
+  const finish = async (finalState: RobotState | undefined) => {
+    if (finalState && recorder && episodeOpen) {
+      try {
+        recorder.observeFinal(observer.observe(finalState));
+      } catch {
+        // The final state may lack what the observation needs (a link that went down); the
+        // last step is then written with the last observation the loop saw.
+      }
+    }
+    await endEpisode('aborted');
+  };
+
+  return { step, tally, finish };
+}

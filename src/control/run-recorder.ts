@@ -1,0 +1,119 @@
+import type { GoalObservation } from '../../sim/env.js';
+import type { VectorField } from '../../sim/tasks/task.js';
+import { DatasetWriter, type EndReason, type WrittenEpisode } from '../datasets/index.js';
+
+export interface RunRecorderOptions {
+  dir: string;
+  task: string;
+  robot: string;
+  source: 'sim' | 'robot';
+  /** The loop period (s): one recorded step. */
+  periodSec: number;
+  observationFields: readonly VectorField[];
+  actionSize: number;
+  /** The task's reward for (achieved, desired) goals. */
+  computeReward: (achieved: ArrayLike<number>, desired: ArrayLike<number>) => number;
+  /** Whether the actor is a prior (its actions are then demonstrations: prior_acted, prior_action). */
+  actorIsPrior: boolean;
+}
+
+/** One control step as the loop saw it. */
+export interface RecordedStep {
+  obs: GoalObservation;
+  /** The actor's proposal (task action space). */
+  proposed: ArrayLike<number>;
+  /** What was sent after the safety filter, in the same action space. */
+  sent: ArrayLike<number>;
+  interventions: number;
+  /** Seconds since the episode began, on the loop clock. */
+  timeSec: number;
+}
+
+/**
+ * Records `armprior run` as episodes in the dataset format of `train --demos` (src/datasets):
+ * each step's observation, the actor's proposed action, the action actually sent, the safety
+ * interventions and the time. A step is written once the next observation is known (its
+ * `next_observation`); ending an episode — at its length, on Ctrl-C or on a fault — writes the
+ * last step with the last observation seen, so nothing recorded is lost, and the file appears
+ * only complete (the writer publishes it atomically).
+ */
+export class RunRecorder {
+  private pending: RecordedStep | undefined;
+  private lastObs: GoalObservation | undefined;
+  private open = false;
+
+  private constructor(
+    private readonly writer: DatasetWriter,
+    private readonly options: RunRecorderOptions,
+  ) {}
+
+  static async open(options: RunRecorderOptions): Promise<RunRecorder> {
+    const writer = await DatasetWriter.open(options.dir, {
+      task: options.task,
+      robot: options.robot,
+      source: options.source,
+      ctrlDtSec: options.periodSec,
+      observationFields: options.observationFields,
+      goalSize: 3,
+      actionSize: options.actionSize,
+    });
+    return new RunRecorder(writer, options);
+  }
+
+  get dir(): string {
+    return this.writer.dir;
+  }
+
+  beginEpisode(actor: string, options: { seed?: number; priorVersion?: string } = {}): void {
+    this.writer.beginEpisode({ actor, ...options });
+    this.open = true;
+    this.pending = undefined;
+    this.lastObs = undefined;
+  }
+
+  /** Adds a step; the previous one is written with this step's observation as its next. */
+  step(step: RecordedStep): void {
+    if (!this.open) return;
+    if (this.pending) this.write(this.pending, step.obs, false);
+    this.pending = step;
+    this.lastObs = step.obs;
+  }
+
+  /** Notes an observation taken after the last step (the state the robot stopped in). */
+  observeFinal(obs: GoalObservation): void {
+    this.lastObs = obs;
+  }
+
+  /** Ends the episode: `truncated` at its length, `aborted` on a stop or a fault. */
+  async endEpisode(reason: EndReason): Promise<WrittenEpisode | null> {
+    if (!this.open) return null;
+    this.open = false;
+    if (this.pending && this.lastObs) this.write(this.pending, this.lastObs, reason === 'truncated');
+    this.pending = undefined;
+    return this.writer.endEpisode({ reason });
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+  }
+
+  private write(step: RecordedStep, next: GoalObservation, truncated: boolean): void {
+    const { obs } = step;
+    this.writer.addStep({
+      observation: obs.observation,
+      achievedGoal: obs.achievedGoal,
+      desiredGoal: obs.desiredGoal,
+      action: step.proposed,
+      nextObservation: next.observation,
+      nextAchievedGoal: next.achievedGoal,
+      reward: this.options.computeReward(next.achievedGoal, obs.desiredGoal),
+      terminated: false,
+      truncated,
+      priorActed: this.options.actorIsPrior,
+      priorAction: this.options.actorIsPrior ? step.proposed : null,
+      timeSec: step.timeSec,
+      sentAction: step.sent,
+      safetyInterventions: step.interventions,
+    });
+  }
+}
