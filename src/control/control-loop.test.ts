@@ -202,6 +202,64 @@ describe('runControlLoop (virtual time)', () => {
     expect(report.stopReason).toMatch(/without an outcome/);
   });
 
+  it('ends on a fault when a step is still running after maxStateAgeMs', async () => {
+    const run = runVirtual({
+      periodMs: 2,
+      maxStateAgeMs: 5,
+      durationMs: 100,
+      step: (ts) => (): Observable<StepOutcome> => timer(50, ts).pipe(map(() => quietOutcome)),
+    });
+    // Ticks at 2 and 4 find it running for 2 and 4 ms (overruns); at 6 it has run 6 ms > 5 ms.
+    const report = await run.handle.done;
+    expect(report.fault).toBe(true);
+    expect(report.stopReason).toMatch(/running for 6\.0 ms, longer than maxStateAgeMs \(5 ms\)/);
+    expect(report).toMatchObject({ elapsedMs: 6, steps: 0, overruns: 3 });
+    expect(run.robot.stopCalls).toBe(1);
+  });
+
+  it('ends on a fault when the robot itself throws inside the loop', async () => {
+    const run = runVirtual({ periodMs: 2, maxStateAgeMs: 3, durationMs: 20 }, (robot, ts) => {
+      robot.state = () => {
+        if (ts.now() >= 4) throw new Error('state message failed its guard');
+        return restState(ts.now());
+      };
+      return undefined;
+    });
+    const report = await run.handle.done;
+    expect(report).toMatchObject({ fault: true, stopReason: 'state message failed its guard', elapsedMs: 4 });
+    expect(run.robot.stopCalls).toBe(1);
+  });
+
+  it('ends on a fault when stop$ errors', async () => {
+    const run = runVirtual({ periodMs: 2, maxStateAgeMs: 3, durationMs: 20 }, (_robot, ts) => ({
+      stop$: timer(3, ts).pipe(
+        map((): string => {
+          throw new Error('signal handler failed');
+        }),
+      ),
+    }));
+    expect(await run.handle.done).toMatchObject({ fault: true, stopReason: 'signal handler failed' });
+    expect(run.robot.stopCalls).toBe(1);
+  });
+
+  it('stops at once, without stepping, when the robot reports a fault while the loop registers', async () => {
+    const run = runVirtual({ periodMs: 2, maxStateAgeMs: 3, durationMs: 20 }, (robot) => {
+      const register = robot.onFault.bind(robot);
+      robot.onFault = (listener) => {
+        register(listener);
+        listener('e-stop already pressed');
+      };
+      return undefined;
+    });
+    expect(run.stepCalls).toHaveLength(0);
+    expect(await run.handle.done).toMatchObject({
+      fault: true,
+      stopReason: 'e-stop already pressed',
+      steps: 0,
+    });
+    expect(run.robot.stopCalls).toBe(1);
+  });
+
   it('stops cleanly with the reason stop$ gives', async () => {
     const run = runVirtual({ periodMs: 2, maxStateAgeMs: 3 }, (_robot, ts) => ({
       stop$: timer(7, ts).pipe(map(() => 'SIGINT')),

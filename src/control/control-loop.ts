@@ -77,6 +77,8 @@ const DEFAULT_REPORT_EVERY_MS = 1000;
  *    zero-velocity command holds the arm (counted in `watchdogHolds`), the step is not called;
  * 3. otherwise `options.step(state, tick, signal)`; ticks arriving while it runs are dropped,
  *    never queued, and counted as overruns, as are deadlines the clock skipped because it was late.
+ *    A tick that finds the step still running after more than `maxStateAgeMs` ends the loop on a
+ *    fault: the arm has been keeping the step's previous command all that time.
  *
  * The loop ends when `durationMs` is reached (`duration reached`), `stop$` emits or
  * {@link ControlLoopHandle.stop} is called (that reason), a step throws or rejects (its message,
@@ -128,15 +130,33 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
       stats.watchdogHold();
       return EMPTY;
     }
+    const startedMs = scheduler.now();
+    stepStartedMs = startedMs;
     return outcome$(options.step(state, tick, abort.signal)).pipe(
       tap((outcome) => stats.stepDone(outcome)),
       ignoreElements(),
+      finalize(() => {
+        if (stepStartedMs === startedMs) stepStartedMs = undefined;
+      }),
     );
+  };
+  /** When the step in flight started (scheduler ms), undefined when none is running. */
+  let stepStartedMs: number | undefined;
+  const tickDropped = (): void => {
+    stats.tickDropped();
+    const runningMs = stepStartedMs === undefined ? 0 : scheduler.now() - stepStartedMs;
+    // The watchdog cannot hold the arm while a step runs (its command could land after the hold),
+    // and the arm keeps the last command meanwhile: a step running past the state age limit is a fault.
+    if (runningMs > options.maxStateAgeMs) {
+      throw new ControlLoopError(
+        `the control step has been running for ${runningMs.toFixed(1)} ms, longer than maxStateAgeMs (${options.maxStateAgeMs} ms)`,
+      );
+    }
   };
 
   const ticks$ = controlClock$(options.periodMs, scheduler).pipe(
     tap((tick) => stats.tickEmitted(tick)),
-    skipWhileBusy(handleTick, () => stats.tickDropped()),
+    skipWhileBusy(handleTick, tickDropped),
   );
   const live$ = interval(reportEveryMs, scheduler).pipe(
     tap(() => stats$.next(stats.snapshot(scheduler.now()))),
