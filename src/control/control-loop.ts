@@ -117,6 +117,8 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
   // The contract has no way to unregister; after the end, the subject has no subscriber left.
   robot.onFault((reason) => requestedEnding$.next({ reason, fault: true }));
 
+  /** When the step in flight started (scheduler ms), undefined when none is running. */
+  let stepStartedMs: number | undefined;
   const handleTick = (tick: Tick): Observable<never> => {
     stats.tickHandled(tick);
     if (robot.link() !== 'connected') {
@@ -140,8 +142,6 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
       }),
     );
   };
-  /** When the step in flight started (scheduler ms), undefined when none is running. */
-  let stepStartedMs: number | undefined;
   const tickDropped = (): void => {
     stats.tickDropped();
     const runningMs = stepStartedMs === undefined ? 0 : scheduler.now() - stepStartedMs;

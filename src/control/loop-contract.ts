@@ -36,7 +36,7 @@ export interface StepOutcome {
  * The step may answer synchronously, with a Promise, or with an Observable (its first value is
  * the outcome; an Observable lets tests give a step a duration in virtual time, e.g.
  * `timer(3, scheduler).pipe(map(() => outcome))`). While it runs, later ticks are dropped and
- * counted as overruns.
+ * counted as overruns; a step still running after `maxStateAgeMs` is a fault.
  *
  * `signal` is aborted when the loop ends, just before `robot.stop()`: an asynchronous step must
  * check `signal.aborted` right before `robot.act()` and send nothing once it is set, or a command
