@@ -29,10 +29,24 @@ export interface StepOutcome {
 
 /**
  * One control step from a fresh state: build the observation, ask the actor, pass the action
- * through the safety filter, send it (src/control/control-step.ts). Throwing is a fault: the
- * loop ends with a safe stop and reports the error's message as the reason.
+ * through the safety filter, send it (src/control/control-step.ts). Throwing (or rejecting, or
+ * erroring) is a fault: the loop ends with a safe stop and reports the error's message as the
+ * reason.
+ *
+ * The step may answer synchronously, with a Promise, or with an Observable (its first value is
+ * the outcome; an Observable lets tests give a step a duration in virtual time, e.g.
+ * `timer(3, scheduler).pipe(map(() => outcome))`). While it runs, later ticks are dropped and
+ * counted as overruns; a step still running after `maxStateAgeMs` is a fault.
+ *
+ * `signal` is aborted when the loop ends, just before `robot.stop()`: an asynchronous step must
+ * check `signal.aborted` right before `robot.act()` and send nothing once it is set, or a command
+ * sent after the safe stop would keep the arm moving (commands are held until the next one).
  */
-export type ControlStep = (state: RobotState, tick: Tick) => StepOutcome | Promise<StepOutcome>;
+export type ControlStep = (
+  state: RobotState,
+  tick: Tick,
+  signal: AbortSignal,
+) => StepOutcome | PromiseLike<StepOutcome> | Observable<StepOutcome>;
 
 export interface ControlLoopOptions {
   readonly robot: Robot;
@@ -46,7 +60,7 @@ export interface ControlLoopOptions {
   readonly durationMs?: number;
   /** Emits a reason to stop (Ctrl-C, SIGTERM): the loop stops safely and reports it. */
   readonly stop$?: Observable<string>;
-  /** How often live statistics are emitted (ms of scheduler time). */
+  /** How often live statistics are emitted (ms of scheduler time); default 1000. */
   readonly reportEveryMs?: number;
 }
 

@@ -1,0 +1,260 @@
+import {
+  catchError,
+  EMPTY,
+  finalize,
+  from,
+  ignoreElements,
+  interval,
+  isObservable,
+  map,
+  merge,
+  type Observable,
+  of,
+  ReplaySubject,
+  Subject,
+  take,
+  takeUntil,
+  tap,
+  throwIfEmpty,
+  timer,
+} from 'rxjs';
+import { zeroCommand } from '../bridge/robot.js';
+import { ArmpriorError } from '../core/errors.js';
+import { controlClock$ } from './control-clock.js';
+import type { ControlLoopOptions, LoopReport, LoopStats, StepOutcome, Tick } from './loop-contract.js';
+import { skipWhileBusy } from './skip-while-busy.js';
+import { LoopStatsRecorder } from './timing-stats.js';
+
+/** A running control loop, as returned by {@link runControlLoop}. */
+export interface ControlLoopHandle {
+  /**
+   * Live statistics every `reportEveryMs` of scheduler time (hot: a late subscriber sees only later
+   * snapshots). Completes when the loop ends, before the robot's safe stop has settled.
+   */
+  readonly stats$: Observable<LoopStats>;
+  /**
+   * The final report, once `robot.stop()` has settled. Rejects only with a {@link SafeStopError}
+   * (the safe stop itself failed: the robot may still be moving), which carries the report.
+   */
+  readonly done: Promise<LoopReport>;
+  /** Asks the loop to end, as `options.stop$` emitting `reason` would (not a fault). */
+  stop(reason: string): void;
+}
+
+/** The loop's own misuse errors: options out of range, a step that gave no outcome. */
+export class ControlLoopError extends ArmpriorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('control_loop', message, options);
+  }
+}
+
+/**
+ * `robot.stop()` threw or rejected after the loop ended: the robot may not be stopped. `report`
+ * is the run's report, with `fault` true and the failure appended to `stopReason`.
+ */
+export class SafeStopError extends ArmpriorError {
+  readonly report: LoopReport;
+  constructor(report: LoopReport, options: { cause: unknown }) {
+    super('safe_stop_failed', `the robot's safe stop failed: ${report.stopReason}`, options);
+    this.report = report;
+  }
+}
+
+/** Why the loop ended; the first ending wins. */
+interface Ending {
+  readonly reason: string;
+  readonly fault: boolean;
+}
+
+const DEFAULT_REPORT_EVERY_MS = 1000;
+
+/**
+ * Runs the real-time control loop (DESIGN.md, "Data flow"): starts at once and returns a handle.
+ *
+ * On each tick of {@link controlClock$}, in order:
+ * 1. link not `connected` → nothing is sent (counted in `linkDownTicks`);
+ * 2. no state, or a state older than `maxStateAgeMs` on the scheduler's clock → watchdog: a
+ *    zero-velocity command holds the arm (counted in `watchdogHolds`), the step is not called;
+ * 3. otherwise `options.step(state, tick, signal)`; ticks arriving while it runs are dropped,
+ *    never queued, and counted as overruns, as are deadlines the clock skipped because it was late.
+ *    A tick that finds the step still running after more than `maxStateAgeMs` ends the loop on a
+ *    fault: the arm has been keeping the step's previous command all that time.
+ *
+ * The loop ends when `durationMs` is reached (`duration reached`), `stop$` emits or
+ * {@link ControlLoopHandle.stop} is called (that reason), a step throws or rejects (its message,
+ * `fault`), `robot.onFault` reports (its reason, `fault`), or anything else in the loop errors
+ * (its message, `fault`). Whatever the ending, including unsubscription, the step's `signal` is
+ * aborted and then `robot.stop()` is called exactly once; `done` settles after it has.
+ *
+ * Time comes only from `options.scheduler`, so the whole loop runs in virtual time under rxjs
+ * `TestScheduler` (with synchronous or Observable steps: a Promise settles outside virtual time).
+ * `RobotState.stampMs` must be on that same clock (`performance.now()` for
+ * {@link RealtimeScheduler}).
+ *
+ * Throws {@link ControlLoopError} at once for options out of range.
+ */
+export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
+  checkOptions(options);
+  const { robot, scheduler } = options;
+  const reportEveryMs = options.reportEveryMs ?? DEFAULT_REPORT_EVERY_MS;
+  const stats = new LoopStatsRecorder(scheduler.now());
+  const stats$ = new Subject<LoopStats>();
+  // Replayed so that a fault reported before the pipeline subscribes is not lost.
+  const requestedEnding$ = new ReplaySubject<Ending>(1);
+  const abort = new AbortController();
+  let ending: Ending | undefined;
+  const endWith = (candidate: Ending): void => {
+    ending ??= candidate;
+  };
+
+  let resolveDone!: (report: LoopReport) => void;
+  let rejectDone!: (error: SafeStopError) => void;
+  const done = new Promise<LoopReport>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+
+  // The contract has no way to unregister; after the end, the subject has no subscriber left.
+  robot.onFault((reason) => requestedEnding$.next({ reason, fault: true }));
+
+  /** When the step in flight started (scheduler ms), undefined when none is running. */
+  let stepStartedMs: number | undefined;
+  const handleTick = (tick: Tick): Observable<never> => {
+    stats.tickHandled(tick);
+    if (robot.link() !== 'connected') {
+      stats.linkDown();
+      return EMPTY;
+    }
+    const state = robot.observe();
+    if (state === undefined || scheduler.now() - state.stampMs > options.maxStateAgeMs) {
+      // Acting on an old picture of the world is how an arm hits things: hold until fresh state returns.
+      robot.act(zeroCommand(robot.spec.jointNames.length));
+      stats.watchdogHold();
+      return EMPTY;
+    }
+    const startedMs = scheduler.now();
+    stepStartedMs = startedMs;
+    return outcome$(options.step(state, tick, abort.signal)).pipe(
+      tap((outcome) => stats.stepDone(outcome)),
+      ignoreElements(),
+      finalize(() => {
+        if (stepStartedMs === startedMs) stepStartedMs = undefined;
+      }),
+    );
+  };
+  const tickDropped = (): void => {
+    stats.tickDropped();
+    const runningMs = stepStartedMs === undefined ? 0 : scheduler.now() - stepStartedMs;
+    // The watchdog cannot hold the arm while a step runs (its command could land after the hold),
+    // and the arm keeps the last command meanwhile: a step running past the state age limit is a fault.
+    if (runningMs > options.maxStateAgeMs) {
+      throw new ControlLoopError(
+        `the control step has been running for ${runningMs.toFixed(1)} ms, longer than maxStateAgeMs (${options.maxStateAgeMs} ms)`,
+      );
+    }
+  };
+
+  const ticks$ = controlClock$(options.periodMs, scheduler).pipe(
+    tap((tick) => stats.tickEmitted(tick)),
+    skipWhileBusy(handleTick, tickDropped),
+  );
+  const live$ = interval(reportEveryMs, scheduler).pipe(
+    tap(() => stats$.next(stats.snapshot(scheduler.now()))),
+  );
+  const endings$ = merge(
+    requestedEnding$,
+    options.stop$?.pipe(map((reason): Ending => ({ reason, fault: false }))) ?? EMPTY,
+    options.durationMs === undefined
+      ? EMPTY
+      : timer(options.durationMs, scheduler).pipe(
+          map((): Ending => ({ reason: 'duration reached', fault: false })),
+        ),
+  ).pipe(take(1), tap(endWith));
+
+  const safeStop = (): void => {
+    const final = ending ?? { reason: 'control loop unsubscribed', fault: false };
+    // Before robot.stop(): an in-flight asynchronous step must not send after the stop.
+    abort.abort(final.reason);
+    const report: LoopReport = {
+      ...stats.snapshot(scheduler.now()),
+      stopReason: final.reason,
+      fault: final.fault,
+    };
+    stats$.complete();
+    let stopped: Promise<void>;
+    try {
+      stopped = Promise.resolve(robot.stop());
+    } catch (error) {
+      stopped = Promise.reject(error);
+    }
+    stopped.then(
+      () => resolveDone(report),
+      (error: unknown) =>
+        rejectDone(
+          new SafeStopError(
+            {
+              ...report,
+              fault: true,
+              stopReason: `${report.stopReason}; safe stop failed: ${messageOf(error)}`,
+            },
+            { cause: error },
+          ),
+        ),
+    );
+  };
+
+  merge(ticks$, live$)
+    .pipe(
+      takeUntil(endings$),
+      catchError((error: unknown) => {
+        endWith({ reason: messageOf(error), fault: true });
+        return EMPTY;
+      }),
+      // finalize runs on completion, error and unsubscription alike: the one place the robot stops.
+      finalize(safeStop),
+    )
+    .subscribe();
+
+  return {
+    stats$: stats$.asObservable(),
+    done,
+    stop: (reason) => requestedEnding$.next({ reason, fault: false }),
+  };
+}
+
+/** The step's answer as an Observable of exactly one outcome. */
+function outcome$(result: ReturnType<ControlLoopOptions['step']>): Observable<StepOutcome> {
+  if (isObservable(result)) {
+    return result.pipe(
+      take(1),
+      throwIfEmpty(() => new ControlLoopError('the control step completed without an outcome')),
+    );
+  }
+  if (isPromiseLike(result)) return from(result);
+  return of(result);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<StepOutcome> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function checkOptions(options: ControlLoopOptions): void {
+  const problems: string[] = [];
+  const positive = (name: string, value: number | undefined, allowZero = false): void => {
+    if (value === undefined) return;
+    if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+      problems.push(`${name} must be a finite number ${allowZero ? '≥' : '>'} 0, got ${value}`);
+    }
+  };
+  positive('periodMs', options.periodMs);
+  positive('maxStateAgeMs', options.maxStateAgeMs, true);
+  positive('durationMs', options.durationMs, true);
+  positive('reportEveryMs', options.reportEveryMs);
+  if (problems.length > 0) throw new ControlLoopError(`control loop options: ${problems.join('; ')}`);
+}

@@ -1,0 +1,120 @@
+import { type SchedulerAction, type SchedulerLike, Subscription } from 'rxjs';
+
+/** Options of {@link RealtimeScheduler}. */
+export interface RealtimeSchedulerOptions {
+  /**
+   * How long before the due time the scheduler stops sleeping on a timer and starts spinning (ms).
+   * Node timers have millisecond granularity and fire up to about a millisecond late (DESIGN.md,
+   * "Timing"), so the last stretch of every wait is spent checking `performance.now()` instead.
+   * Larger: more CPU, fewer late ticks. Default 1.5.
+   */
+  readonly spinMarginMs?: number;
+}
+
+/** Default {@link RealtimeSchedulerOptions.spinMarginMs}. */
+export const DEFAULT_SPIN_MARGIN_MS = 1.5;
+
+/**
+ * An rxjs scheduler on wall-clock time for the real-time control loop: `now()` is
+ * `performance.now()` (ms, fractional), and `schedule(work, delay)` sleeps on `setTimeout` for
+ * most of the delay, then spins on `setImmediate` until the due time. Spinning with `setImmediate`
+ * rather than a tight `while` loop lets I/O (rosbridge WebSocket messages, signals) through
+ * between checks, at the cost of keeping one core busy during the spin.
+ *
+ * Why not rxjs `asyncScheduler`: a plain `interval(2)` here had p99 period error 2.3 ms and ran
+ * 11% slow (DESIGN.md, "Timing"). The clock (control-clock.ts) computes absolute deadlines; this
+ * scheduler's job is only to wake up on time.
+ *
+ * Works with rxjs actions' recursion: inside `work`, `this.schedule(state, delay)` reschedules the
+ * same action (as `AsyncAction` does), so `interval(p, scheduler)` and `timer(d, scheduler)` work.
+ */
+export class RealtimeScheduler implements SchedulerLike {
+  /** See {@link RealtimeSchedulerOptions.spinMarginMs}. */
+  readonly spinMarginMs: number;
+
+  constructor(options: RealtimeSchedulerOptions = {}) {
+    const spinMarginMs = options.spinMarginMs ?? DEFAULT_SPIN_MARGIN_MS;
+    if (!Number.isFinite(spinMarginMs) || spinMarginMs < 0) {
+      throw new RangeError(`spinMarginMs must be a finite number ≥ 0, got ${spinMarginMs}`);
+    }
+    this.spinMarginMs = spinMarginMs;
+  }
+
+  /** Milliseconds on the monotonic clock (`performance.now()`), fractional. */
+  now(): number {
+    return performance.now();
+  }
+
+  /**
+   * Runs `work` once `delay` ms have passed (never synchronously, even for delay 0). Returns the
+   * action: unsubscribing it cancels the pending run.
+   */
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    return new RealtimeAction<T>(this.spinMarginMs, work).schedule(state, delay);
+  }
+}
+
+/** One scheduled piece of work; also the `this` of `work`, so that work can reschedule itself. */
+class RealtimeAction<T> extends Subscription implements SchedulerAction<T> {
+  private timeout: ReturnType<typeof setTimeout> | undefined;
+  private immediate: ReturnType<typeof setImmediate> | undefined;
+  private dueMs = 0;
+  private state: T | undefined;
+  /** Set by `schedule`, cleared when work starts: work that does not reschedule ends the action. */
+  private pending = false;
+
+  constructor(
+    private readonly spinMarginMs: number,
+    private readonly work: (this: SchedulerAction<T>, state?: T) => void,
+  ) {
+    super();
+  }
+
+  schedule(state?: T, delay = 0): Subscription {
+    if (this.closed) return this;
+    this.state = state;
+    this.clearTimers();
+    this.pending = true;
+    const waitMs = Math.max(0, delay);
+    this.dueMs = performance.now() + waitMs;
+    const sleepMs = waitMs - this.spinMarginMs;
+    // setTimeout clamps anything below 1 ms to 1 ms, so shorter sleeps are spun entirely.
+    if (sleepMs >= 1) this.timeout = setTimeout(this.spin, sleepMs);
+    else this.immediate = setImmediate(this.spin);
+    return this;
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    this.clearTimers();
+    this.pending = false;
+    super.unsubscribe();
+  }
+
+  /** Checks the clock once per event-loop turn until due, then runs the work. */
+  private readonly spin = (): void => {
+    this.timeout = undefined;
+    this.immediate = undefined;
+    if (this.closed) return;
+    if (performance.now() < this.dueMs) {
+      this.immediate = setImmediate(this.spin);
+      return;
+    }
+    this.pending = false;
+    try {
+      this.work.call(this, this.state);
+    } catch (error) {
+      // As rxjs's AsyncAction: the action is over, and the error is not ours to swallow.
+      this.unsubscribe();
+      throw error;
+    }
+    if (!this.pending) this.unsubscribe();
+  };
+
+  private clearTimers(): void {
+    if (this.timeout !== undefined) clearTimeout(this.timeout);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timeout = undefined;
+    this.immediate = undefined;
+  }
+}
