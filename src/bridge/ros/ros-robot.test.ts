@@ -107,8 +107,6 @@ describe('RosRobot: state and commands', () => {
       ros: { command: { type: 'trajectory', topic: TRAJECTORY_TOPIC, horizonSec: 0.2 } },
     });
     await robot.connect();
-    server.pauseState(); // freeze the state so q is the one the command was built from
-    await new Promise((r) => setTimeout(r, 50));
     const q = Array.from(robot.observe()!.jointPositions);
     const v = velocities(0.5);
     robot.act({ jointVelocities: v });
@@ -125,11 +123,13 @@ describe('RosRobot: state and commands', () => {
     });
     expect(msg.points[0]!.velocities).toEqual(Array.from(v));
     expect(msg.points[0]!.time_from_start).toEqual({ sec: 0, nanosec: 200_000_000 });
-    // stop() in trajectory mode: hold at the current positions with zero velocity.
+    // stop() in trajectory mode: hold at the current positions with zero velocity. (stop()
+    // publishes before its first await, so these are the positions it used.)
+    const qHold = Array.from(robot.observe()!.jointPositions);
     await robot.stop();
     await waitFor('the hold point', () => server.commands.length === 2);
     const hold = server.commands[1]!.msg as typeof msg;
-    expect(hold.points[0]!.positions).toEqual(q);
+    expect(hold.points[0]!.positions).toEqual(qHold);
     expect(hold.points[0]!.velocities).toEqual(new Array(ARM).fill(0));
   });
 
@@ -175,6 +175,21 @@ describe('RosRobot: state and commands', () => {
     await robot.stop();
     await waitFor('2 commands', () => server.commands.length === 2);
     expect(dataOf(server.commands[1]!.msg)).toEqual(new Array(ARM).fill(0));
+  });
+
+  it('speaks ROS 1: type names without /msg/ and secs/nsecs durations', async () => {
+    const robot = makeRobot({
+      ros: { rosVersion: 1, command: { type: 'trajectory', topic: TRAJECTORY_TOPIC, horizonSec: 1.5 } },
+    });
+    await robot.connect();
+    robot.act({ jointVelocities: velocities(0) });
+    await waitFor('a trajectory', () => server.commands.length === 1);
+    const types = server.received
+      .filter((m) => m.op === 'subscribe' || m.op === 'advertise')
+      .map((m) => m.type);
+    expect(types).toEqual(['sensor_msgs/JointState', 'trajectory_msgs/JointTrajectory']);
+    const msg = server.commands[0]!.msg as { points: { time_from_start: unknown }[] };
+    expect(msg.points[0]!.time_from_start).toEqual({ secs: 1, nsecs: 500_000_000 });
   });
 
   it('refuses a config without a ros section, naming the robot', () => {

@@ -329,6 +329,8 @@ export class RosRobot implements Robot {
   }
 
   private onSocketClosed(s: Session): void {
+    // A failed connect can be reported twice (the connect promise and the close event).
+    if (s.disposed) return;
     s.open = false;
     this.disposeSession(s);
     if (this.phase === 'connected') {
