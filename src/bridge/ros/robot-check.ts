@@ -78,7 +78,10 @@ function openSocket(
 ): Promise<{ ok: true } | { ok: false; why: string }> {
   return new Promise((resolve) => {
     let lastError = 'no answer';
+    let settled = false;
     const done = (r: { ok: true } | { ok: false; why: string }) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       ros.off('connection', onOpen);
       ros.off('close', onClose);
@@ -97,7 +100,11 @@ function openSocket(
     ros.on('connection', onOpen);
     ros.on('close', onClose);
     ros.on('error', onError);
-    ros.connect(url).catch((e: unknown) => done({ ok: false, why: errorText(e) }));
+    ros.connect(url).then(
+      // Timed out before roslib had even made the socket: close it now, or it would keep the CLI alive.
+      () => settled && ros.close(),
+      (e: unknown) => done({ ok: false, why: errorText(e) }),
+    );
   });
 }
 

@@ -224,6 +224,26 @@ describe('RosRobot: what the bridge gets wrong', () => {
     );
   });
 
+  it('rejects connect when the socket opens but no state comes', async () => {
+    server.pauseState();
+    const robot = makeRobot({ reconnect: { timeoutMs: 500 } });
+    await expect(robot.connect()).rejects.toThrow(
+      `could not connect to the robot at ${server.url} within 0.5 s: no message on /joint_states`,
+    );
+  });
+
+  it('keeps trying to connect until the bridge is up', async () => {
+    await server.kill();
+    const robot = makeRobot();
+    const connected = robot.connect();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(robot.link()).toBe('reconnecting');
+    await server.restart();
+    await connected;
+    expect(robot.link()).toBe('connected');
+    expect(robot.stats().reconnects).toBe(0);
+  });
+
   it('counts malformed frames and messages, and keeps working', async () => {
     const robot = makeRobot();
     await robot.connect();
