@@ -5,6 +5,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerPriorCommand } from './commands/prior.js';
+import { registerRobotCommand } from './commands/robot.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerTasksCommand } from './commands/tasks.js';
 import { registerTrainCommand } from './commands/train.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerExportCommand(program);
   registerExperimentCommand(program);
   registerBenchCommand(program);
+  registerRobotCommand(program);
   return program;
 }
 

@@ -11,6 +11,11 @@ export const RosInterfaceSchema = z
   .object({
     /** rosbridge WebSocket URL. */
     url: z.string().regex(/^wss?:\/\/.+/, 'must be a ws:// or wss:// URL'),
+    /**
+     * ROS generation behind the bridge: picks the message type names (`sensor_msgs/msg/JointState`
+     * on ROS 2, `sensor_msgs/JointState` on ROS 1) and the time fields (`sec`/`nanosec` or `secs`/`nsecs`).
+     */
+    rosVersion: z.union([z.literal(1), z.literal(2)]).default(2),
     /** Names of the arm joints on the robot, in `arm.joints` order (default: the MJCF names). */
     jointNames: z.array(z.string().min(1)).optional(),
     /** Names of the finger joints on the robot, in `gripper.joints` order (default: the MJCF names). */
