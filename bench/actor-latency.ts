@@ -6,7 +6,7 @@ import { createTask } from '../sim/tasks/registry.js';
 import { policyActor } from '../src/control/actors.js';
 import type { TimingSummary } from '../src/control/loop-contract.js';
 import { Rng } from '../src/core/rng.js';
-import { initMlp } from '../src/rl/graph/mlp.js';
+import { initMlp, type MlpParameters } from '../src/rl/graph/mlp.js';
 import { RunningNormalizer } from '../src/rl/normalizer.js';
 import { exportPolicy } from '../src/rl/policy-export.js';
 
@@ -14,14 +14,20 @@ import { exportPolicy } from '../src/rl/policy-export.js';
  * Writes an untrained policy for `task` (2 × 256 MLP, as training exports it, normaliser
  * inside): what the loop benchmark and the tests run when no trained policy is at hand.
  */
-export function writeUntrainedPolicy(dir: string, taskName: string, seed: number): string {
+export function writeUntrainedPolicy(
+  dir: string,
+  taskName: string,
+  seed: number,
+  adjust?: (actor: MlpParameters) => void,
+): string {
   const task = createTask(taskName);
   const fields = observationFieldsOf(task);
   const inputSize = fields.reduce((n, f) => n + f.size, 0) + 3;
   const actionSize = task.usesGripper ? 4 : 3;
   const actor = initMlp([inputSize, 256, 256, actionSize], Rng.fromSeed(seed));
+  adjust?.(actor);
   const normalizer = new RunningNormalizer(inputSize, { clip: 5 });
-  const file = join(dir, `${taskName}-untrained.onnx`);
+  const file = join(dir, `${taskName}-untrained-${seed}.onnx`);
   writeFileSync(
     file,
     exportPolicy(actor, normalizer, {

@@ -1,8 +1,14 @@
 import { CommanderError } from 'commander';
 import { ArmpriorError } from '../core/errors.js';
 
-/** Exit codes: 0 ok, 1 unexpected failure (a bug), 2 bad input (usage, config, model, names). */
-export const ExitCode = { ok: 0, internal: 1, badInput: 2 } as const;
+/**
+ * Exit codes: 0 ok, 1 unexpected failure (a bug), 2 bad input (usage, config, model, names),
+ * 3 a robot fault (a run stopped on a fault, a robot that cannot be reached or stopped).
+ */
+export const ExitCode = { ok: 0, internal: 1, badInput: 2, robotFault: 3 } as const;
+
+/** Error codes of failures on the robot path: the input was fine, the run or the robot was not. */
+const ROBOT_FAULT_CODES = new Set(['run_fault', 'robot_failed', 'safe_stop_failed', 'actor_fault']);
 
 /**
  * The one place errors become exit codes and messages. Known errors print one clear line
@@ -15,7 +21,7 @@ export function reportError(
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
   if (error instanceof ArmpriorError || error instanceof RangeError) {
     write(`armprior: ${error.message}\n`);
-    return ExitCode.badInput;
+    return error instanceof ArmpriorError && ROBOT_FAULT_CODES.has(error.code) ? ExitCode.robotFault : ExitCode.badInput;
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   write(`armprior: unexpected error (please report it):\n${detail}\n`);

@@ -5,6 +5,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerPriorCommand } from './commands/prior.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerRobotCommand } from './commands/robot.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerTasksCommand } from './commands/tasks.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerExportCommand(program);
   registerExperimentCommand(program);
+  registerRunCommand(program);
   registerBenchCommand(program);
   registerRobotCommand(program);
   return program;

@@ -90,7 +90,7 @@ export function createControlStep(parts: ControlStepParts): {
     return out;
   };
 
-  const step: ControlStep = async (state: RobotState, _tick: Tick): Promise<StepOutcome> => {
+  const step: ControlStep = async (state: RobotState, _tick: Tick, signal: AbortSignal): Promise<StepOutcome> => {
     if (!episodeOpen) beginEpisode();
     const nowMs = parts.now();
     episodeStartMs ??= nowMs;
@@ -104,6 +104,9 @@ export function createControlStep(parts: ControlStepParts): {
     const proposal: JointCommand =
       actor.actionSize === 4 ? { jointVelocities, gripper: action[3]! } : { jointVelocities };
     const filtered = safety.filter(proposal, state, parts.periodSec, nowMs);
+    // The loop may have ended (and stopped the robot) while the actor was thinking: a command
+    // sent now would set the arm moving again after its safe stop.
+    if (signal.aborted) return { actorLatencyMs, interventions: filtered.interventions };
     const sent = robot.act(filtered.command);
     recorder?.step({
       obs,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runLearnerBench } from '../../../bench/learner-bench.js';
+import { runLoopBench } from '../../../bench/loop-bench.js';
 import { runSandboxBench } from '../../../bench/sandbox-bench.js';
 import { runSimBench } from '../../../bench/sim-bench.js';
 import { integerOption } from '../options.js';
@@ -81,6 +82,38 @@ export function registerBenchCommand(program: Command): void {
         `bench learner · TD3 and SAC, ${r.hidden.join('×')} MLPs, batch ${r.batchSize}, ${r.inputSize} inputs, ${r.actionSize} actions\n` +
           `  full TD3 updates (actor every ${r.policyDelay})  ${r.td3UpdatesPerSec.toFixed(1)}/s  (goal ≥ 100/s: ${r.td3UpdatesPerSec >= 100 ? 'meets goal' : 'BELOW GOAL'})\n` +
           `  full SAC updates (one call, auto α)  ${r.sacUpdatesPerSec.toFixed(1)}/s\n`,
+      );
+    });
+
+  bench
+    .command('loop')
+    .description(
+      'control loop: ONNX actor latency, the loop on the simulated arm at 500 Hz (jitter, overruns), the rosbridge round trip',
+    )
+    .option('--rate <hz>', 'loop rate on the simulated arm', integerOption(1, 2000), 500)
+    .option('--seconds <s>', 'how long the loop runs', integerOption(1, 3600), 60)
+    .option('--json', 'print JSON')
+    .action(async (options: { rate: number; seconds: number; json?: boolean }) => {
+      const r = await runLoopBench({
+        rateHz: options.rate,
+        durationSec: options.seconds,
+        onProgress: (message) => process.stderr.write(`bench loop: ${message}\n`),
+      });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      const ms = (t: { p50: number; p99: number; max: number }) =>
+        `p50 ${t.p50.toFixed(3)} ms, p99 ${t.p99.toFixed(3)} ms, max ${t.max.toFixed(3)} ms`;
+      const goal = (pass: boolean) => (pass ? 'meets goal' : 'BELOW GOAL');
+      const loop = r.simLoop;
+      process.stdout.write(
+        `bench loop\n` +
+          `  ONNX actor (2×256 MLP, batch 1)       ${ms(r.onnxActorLatencyMs)}  (goal p50 ≤ 0.050 ms: ${goal(r.onnxActorLatencyMs.p50 <= 0.05)})\n` +
+          `  sim robot loop, ${loop.rateHz} Hz × ${loop.durationSec} s   ${loop.steps} steps (${loop.achievedRateHz.toFixed(1)} Hz), ${loop.overruns} overruns, ${loop.watchdogHolds} watchdog holds, CPU ${loop.cpuPercent.toFixed(0)}%\n` +
+          `    period jitter                       ${ms(loop.periodJitterMs)}  (goal p99 ≤ 1 ms: ${goal(loop.periodJitterMs.p99 <= 1)})\n` +
+          `    actor latency in the loop           ${ms(loop.actorLatencyMs)}\n` +
+          `  rosbridge command → state round trip  ${ms(r.rosRoundTripMs)}  (loopback, real roslib client)\n`,
       );
     });
 }

@@ -1,0 +1,189 @@
+import { performance } from 'node:perf_hooks';
+import type { Observable, SchedulerLike } from 'rxjs';
+import { observationFieldsOf } from '../../sim/env.js';
+import { loadRobotConfig, type RobotConfig } from '../../sim/robot-config.js';
+import { createTask } from '../../sim/tasks/registry.js';
+import { computeTaskReward, type Task } from '../../sim/tasks/task.js';
+import { KinematicModel } from '../bridge/kinematic-model.js';
+import { RosRobot } from '../bridge/ros/ros-robot.js';
+import type { Robot } from '../bridge/robot.js';
+import { SafetyFilter, safetyLimitsOf } from '../bridge/safety.js';
+import { SimRobot } from '../bridge/sim-robot.js';
+import { TaskObserver } from '../bridge/task-observer.js';
+import { ArmpriorError } from '../core/errors.js';
+import { resolvePrior } from '../controllers/priors.js';
+import type { PriorStore } from '../controllers/store.js';
+import { readModelMetadata } from '../rl/graph/builder.js';
+import { type Actor, policyActor, priorActor } from './actors.js';
+import { runControlLoop } from './control-loop.js';
+import { createControlStep, type EpisodeTally } from './control-step.js';
+import type { LoopReport, LoopStats } from './loop-contract.js';
+import { RunRecorder } from './run-recorder.js';
+import { readFileSync } from 'node:fs';
+
+export interface RunSessionOptions {
+  /** `sim` (the simulated Panda), or a robot config name/path with a `ros:` section. */
+  robot: string;
+  /** `prior:<task>[:vN|:bundled]` or a policy file (`.onnx`). */
+  actor: string;
+  /** The task, where the actor does not say it (a policy's metadata does). */
+  task?: string;
+  /** Loop rate (Hz); default: the task's control rate (1 / ctrlDtSec). */
+  rateHz?: number;
+  /** Stop after this long (s); default: until stopped. */
+  durationSec?: number;
+  /** Dataset folder to record into. */
+  record?: string;
+  /** Seed of the simulated scene (episode k: seed + k). */
+  seed: number;
+  priors: PriorStore;
+  /** Goal position (task frame, m) for a robot without a goal topic. */
+  goalM?: [number, number, number];
+  /** Steps per episode; default the task's episode length for `sim`, none for a real robot. */
+  episodeSteps?: number;
+  scheduler: SchedulerLike;
+  stop$?: Observable<string>;
+  reportEveryMs?: number;
+  onStats?: (stats: LoopStats) => void;
+  log?: (line: string) => void;
+}
+
+export interface RunSessionResult {
+  report: LoopReport;
+  tally: EpisodeTally;
+  robot: string;
+  actor: string;
+  task: string;
+  rateHz: number;
+  recordedTo?: string;
+}
+
+/** Parses `prior:<task>[:version]`; anything else is a policy file. */
+function parseActor(spec: string): { kind: 'prior'; task: string; version?: string } | { kind: 'policy'; file: string } {
+  if (spec.startsWith('prior:')) {
+    const [, task, version] = spec.split(':');
+    if (!task) throw new ArmpriorError('bad_actor', `--actor ${spec}: name the task, e.g. prior:push or prior:push:v2`);
+    return version ? { kind: 'prior', task, version } : { kind: 'prior', task };
+  }
+  if (!spec.endsWith('.onnx')) {
+    throw new ArmpriorError('bad_actor', `--actor ${spec}: use prior:<task>[:vN] or a policy file ending in .onnx`);
+  }
+  return { kind: 'policy', file: spec };
+}
+
+/** The task a policy file was trained on (its metadata), so `--task` can be left out. */
+function policyTask(file: string): string | undefined {
+  try {
+    return readModelMetadata(readFileSync(file))['armprior.task'];
+  } catch {
+    return undefined; // policyActor reports an unreadable file with the reason
+  }
+}
+
+/**
+ * `armprior run`: builds the robot, the actor, the kinematic model, the safety filter and the
+ * recorder, runs the control loop until the duration, a stop or a fault, and always ends with
+ * the robot stopped, the recording's episode closed and everything released.
+ */
+export async function runSession(options: RunSessionOptions): Promise<RunSessionResult> {
+  const log = options.log ?? (() => {});
+  const actorSpec = parseActor(options.actor);
+  const taskName =
+    actorSpec.kind === 'prior' ? actorSpec.task : (options.task ?? policyTask(actorSpec.file));
+  if (!taskName) throw new ArmpriorError('bad_actor', `cannot tell the task of ${options.actor}: give --task`);
+  if (options.task && options.task !== taskName) {
+    throw new ArmpriorError('bad_actor', `--task ${options.task} does not match the actor's task '${taskName}'`);
+  }
+  const task: Task = createTask(taskName);
+  const isSim = options.robot === 'sim';
+  const robotConfig: RobotConfig = loadRobotConfig(isSim ? 'panda' : options.robot);
+  if (!isSim && !robotConfig.ros) {
+    throw new ArmpriorError(
+      'robot_not_ros',
+      `robot '${robotConfig.name}' has no ros: section (rosbridge URL, topics); use --robot sim for the simulated arm`,
+    );
+  }
+  const rateHz = options.rateHz ?? 1 / task.config.ctrlDtSec;
+  const periodMs = 1000 / rateHz;
+  const now = () => options.scheduler.now();
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const kinematics = await KinematicModel.create(robotConfig, task);
+    cleanups.push(() => kinematics.dispose());
+    const observer = new TaskObserver(task, kinematics, options.goalM);
+    const actor: Actor =
+      actorSpec.kind === 'prior'
+        ? priorActor(task, resolvePrior(options.priors, task.name, actorSpec.version))
+        : await policyActor(actorSpec.file, task);
+    cleanups.push(() => actor.close());
+    const robot: Robot = isSim
+      ? await SimRobot.create({ task: task.name, robot: robotConfig, seed: options.seed, now })
+      : new RosRobot(robotConfig, { now, onReconnect: robotConfig.safety.onReconnect, log });
+    cleanups.push(() => robot.close());
+    const recorder = options.record
+      ? await RunRecorder.open({
+          dir: options.record,
+          task: task.name,
+          robot: robotConfig.name,
+          source: isSim ? 'sim' : 'robot',
+          periodSec: periodMs / 1000,
+          observationFields: observationFieldsOf(task),
+          actionSize: actor.actionSize,
+          computeReward: (a, d) => computeTaskReward(task, a, d),
+          actorIsPrior: actorSpec.kind === 'prior',
+        })
+      : undefined;
+    if (recorder) cleanups.push(() => recorder.close());
+    log(`connecting to ${isSim ? 'the simulated arm' : `${robotConfig.name} (${robotConfig.ros?.url})`}…`);
+    await robot.connect();
+    const safety = new SafetyFilter(safetyLimitsOf(robotConfig, kinematics.arm.jointRange()), kinematics);
+    const episodeSteps =
+      options.episodeSteps ??
+      (isSim ? Math.round((task.config.maxEpisodeSteps * task.config.ctrlDtSec * 1000) / periodMs) : undefined);
+    const control = createControlStep({
+      robot,
+      robotConfig,
+      task,
+      actor,
+      observer,
+      kinematics,
+      safety,
+      periodSec: periodMs / 1000,
+      now,
+      latencyClock: () => performance.now(),
+      ...(episodeSteps === undefined ? {} : { episodeSteps }),
+      ...(recorder ? { recorder } : {}),
+      ...(isSim ? { seed: options.seed } : {}),
+    });
+    const loop = runControlLoop({
+      robot,
+      step: control.step,
+      scheduler: options.scheduler,
+      periodMs,
+      maxStateAgeMs: robotConfig.safety.maxStateAgeMs,
+      ...(options.durationSec === undefined ? {} : { durationMs: options.durationSec * 1000 }),
+      ...(options.stop$ ? { stop$: options.stop$ } : {}),
+      reportEveryMs: options.reportEveryMs ?? 1000,
+    });
+    const subscription = options.onStats ? loop.stats$.subscribe(options.onStats) : undefined;
+    let report: LoopReport;
+    try {
+      report = await loop.done;
+    } finally {
+      subscription?.unsubscribe();
+      await control.finish(robot.observe());
+    }
+    return {
+      report,
+      tally: control.tally,
+      robot: isSim ? 'sim (panda)' : robotConfig.name,
+      actor: actor.label,
+      task: task.name,
+      rateHz,
+      ...(recorder ? { recordedTo: recorder.dir } : {}),
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}

@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadRobotConfig } from '../sim/robot-config.js';
+import { readDataset } from '../src/datasets/index.js';
+import { RosbridgeTestServer } from './support/rosbridge-server.js';
+import { PANDA_ROS_JOINTS, waitFor, writeRosRobotYaml } from './support/ros-robot-config.js';
+import { cliBin, runCli } from './support/run-cli.js';
+
+const home = [...loadRobotConfig('panda').arm.homeQpos, 0.02, 0.02];
+const servers: RosbridgeTestServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+
+async function setup(reconnectTimeoutMs = 30_000) {
+  const server = await RosbridgeTestServer.start({
+    jointNames: PANDA_ROS_JOINTS,
+    initialPositions: home,
+    stateRateHz: 100,
+  });
+  servers.push(server);
+  const dir = mkdtempSync(join(tmpdir(), 'armprior-ros-'));
+  const robot = writeRosRobotYaml(dir, {
+    url: server.url,
+    command: { type: 'velocity', topic: '/joint_group_velocity_controller/commands' },
+    reconnect: { initialDelayMs: 50, maxDelayMs: 200, timeoutMs: reconnectTimeoutMs },
+  });
+  return { server, dir, robot };
+}
+
+const velocities = (msg: unknown) => (msg as { data: number[] }).data;
+
+/** Starts the CLI in the background; `result` resolves when it exits. */
+function startCli(args: string[]) {
+  const child = spawn(process.execPath, [cliBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const result = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stdout, stderr })),
+  );
+  return { child, result };
+}
+
+describe('armprior run on a robot over rosbridge', () => {
+  it('drives the arm with joint velocity commands within its limits, and ends with a zero command', async () => {
+    const { server, dir, robot } = await setup();
+    const record = join(dir, 'demos');
+    const run = await runCli([
+      'run', '--robot', robot, '--actor', 'prior:reach:bundled', '--goal', '0.1,0.1,0.15',
+      '--duration', '2', '--record', record, '--json',
+    ]);
+    expect(run.stderr).not.toMatch(/unexpected/);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.report.stopReason).toBe('duration reached');
+    expect(result.report.steps).toBeGreaterThan(20);
+    expect(server.commands.length).toBeGreaterThanOrEqual(result.report.steps);
+    const limits = loadRobotConfig('panda').arm.maxJointVelRadPerSec;
+    for (const c of server.commands) {
+      const v = velocities(c.msg);
+      expect(v).toHaveLength(7);
+      v.forEach((x, i) => expect(Math.abs(x)).toBeLessThanOrEqual(limits[i]! + 1e-9));
+    }
+    expect(velocities(server.commands.at(-1)!.msg).every((x) => x === 0)).toBe(true);
+    expect(server.commands.some((c) => velocities(c.msg).some((x) => Math.abs(x) > 0.01))).toBe(true);
+    const data = await readDataset(record, { task: 'reach', observationSize: 6, goalSize: 3, actionSize: 3 });
+    expect(data.meta.source).toBe('robot');
+    expect(data.episodes.reduce((n, e) => n + e.length, 0)).toBe(result.report.steps);
+  });
+
+  it('stops safely on Ctrl-C, with the reason and every recorded step', async () => {
+    const { server, dir, robot } = await setup();
+    const record = join(dir, 'demos');
+    const cli = startCli(['run', '--robot', robot, '--actor', 'prior:reach', '--goal', '0.1,0,0.1', '--record', record, '--json']);
+    await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
+    cli.child.kill('SIGINT');
+    const out = await cli.result;
+    expect(out.code).toBe(0);
+    const result = JSON.parse(out.stdout);
+    expect(result.report.stopReason).toBe('interrupted (SIGINT)');
+    expect(velocities(server.commands.at(-1)!.msg).every((x) => x === 0)).toBe(true);
+    const data = await readDataset(record, { task: 'reach', observationSize: 6, goalSize: 3, actionSize: 3 });
+    expect(data.episodes.reduce((n, e) => n + e.length, 0)).toBe(result.report.steps);
+    expect(data.details.at(-1)!.meta.endReason).toBe('aborted');
+  });
+
+  it('ends on a fault when rosbridge dies and does not come back, keeping the recording up to the fault', async () => {
+    const { server, dir, robot } = await setup(1000);
+    const record = join(dir, 'demos');
+    const cli = startCli(['run', '--robot', robot, '--actor', 'prior:reach', '--goal', '0.1,0,0.1', '--record', record, '--json']);
+    await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
+    await server.kill();
+    const out = await cli.result;
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toMatch(/fault/);
+    expect(out.stderr).toMatch(/did not come back/);
+    const result = JSON.parse(out.stdout);
+    expect(result.report.fault).toBe(true);
+    expect(result.report.linkDownTicks).toBeGreaterThan(0);
+    const data = await readDataset(record, { task: 'reach', observationSize: 6, goalSize: 3, actionSize: 3 });
+    expect(data.episodes.reduce((n, e) => n + e.length, 0)).toBe(result.report.steps);
+  });
+
+  it('stops on the e-stop topic', async () => {
+    const { server, dir } = await setup();
+    const robot = writeRosRobotYaml(dir, {
+      url: server.url,
+      command: { type: 'velocity', topic: '/joint_group_velocity_controller/commands' },
+      estopTopic: '/estop',
+    }, { name: 'with-estop' });
+    const cli = startCli(['run', '--robot', robot, '--actor', 'prior:reach', '--goal', '0.1,0,0.1', '--json']);
+    await waitFor('commands', () => server.commands.length > 5, { timeoutMs: 60_000 });
+    server.publish('/estop', server.type('std_msgs', 'Bool'), { data: true });
+    const out = await cli.result;
+    expect(out.code).not.toBe(0);
+    expect(JSON.parse(out.stdout).report.stopReason).toMatch(/e-stop on \/estop/);
+    expect(velocities(server.commands.at(-1)!.msg).every((x) => x === 0)).toBe(true);
+  });
+});

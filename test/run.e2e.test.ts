@@ -1,0 +1,97 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeUntrainedPolicy } from '../bench/actor-latency.js';
+import { loadRobotConfig } from '../sim/robot-config.js';
+import { PriorStore } from '../src/controllers/store.js';
+import { readDataset } from '../src/datasets/index.js';
+import { runCli } from './support/run-cli.js';
+
+const ws = () => mkdtempSync(join(tmpdir(), 'armprior-run-'));
+
+describe('armprior run on the simulated arm', () => {
+  it('runs the bundled Push prior in real time, reports the loop and records every step as a dataset', async () => {
+    const dir = ws();
+    const record = join(dir, 'demos');
+    const run = await runCli(
+      ['run', '--robot', 'sim', '--actor', 'prior:push:bundled', '--duration', '3', '--record', record, '--json'],
+      {},
+      undefined,
+      dir,
+    );
+    expect(run.stderr).not.toMatch(/unexpected/);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.report.stopReason).toBe('duration reached');
+    expect(result.report.fault).toBe(false);
+    expect(result.report.steps).toBeGreaterThan(20);
+    expect(result.tally.episodes).toBeGreaterThanOrEqual(2); // 50-step episodes at 25 Hz, the last one cut
+    const data = await readDataset(record, { task: 'push', observationSize: 18, goalSize: 3, actionSize: 3 });
+    const steps = data.episodes.reduce((n, e) => n + e.length, 0);
+    expect(steps).toBe(result.report.steps);
+    expect(data.details[0]!.meta.length).toBe(50);
+    expect(data.details.at(-1)!.meta.endReason).toBe('aborted');
+    expect(data.details[0]!.sentAction).toBeDefined();
+    expect(data.details[0]!.meta.actor).toBe('prior:push:bundled');
+  });
+
+  it('drives the arm with an ONNX policy, and refuses one trained for another observation', async () => {
+    const dir = ws();
+    const reachPolicy = writeUntrainedPolicy(dir, 'reach', 1);
+    const ok = await runCli(['run', '--robot', 'sim', '--actor', reachPolicy, '--duration', '1', '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).task).toBe('reach');
+    const wrong = await runCli(['run', '--robot', 'sim', '--actor', reachPolicy, '--task', 'push', '--duration', '1']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/does not match the actor's task 'reach'|takes 9 inputs/);
+  });
+
+  it('stops safely on a policy that returns NaN, naming it, with exit code 3', async () => {
+    const dir = ws();
+    const poisoned = writeUntrainedPolicy(dir, 'reach', 2, (actor) => actor.biases.at(-1)!.fill(Number.NaN));
+    const run = await runCli(['run', '--robot', 'sim', '--actor', poisoned, '--duration', '5', '--json']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/stopped on a fault.*non-finite action at step 0/);
+    const result = JSON.parse(run.stdout);
+    expect(result.report.fault).toBe(true);
+    expect(result.report.steps).toBe(0);
+  });
+
+  it('holds the end-effector inside the workspace box when a prior drives it out', async () => {
+    const dir = ws();
+    const store = new PriorStore(join(dir, 'priors'));
+    const upwards = 'export function act() { return [0, 0, 1]; }';
+    store.create('reach', { code: upwards, reply: upwards, request: null, source: 'replay' });
+    const record = join(dir, 'rec');
+    const run = await runCli([
+      'run', '--robot', 'sim', '--actor', 'prior:reach:v1', '--priors', join(dir, 'priors'),
+      '--duration', '3', '--record', record, '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.report.interventions.workspace).toBeGreaterThan(0);
+    const top = loadRobotConfig('panda').control.workspaceMax[2];
+    const data = await readDataset(record, { task: 'reach', observationSize: 6, goalSize: 3, actionSize: 3 });
+    let highest = -Infinity;
+    for (const e of data.episodes) for (let t = 0; t < e.length; t++) highest = Math.max(highest, e.observation[t * 6 + 2]!);
+    expect(highest).toBeGreaterThan(top - 0.05); // it did go up to the ceiling…
+    expect(highest).toBeLessThan(top + 0.01); // …and not through it
+  });
+
+  it('refuses bad input with one clear line', async () => {
+    const cases: [string[], RegExp][] = [
+      [['run', '--robot', 'sim', '--actor', 'prior:nope'], /unknown task 'nope'/],
+      [['run', '--robot', 'sim', '--actor', 'model.bin'], /prior:<task>\[:vN\] or a policy file/],
+      [['run', '--robot', 'sim', '--actor', '/no/such/policy.onnx', '--task', 'push'], /cannot read the policy/],
+      [['run', '--robot', 'panda', '--actor', 'prior:push'], /has no ros: section/],
+      [['run', '--robot', 'sim', '--actor', 'prior:push', '--rate', '0'], /above 0/],
+      [['run', '--robot', 'sim', '--actor', 'prior:open-drawer'], /run it in simulation/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+});
