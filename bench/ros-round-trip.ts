@@ -38,7 +38,8 @@ export async function measureRosRoundTrip(commands: number): Promise<TimingSumma
       const started = performance.now();
       if (!robot.act({ jointVelocities: v })) throw new Error('rosbridge bench: the command was not sent');
       while (robot.observe()?.jointVelocities[0] !== v[0]) {
-        if (performance.now() - started > 5000) throw new Error('rosbridge bench: no state came back within 5 s');
+        if (performance.now() - started > 5000)
+          throw new Error('rosbridge bench: no state came back within 5 s');
         await new Promise((resolve) => setImmediate(resolve));
       }
       if (i >= 0) samples[i] = performance.now() - started;

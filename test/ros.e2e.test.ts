@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadRobotConfig } from '../sim/robot-config.js';
 import { readDataset } from '../src/datasets/index.js';
-import { RosbridgeTestServer } from './support/rosbridge-server.js';
 import { PANDA_ROS_JOINTS, waitFor, writeRosRobotYaml } from './support/ros-robot-config.js';
+import { RosbridgeTestServer } from './support/rosbridge-server.js';
 import { cliBin, runCli } from './support/run-cli.js';
 
 const home = [...loadRobotConfig('panda').arm.homeQpos, 0.02, 0.02];
@@ -51,8 +51,18 @@ describe('armprior run on a robot over rosbridge', () => {
     const { server, dir, robot } = await setup();
     const record = join(dir, 'demos');
     const run = await runCli([
-      'run', '--robot', robot, '--actor', 'prior:reach:bundled', '--goal', '0.1,0.1,0.15',
-      '--duration', '2', '--record', record, '--json',
+      'run',
+      '--robot',
+      robot,
+      '--actor',
+      'prior:reach:bundled',
+      '--goal',
+      '0.1,0.1,0.15',
+      '--duration',
+      '2',
+      '--record',
+      record,
+      '--json',
     ]);
     expect(run.stderr).not.toMatch(/unexpected/);
     expect(run.code).toBe(0);
@@ -64,7 +74,7 @@ describe('armprior run on a robot over rosbridge', () => {
     for (const c of server.commands) {
       const v = velocities(c.msg);
       expect(v).toHaveLength(7);
-      v.forEach((x, i) => expect(Math.abs(x)).toBeLessThanOrEqual(limits[i]! + 1e-9));
+      for (let i = 0; i < 7; i++) expect(Math.abs(v[i]!)).toBeLessThanOrEqual(limits[i]! + 1e-9);
     }
     expect(velocities(server.commands.at(-1)!.msg).every((x) => x === 0)).toBe(true);
     expect(server.commands.some((c) => velocities(c.msg).some((x) => Math.abs(x) > 0.01))).toBe(true);
@@ -76,7 +86,18 @@ describe('armprior run on a robot over rosbridge', () => {
   it('stops safely on Ctrl-C, with the reason and every recorded step', async () => {
     const { server, dir, robot } = await setup();
     const record = join(dir, 'demos');
-    const cli = startCli(['run', '--robot', robot, '--actor', 'prior:reach', '--goal', '0.1,0,0.1', '--record', record, '--json']);
+    const cli = startCli([
+      'run',
+      '--robot',
+      robot,
+      '--actor',
+      'prior:reach',
+      '--goal',
+      '0.1,0,0.1',
+      '--record',
+      record,
+      '--json',
+    ]);
     await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
     cli.child.kill('SIGINT');
     const out = await cli.result;
@@ -92,7 +113,18 @@ describe('armprior run on a robot over rosbridge', () => {
   it('ends on a fault when rosbridge dies and does not come back, keeping the recording up to the fault', async () => {
     const { server, dir, robot } = await setup(1000);
     const record = join(dir, 'demos');
-    const cli = startCli(['run', '--robot', robot, '--actor', 'prior:reach', '--goal', '0.1,0,0.1', '--record', record, '--json']);
+    const cli = startCli([
+      'run',
+      '--robot',
+      robot,
+      '--actor',
+      'prior:reach',
+      '--goal',
+      '0.1,0,0.1',
+      '--record',
+      record,
+      '--json',
+    ]);
     await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
     await server.kill();
     const out = await cli.result;
@@ -108,12 +140,25 @@ describe('armprior run on a robot over rosbridge', () => {
 
   it('stops on the e-stop topic', async () => {
     const { server, dir } = await setup();
-    const robot = writeRosRobotYaml(dir, {
-      url: server.url,
-      command: { type: 'velocity', topic: '/joint_group_velocity_controller/commands' },
-      estopTopic: '/estop',
-    }, { name: 'with-estop' });
-    const cli = startCli(['run', '--robot', robot, '--actor', 'prior:reach', '--goal', '0.1,0,0.1', '--json']);
+    const robot = writeRosRobotYaml(
+      dir,
+      {
+        url: server.url,
+        command: { type: 'velocity', topic: '/joint_group_velocity_controller/commands' },
+        estopTopic: '/estop',
+      },
+      { name: 'with-estop' },
+    );
+    const cli = startCli([
+      'run',
+      '--robot',
+      robot,
+      '--actor',
+      'prior:reach',
+      '--goal',
+      '0.1,0,0.1',
+      '--json',
+    ]);
     await waitFor('commands', () => server.commands.length > 5, { timeoutMs: 60_000 });
     server.publish('/estop', server.type('std_msgs', 'Bool'), { data: true });
     const out = await cli.result;

@@ -15,7 +15,18 @@ describe('armprior run on the simulated arm', () => {
     const dir = ws();
     const record = join(dir, 'demos');
     const run = await runCli(
-      ['run', '--robot', 'sim', '--actor', 'prior:push:bundled', '--duration', '3', '--record', record, '--json'],
+      [
+        'run',
+        '--robot',
+        'sim',
+        '--actor',
+        'prior:push:bundled',
+        '--duration',
+        '3',
+        '--record',
+        record,
+        '--json',
+      ],
       {},
       undefined,
       dir,
@@ -42,7 +53,17 @@ describe('armprior run on the simulated arm', () => {
     const ok = await runCli(['run', '--robot', 'sim', '--actor', reachPolicy, '--duration', '1', '--json']);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).task).toBe('reach');
-    const wrong = await runCli(['run', '--robot', 'sim', '--actor', reachPolicy, '--task', 'push', '--duration', '1']);
+    const wrong = await runCli([
+      'run',
+      '--robot',
+      'sim',
+      '--actor',
+      reachPolicy,
+      '--task',
+      'push',
+      '--duration',
+      '1',
+    ]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/does not match the actor's task 'reach'|takes 9 inputs/);
   });
@@ -65,8 +86,18 @@ describe('armprior run on the simulated arm', () => {
     store.create('reach', { code: upwards, reply: upwards, request: null, source: 'replay' });
     const record = join(dir, 'rec');
     const run = await runCli([
-      'run', '--robot', 'sim', '--actor', 'prior:reach:v1', '--priors', join(dir, 'priors'),
-      '--duration', '3', '--record', record, '--json',
+      'run',
+      '--robot',
+      'sim',
+      '--actor',
+      'prior:reach:v1',
+      '--priors',
+      join(dir, 'priors'),
+      '--duration',
+      '3',
+      '--record',
+      record,
+      '--json',
     ]);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
@@ -74,7 +105,8 @@ describe('armprior run on the simulated arm', () => {
     const top = loadRobotConfig('panda').control.workspaceMax[2];
     const data = await readDataset(record, { task: 'reach', observationSize: 6, goalSize: 3, actionSize: 3 });
     let highest = -Infinity;
-    for (const e of data.episodes) for (let t = 0; t < e.length; t++) highest = Math.max(highest, e.observation[t * 6 + 2]!);
+    for (const e of data.episodes)
+      for (let t = 0; t < e.length; t++) highest = Math.max(highest, e.observation[t * 6 + 2]!);
     expect(highest).toBeGreaterThan(top - 0.05); // it did go up to the ceiling…
     expect(highest).toBeLessThan(top + 0.01); // …and not through it
   });
@@ -83,7 +115,10 @@ describe('armprior run on the simulated arm', () => {
     const cases: [string[], RegExp][] = [
       [['run', '--robot', 'sim', '--actor', 'prior:nope'], /unknown task 'nope'/],
       [['run', '--robot', 'sim', '--actor', 'model.bin'], /prior:<task>\[:vN\] or a policy file/],
-      [['run', '--robot', 'sim', '--actor', '/no/such/policy.onnx', '--task', 'push'], /cannot read the policy/],
+      [
+        ['run', '--robot', 'sim', '--actor', '/no/such/policy.onnx', '--task', 'push'],
+        /cannot read the policy/,
+      ],
       [['run', '--robot', 'panda', '--actor', 'prior:push'], /has no ros: section/],
       [['run', '--robot', 'sim', '--actor', 'prior:push', '--rate', '0'], /above 0/],
       [['run', '--robot', 'sim', '--actor', 'prior:open-drawer'], /run it in simulation/],

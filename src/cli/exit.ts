@@ -21,7 +21,9 @@ export function reportError(
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
   if (error instanceof ArmpriorError || error instanceof RangeError) {
     write(`armprior: ${error.message}\n`);
-    return error instanceof ArmpriorError && ROBOT_FAULT_CODES.has(error.code) ? ExitCode.robotFault : ExitCode.badInput;
+    return error instanceof ArmpriorError && ROBOT_FAULT_CODES.has(error.code)
+      ? ExitCode.robotFault
+      : ExitCode.badInput;
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   write(`armprior: unexpected error (please report it):\n${detail}\n`);

@@ -90,7 +90,11 @@ export function createControlStep(parts: ControlStepParts): {
     return out;
   };
 
-  const step: ControlStep = async (state: RobotState, _tick: Tick, signal: AbortSignal): Promise<StepOutcome> => {
+  const step: ControlStep = async (
+    state: RobotState,
+    _tick: Tick,
+    signal: AbortSignal,
+  ): Promise<StepOutcome> => {
     if (!episodeOpen) beginEpisode();
     const nowMs = parts.now();
     episodeStartMs ??= nowMs;

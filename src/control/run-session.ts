@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { observationFieldsOf } from '../../sim/env.js';
@@ -5,21 +6,20 @@ import { loadRobotConfig, type RobotConfig } from '../../sim/robot-config.js';
 import { createTask } from '../../sim/tasks/registry.js';
 import { computeTaskReward, type Task } from '../../sim/tasks/task.js';
 import { KinematicModel } from '../bridge/kinematic-model.js';
-import { RosRobot } from '../bridge/ros/ros-robot.js';
 import type { Robot } from '../bridge/robot.js';
+import { RosRobot } from '../bridge/ros/ros-robot.js';
 import { SafetyFilter, safetyLimitsOf } from '../bridge/safety.js';
 import { SimRobot } from '../bridge/sim-robot.js';
 import { TaskObserver } from '../bridge/task-observer.js';
-import { ArmpriorError } from '../core/errors.js';
 import { resolvePrior } from '../controllers/priors.js';
 import type { PriorStore } from '../controllers/store.js';
+import { ArmpriorError } from '../core/errors.js';
 import { readModelMetadata } from '../rl/graph/builder.js';
 import { type Actor, policyActor, priorActor } from './actors.js';
 import { runControlLoop } from './control-loop.js';
 import { createControlStep, type EpisodeTally } from './control-step.js';
 import type { LoopReport, LoopStats } from './loop-contract.js';
 import { RunRecorder } from './run-recorder.js';
-import { readFileSync } from 'node:fs';
 
 export interface RunSessionOptions {
   /** `sim` (the simulated Panda), or a robot config name/path with a `ros:` section. */
@@ -59,14 +59,23 @@ export interface RunSessionResult {
 }
 
 /** Parses `prior:<task>[:version]`; anything else is a policy file. */
-function parseActor(spec: string): { kind: 'prior'; task: string; version?: string } | { kind: 'policy'; file: string } {
+function parseActor(
+  spec: string,
+): { kind: 'prior'; task: string; version?: string } | { kind: 'policy'; file: string } {
   if (spec.startsWith('prior:')) {
     const [, task, version] = spec.split(':');
-    if (!task) throw new ArmpriorError('bad_actor', `--actor ${spec}: name the task, e.g. prior:push or prior:push:v2`);
+    if (!task)
+      throw new ArmpriorError(
+        'bad_actor',
+        `--actor ${spec}: name the task, e.g. prior:push or prior:push:v2`,
+      );
     return version ? { kind: 'prior', task, version } : { kind: 'prior', task };
   }
   if (!spec.endsWith('.onnx')) {
-    throw new ArmpriorError('bad_actor', `--actor ${spec}: use prior:<task>[:vN] or a policy file ending in .onnx`);
+    throw new ArmpriorError(
+      'bad_actor',
+      `--actor ${spec}: use prior:<task>[:vN] or a policy file ending in .onnx`,
+    );
   }
   return { kind: 'policy', file: spec };
 }
@@ -88,11 +97,14 @@ function policyTask(file: string): string | undefined {
 export async function runSession(options: RunSessionOptions): Promise<RunSessionResult> {
   const log = options.log ?? (() => {});
   const actorSpec = parseActor(options.actor);
-  const taskName =
-    actorSpec.kind === 'prior' ? actorSpec.task : (options.task ?? policyTask(actorSpec.file));
-  if (!taskName) throw new ArmpriorError('bad_actor', `cannot tell the task of ${options.actor}: give --task`);
+  const taskName = actorSpec.kind === 'prior' ? actorSpec.task : (options.task ?? policyTask(actorSpec.file));
+  if (!taskName)
+    throw new ArmpriorError('bad_actor', `cannot tell the task of ${options.actor}: give --task`);
   if (options.task && options.task !== taskName) {
-    throw new ArmpriorError('bad_actor', `--task ${options.task} does not match the actor's task '${taskName}'`);
+    throw new ArmpriorError(
+      'bad_actor',
+      `--task ${options.task} does not match the actor's task '${taskName}'`,
+    );
   }
   const task: Task = createTask(taskName);
   const isSim = options.robot === 'sim';
@@ -140,7 +152,9 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const safety = new SafetyFilter(safetyLimitsOf(robotConfig, kinematics.arm.jointRange()), kinematics);
     const episodeSteps =
       options.episodeSteps ??
-      (isSim ? Math.round((task.config.maxEpisodeSteps * task.config.ctrlDtSec * 1000) / periodMs) : undefined);
+      (isSim
+        ? Math.round((task.config.maxEpisodeSteps * task.config.ctrlDtSec * 1000) / periodMs)
+        : undefined);
     const control = createControlStep({
       robot,
       robotConfig,

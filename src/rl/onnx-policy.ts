@@ -41,7 +41,15 @@ export class OnnxPolicy {
     let session: ort.InferenceSession;
     try {
       raw = readModelMetadata(bytes);
-      session = await ort.InferenceSession.create(bytes);
+      // One thread, no spinning: a batch-1 MLP gains nothing from a thread pool, and pool
+      // threads spinning between calls took a core from the real-time loop (bench loop:
+      // 178% CPU and 80 overruns in 10 s at 500 Hz with onnxruntime's defaults).
+      session = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      });
     } catch (cause) {
       throw new PolicyLoadError(
         `${file} is not a valid ONNX model: ${cause instanceof Error ? cause.message : String(cause)}`,

@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { packageRoot } from '../../src/core/paths.js';
 
-/** The repository root (this file is test/support/ros-robot-config.ts). */
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+/** The repository root (found by walking up: this file also runs from the build, for `bench loop`). */
+export const repoRoot = packageRoot();
 
 /**
  * Writes a robot YAML into `dir`: the built-in panda.yaml with `mjcf` made absolute and the given

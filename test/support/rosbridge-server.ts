@@ -30,6 +30,8 @@ export interface RosbridgeServerOptions {
   readonly rosVersion?: 1 | 2;
   /** Extra topics rosapi lists (name → type), e.g. a controller's command topic with no publisher. */
   readonly extraTopics?: Readonly<Record<string, string>>;
+  /** Publish a joint state as soon as a command arrives (the round-trip benchmark), besides the timer. */
+  readonly stateOnCommand?: boolean;
 }
 
 /** One command the arm received. */
@@ -92,6 +94,7 @@ export class RosbridgeTestServer {
       velocityTopic: options.velocityTopic ?? '/joint_group_velocity_controller/commands',
       trajectoryTopic: options.trajectoryTopic ?? '/joint_trajectory_controller/joint_trajectory',
       rosVersion,
+      stateOnCommand: options.stateOnCommand ?? false,
     };
     this.extraTopics = { ...(options.extraTopics ?? {}) };
     this.jointNames = [...this.opts.jointNames];
@@ -317,6 +320,7 @@ export class RosbridgeTestServer {
       this.commands.push(record);
       if (topic === this.opts.velocityTopic) this.applyVelocity(msg);
       else this.applyTrajectory(msg);
+      if (this.opts.stateOnCommand) this.tick();
     }
     this.deliver(topic, msg);
   }

@@ -1,9 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { Subject } from 'rxjs';
-import { ArmpriorError } from '../../core/errors.js';
 import type { LoopReport, LoopStats, TimingSummary } from '../../control/loop-contract.js';
 import { RealtimeScheduler } from '../../control/realtime-scheduler.js';
-import { runSession, type RunSessionResult } from '../../control/run-session.js';
+import { type RunSessionResult, runSession } from '../../control/run-session.js';
+import { ArmpriorError } from '../../core/errors.js';
 import { integerOption } from '../options.js';
 import { openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
@@ -51,17 +51,38 @@ function goalOption(value: string): [number, number, number] {
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description('run a prior or a policy on the control loop, in real time, on the simulated arm or a ROS robot')
-    .requiredOption('--robot <name>', "'sim' (the simulated arm) or a robot from config/robots (or a path to its YAML) with a ros: section")
+    .description(
+      'run a prior or a policy on the control loop, in real time, on the simulated arm or a ROS robot',
+    )
+    .requiredOption(
+      '--robot <name>',
+      "'sim' (the simulated arm) or a robot from config/robots (or a path to its YAML) with a ros: section",
+    )
     .requiredOption('--actor <spec>', 'prior:<task>[:vN|:bundled] or a policy file (.onnx)')
-    .option('-t, --task <name>', "the task, for a policy whose metadata does not say it")
-    .option('--rate <hz>', "loop rate (default: the task's control rate, 25 Hz)", positiveNumber('a rate in Hz', 2000))
-    .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', positiveNumber('seconds', 86_400))
+    .option('-t, --task <name>', 'the task, for a policy whose metadata does not say it')
+    .option(
+      '--rate <hz>',
+      "loop rate (default: the task's control rate, 25 Hz)",
+      positiveNumber('a rate in Hz', 2000),
+    )
+    .option(
+      '--duration <s>',
+      'stop after this many seconds (default: until Ctrl-C)',
+      positiveNumber('seconds', 86_400),
+    )
     .option('--record <dir>', 'record every step as episodes in this dataset folder (train --demos reads it)')
     .option('--seed <n>', 'seed of the simulated scene (episode k: seed + k)', integerOption(0), 0)
     .option('--priors <dir>', 'the controller store for prior:<task>:vN (default ./priors)')
-    .option('--goal <x,y,z>', 'goal position in the task frame (m), for a robot without a goal topic', goalOption)
-    .option('--episode-steps <n>', "steps per episode (default: the task's episode length on sim; none on a robot)", integerOption(1))
+    .option(
+      '--goal <x,y,z>',
+      'goal position in the task frame (m), for a robot without a goal topic',
+      goalOption,
+    )
+    .option(
+      '--episode-steps <n>',
+      "steps per episode (default: the task's episode length on sim; none on a robot)",
+      integerOption(1),
+    )
     .option('--json', 'print the final report as JSON')
     .action(async (options: RunOptions) => {
       const stop$ = new Subject<string>();
@@ -76,13 +97,19 @@ export function registerRunCommand(program: Command): void {
       process.on('SIGTERM', onSignal);
       const progress =
         options.duration !== undefined && !options.json
-          ? createProgress(`run ${options.actor} on ${options.robot}`, Math.round(options.duration), { plainEveryMs: 5000 })
+          ? createProgress(`run ${options.actor} on ${options.robot}`, Math.round(options.duration), {
+              plainEveryMs: 5000,
+            })
           : undefined;
       let lastPlain = -Infinity;
       const onStats = (stats: LoopStats) => {
         if (options.json) return;
         const status = liveStatus(stats);
-        if (progress) progress.update(Math.min(Math.round(options.duration!), Math.floor(stats.elapsedMs / 1000)), status);
+        if (progress)
+          progress.update(
+            Math.min(Math.round(options.duration!), Math.floor(stats.elapsedMs / 1000)),
+            status,
+          );
         else if (stats.elapsedMs - lastPlain >= 5000) {
           lastPlain = stats.elapsedMs;
           process.stderr.write(`run: ${(stats.elapsedMs / 1000).toFixed(0)} s · ${status}\n`);
@@ -123,7 +150,9 @@ function liveStatus(s: LoopStats): string {
 }
 
 function timing(t: TimingSummary): string {
-  return t.count === 0 ? 'no samples' : `p50 ${t.p50.toFixed(3)} ms · p99 ${t.p99.toFixed(3)} ms · max ${t.max.toFixed(3)} ms`;
+  return t.count === 0
+    ? 'no samples'
+    : `p50 ${t.p50.toFixed(3)} ms · p99 ${t.p99.toFixed(3)} ms · max ${t.max.toFixed(3)} ms`;
 }
 
 function finalReport(r: RunSessionResult): string {
