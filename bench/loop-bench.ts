@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TimingSummary } from '../src/control/loop-contract.js';
-import { RealtimeScheduler } from '../src/control/realtime-scheduler.js';
 import { runSession } from '../src/control/run-session.js';
 import { PriorStore } from '../src/controllers/store.js';
 import { measureActorLatency, writeUntrainedPolicy } from './actor-latency.js';
@@ -57,7 +56,6 @@ export async function runLoopBench(
       durationSec,
       seed: 0,
       priors: new PriorStore(join(dir, 'priors')),
-      scheduler: new RealtimeScheduler(),
     });
     const cpu = process.cpuUsage(cpuBefore);
     const wallMs = performance.now() - wallBefore;

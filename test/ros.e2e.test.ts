@@ -15,7 +15,7 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-async function setup(reconnectTimeoutMs = 30_000) {
+async function setup(reconnectTimeoutMs = 30_000, safety: Record<string, unknown> = {}) {
   const server = await RosbridgeTestServer.start({
     jointNames: PANDA_ROS_JOINTS,
     initialPositions: home,
@@ -23,11 +23,15 @@ async function setup(reconnectTimeoutMs = 30_000) {
   });
   servers.push(server);
   const dir = mkdtempSync(join(tmpdir(), 'armprior-ros-'));
-  const robot = writeRosRobotYaml(dir, {
-    url: server.url,
-    command: { type: 'velocity', topic: '/joint_group_velocity_controller/commands' },
-    reconnect: { initialDelayMs: 50, maxDelayMs: 200, timeoutMs: reconnectTimeoutMs },
-  });
+  const robot = writeRosRobotYaml(
+    dir,
+    {
+      url: server.url,
+      command: { type: 'velocity', topic: '/joint_group_velocity_controller/commands' },
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200, timeoutMs: reconnectTimeoutMs },
+    },
+    { safety },
+  );
   return { server, dir, robot };
 }
 
@@ -136,6 +140,64 @@ describe('armprior run on a robot over rosbridge', () => {
     expect(result.report.linkDownTicks).toBeGreaterThan(0);
     const data = await readDataset(record, { task: 'reach', observationSize: 6, goalSize: 3, actionSize: 3 });
     expect(data.episodes.reduce((n, e) => n + e.length, 0)).toBe(result.report.steps);
+  });
+
+  it('holds the arm while the state goes stale, and goes on when it is fresh again', async () => {
+    const { server, robot } = await setup();
+    const cli = startCli([
+      'run',
+      '--robot',
+      robot,
+      '--actor',
+      'prior:reach',
+      '--goal',
+      '0.1,0,0.1',
+      '--json',
+    ]);
+    await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
+    server.pauseState();
+    const pausedAt = server.commands.length;
+    await new Promise((r) => setTimeout(r, 600));
+    server.resumeState();
+    const resumedAt = server.commands.length;
+    // Commands sent while no state came (less the first few, before the state grew stale).
+    const duringPause = server.commands.slice(pausedAt + 5, resumedAt);
+    await waitFor('commands after the pause', () => server.commands.length > resumedAt + 10);
+    cli.child.kill('SIGINT');
+    const out = await cli.result;
+    expect(out.code).toBe(0);
+    const report = JSON.parse(out.stdout).report;
+    expect(report.watchdogHolds).toBeGreaterThan(0);
+    expect(duringPause.length).toBeGreaterThan(0);
+    for (const c of duringPause) expect(velocities(c.msg).every((x) => x === 0)).toBe(true);
+    expect(server.commands.slice(resumedAt).some((c) => velocities(c.msg).some((x) => x !== 0))).toBe(true);
+  });
+
+  it('with safety.onReconnect resume, comes back after rosbridge restarts and goes on commanding', async () => {
+    const { server, robot } = await setup(30_000, { onReconnect: 'resume' });
+    const cli = startCli([
+      'run',
+      '--robot',
+      robot,
+      '--actor',
+      'prior:reach',
+      '--goal',
+      '0.1,0,0.1',
+      '--json',
+    ]);
+    await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
+    await server.kill();
+    await new Promise((r) => setTimeout(r, 300));
+    await server.restart();
+    await waitFor('commands after the restart', () =>
+      server.commands.some((c) => c.generation === 2 && velocities(c.msg).some((x) => x !== 0)),
+    );
+    cli.child.kill('SIGINT');
+    const out = await cli.result;
+    expect(out.code).toBe(0);
+    const result = JSON.parse(out.stdout);
+    expect(result.report.linkDownTicks).toBeGreaterThan(0);
+    expect(result.robotStats.reconnects).toBe(1);
   });
 
   it('stops on the e-stop topic', async () => {

@@ -16,6 +16,15 @@ export interface RealtimeSchedulerOptions {
 export const DEFAULT_SPIN_MARGIN_MS = 0.9;
 
 /**
+ * The spin margin for a loop period: 1.5 ms where the period is long (a 25 Hz loop spins 4% of
+ * the time, and timers firing a millisecond late no longer show as jitter: p99 1.08 ms at 25 Hz
+ * with 0.9 ms), but under half the period, so a fast loop still sleeps part of each wait.
+ */
+export function spinMarginFor(periodMs: number): number {
+  return Math.min(1.5, 0.45 * periodMs);
+}
+
+/**
  * An rxjs scheduler on wall-clock time for the real-time control loop: `now()` is
  * `performance.now()` (ms, fractional), and `schedule(work, delay)` sleeps on `setTimeout` for
  * most of the delay, then spins on `setImmediate` until the due time. Spinning with `setImmediate`

@@ -7,7 +7,7 @@ import { createTask } from '../../sim/tasks/registry.js';
 import { computeTaskReward, type Task } from '../../sim/tasks/task.js';
 import { KinematicModel } from '../bridge/kinematic-model.js';
 import type { Robot } from '../bridge/robot.js';
-import { RosRobot } from '../bridge/ros/ros-robot.js';
+import { RosRobot, type RosRobotStats } from '../bridge/ros/ros-robot.js';
 import { SafetyFilter, safetyLimitsOf } from '../bridge/safety.js';
 import { SimRobot } from '../bridge/sim-robot.js';
 import { TaskObserver } from '../bridge/task-observer.js';
@@ -19,6 +19,7 @@ import { type Actor, policyActor, priorActor } from './actors.js';
 import { runControlLoop } from './control-loop.js';
 import { createControlStep, type EpisodeTally } from './control-step.js';
 import type { LoopReport, LoopStats } from './loop-contract.js';
+import { RealtimeScheduler, spinMarginFor } from './realtime-scheduler.js';
 import { RunRecorder } from './run-recorder.js';
 
 export interface RunSessionOptions {
@@ -41,7 +42,8 @@ export interface RunSessionOptions {
   goalM?: [number, number, number];
   /** Steps per episode; default the task's episode length for `sim`, none for a real robot. */
   episodeSteps?: number;
-  scheduler: SchedulerLike;
+  /** Clock and timers; default a {@link RealtimeScheduler} with the spin margin for the rate. */
+  scheduler?: SchedulerLike;
   stop$?: Observable<string>;
   reportEveryMs?: number;
   onStats?: (stats: LoopStats) => void;
@@ -56,6 +58,8 @@ export interface RunSessionResult {
   task: string;
   rateHz: number;
   recordedTo?: string;
+  /** A ROS robot's link counters: messages received and refused, reconnects, commands sent. */
+  robotStats?: RosRobotStats;
 }
 
 /** Parses `prior:<task>[:version]`; anything else is a policy file. */
@@ -117,7 +121,8 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   }
   const rateHz = options.rateHz ?? 1 / task.config.ctrlDtSec;
   const periodMs = 1000 / rateHz;
-  const now = () => options.scheduler.now();
+  const scheduler = options.scheduler ?? new RealtimeScheduler({ spinMarginMs: spinMarginFor(periodMs) });
+  const now = () => scheduler.now();
 
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
@@ -173,7 +178,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const loop = runControlLoop({
       robot,
       step: control.step,
-      scheduler: options.scheduler,
+      scheduler,
       periodMs,
       maxStateAgeMs: robotConfig.safety.maxStateAgeMs,
       ...(options.durationSec === undefined ? {} : { durationMs: options.durationSec * 1000 }),
@@ -196,6 +201,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       task: task.name,
       rateHz,
       ...(recorder ? { recordedTo: recorder.dir } : {}),
+      ...(robot instanceof RosRobot ? { robotStats: robot.stats() } : {}),
     };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();

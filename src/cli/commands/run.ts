@@ -1,7 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { Subject } from 'rxjs';
 import type { LoopReport, LoopStats, TimingSummary } from '../../control/loop-contract.js';
-import { RealtimeScheduler } from '../../control/realtime-scheduler.js';
 import { type RunSessionResult, runSession } from '../../control/run-session.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { integerOption } from '../options.js';
@@ -128,7 +127,6 @@ export function registerRunCommand(program: Command): void {
           ...(options.episodeSteps ? { episodeSteps: options.episodeSteps } : {}),
           seed: options.seed,
           priors: openStore(options.priors),
-          scheduler: new RealtimeScheduler(),
           stop$,
           onStats,
           log: (line) => process.stderr.write(`${line}\n`),
@@ -170,6 +168,12 @@ function finalReport(r: RunSessionResult): string {
     `  safety interventions: ${kinds.length ? kinds.join(', ') : 'none'}`,
     `  episodes ${r.tally.episodes} (goal reached in ${r.tally.successes})`,
   ];
+  const link = r.robotStats;
+  if (link) {
+    lines.push(
+      `  rosbridge: ${link.messagesReceived} messages in (${link.messagesRejected} refused${link.lastRejection ? `, last: ${link.lastRejection}` : ''}), ${link.commandsSent} commands out, ${link.reconnects} reconnects`,
+    );
+  }
   if (r.recordedTo) lines.push(`  recorded to ${r.recordedTo}`);
   return `${lines.join('\n')}\n`;
 }
