@@ -5,26 +5,17 @@ import type { TimingSummary } from '../src/control/loop-contract.js';
 import { runSession } from '../src/control/run-session.js';
 import { PriorStore } from '../src/controllers/store.js';
 import { measureActorLatency, writeUntrainedPolicy } from './actor-latency.js';
+import { type LoopTimingBenchResult, runLoopTimingBench } from './loop-timing.js';
 import { measureRosRoundTrip } from './ros-round-trip.js';
 
 /** Results of `armprior bench loop`. */
 export interface LoopBenchResult {
   /** One ONNX policy call (2 × 256 MLP, batch 1) as the loop makes it. Goal: p50 ≤ 0.05 ms. */
   onnxActorLatencyMs: TimingSummary;
-  /** `armprior run --robot sim` with that policy, at `rateHz` for `durationSec`. */
-  simLoop: {
-    rateHz: number;
-    durationSec: number;
-    steps: number;
-    achievedRateHz: number;
-    /** Goal: p99 ≤ 1 ms. */
-    periodJitterMs: TimingSummary;
-    actorLatencyMs: TimingSummary;
-    overruns: number;
-    watchdogHolds: number;
-    /** Process CPU ÷ wall time (%; 100 = one core). */
-    cpuPercent: number;
-  };
+  /** The clock and scheduler alone (a stand-in robot, a trivial step): the floor under the loop's jitter. */
+  clockOnly: LoopTimingBenchResult;
+  /** `armprior run --robot sim` with that policy, at `rateHz` for `durationSec`. Goal: jitter p99 ≤ 1 ms. */
+  simLoop: Omit<LoopTimingBenchResult, 'spinMarginMs' | 'deadlines'>;
   /** A command sent through RosRobot until the state showing it came back, via the rosbridge test server on loopback. */
   rosRoundTripMs: TimingSummary;
 }
@@ -45,6 +36,9 @@ export async function runLoopBench(
   try {
     say('ONNX actor latency (5,000 calls)…');
     const onnxActorLatencyMs = await measureActorLatency(dir, 5000);
+    const clockSec = Math.min(10, durationSec);
+    say(`the clock alone at ${rateHz} Hz for ${clockSec} s…`);
+    const clockOnly = await runLoopTimingBench({ rateHz, durationSec: clockSec });
     say(`the loop on the simulated arm at ${rateHz} Hz for ${durationSec} s…`);
     const policy = writeUntrainedPolicy(dir, 'push', 0);
     const cpuBefore = process.cpuUsage();
@@ -64,6 +58,7 @@ export async function runLoopBench(
     const rosRoundTripMs = await measureRosRoundTrip(1000);
     return {
       onnxActorLatencyMs,
+      clockOnly,
       simLoop: {
         rateHz,
         durationSec,

@@ -1,7 +1,7 @@
 import type { JointCommand, Robot, RobotState } from '../src/bridge/robot.js';
 import { runControlLoop } from '../src/control/control-loop.js';
 import type { ControlStep, TimingSummary } from '../src/control/loop-contract.js';
-import { DEFAULT_SPIN_MARGIN_MS, RealtimeScheduler } from '../src/control/realtime-scheduler.js';
+import { RealtimeScheduler, spinMarginFor } from '../src/control/realtime-scheduler.js';
 
 /** Results of `armprior bench loop`. */
 export interface LoopTimingBenchResult {
@@ -46,7 +46,9 @@ export async function runLoopTimingBench(
 ): Promise<LoopTimingBenchResult> {
   const rateHz = options.rateHz ?? 500;
   const durationSec = options.durationSec ?? 10;
-  const scheduler = new RealtimeScheduler({ spinMarginMs: options.spinMarginMs ?? DEFAULT_SPIN_MARGIN_MS });
+  const scheduler = new RealtimeScheduler({
+    spinMarginMs: options.spinMarginMs ?? spinMarginFor(1000 / rateHz),
+  });
   const robot = options.robot ?? standInRobot(() => scheduler.now());
   const step: ControlStep =
     options.step ??

@@ -37,6 +37,19 @@ async function setup(reconnectTimeoutMs = 30_000, safety: Record<string, unknown
 
 const velocities = (msg: unknown) => (msg as { data: number[] }).data;
 
+/** `armprior run` of the Reach prior on `robot` toward a fixed goal, printing JSON. */
+const reachRun = (robot: string, ...more: string[]) => [
+  'run',
+  '--robot',
+  robot,
+  '--actor',
+  'prior:reach',
+  '--goal',
+  '0.1,0,0.1',
+  '--json',
+  ...more,
+];
+
 /** Starts the CLI in the background; `result` resolves when it exits. */
 function startCli(args: string[]) {
   const child = spawn(process.execPath, [cliBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -90,18 +103,7 @@ describe('armprior run on a robot over rosbridge', () => {
   it('stops safely on Ctrl-C, with the reason and every recorded step', async () => {
     const { server, dir, robot } = await setup();
     const record = join(dir, 'demos');
-    const cli = startCli([
-      'run',
-      '--robot',
-      robot,
-      '--actor',
-      'prior:reach',
-      '--goal',
-      '0.1,0,0.1',
-      '--record',
-      record,
-      '--json',
-    ]);
+    const cli = startCli(reachRun(robot, '--record', record));
     await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
     cli.child.kill('SIGINT');
     const out = await cli.result;
@@ -117,18 +119,7 @@ describe('armprior run on a robot over rosbridge', () => {
   it('ends on a fault when rosbridge dies and does not come back, keeping the recording up to the fault', async () => {
     const { server, dir, robot } = await setup(1000);
     const record = join(dir, 'demos');
-    const cli = startCli([
-      'run',
-      '--robot',
-      robot,
-      '--actor',
-      'prior:reach',
-      '--goal',
-      '0.1,0,0.1',
-      '--record',
-      record,
-      '--json',
-    ]);
+    const cli = startCli(reachRun(robot, '--record', record));
     await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
     await server.kill();
     const out = await cli.result;
@@ -144,16 +135,7 @@ describe('armprior run on a robot over rosbridge', () => {
 
   it('holds the arm while the state goes stale, and goes on when it is fresh again', async () => {
     const { server, robot } = await setup();
-    const cli = startCli([
-      'run',
-      '--robot',
-      robot,
-      '--actor',
-      'prior:reach',
-      '--goal',
-      '0.1,0,0.1',
-      '--json',
-    ]);
+    const cli = startCli(reachRun(robot));
     await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
     server.pauseState();
     const pausedAt = server.commands.length;
@@ -175,16 +157,7 @@ describe('armprior run on a robot over rosbridge', () => {
 
   it('with safety.onReconnect resume, comes back after rosbridge restarts and goes on commanding', async () => {
     const { server, robot } = await setup(30_000, { onReconnect: 'resume' });
-    const cli = startCli([
-      'run',
-      '--robot',
-      robot,
-      '--actor',
-      'prior:reach',
-      '--goal',
-      '0.1,0,0.1',
-      '--json',
-    ]);
+    const cli = startCli(reachRun(robot));
     await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
     await server.kill();
     await new Promise((r) => setTimeout(r, 300));
@@ -211,16 +184,7 @@ describe('armprior run on a robot over rosbridge', () => {
       },
       { name: 'with-estop' },
     );
-    const cli = startCli([
-      'run',
-      '--robot',
-      robot,
-      '--actor',
-      'prior:reach',
-      '--goal',
-      '0.1,0,0.1',
-      '--json',
-    ]);
+    const cli = startCli(reachRun(robot));
     await waitFor('commands', () => server.commands.length > 5, { timeoutMs: 60_000 });
     server.publish('/estop', server.type('std_msgs', 'Bool'), { data: true });
     const out = await cli.result;

@@ -252,3 +252,11 @@ export function jointTrajectory(args: {
     ],
   };
 }
+
+/** A readable message from whatever roslib or a socket reports as an error (an Error, an event with `message`, anything). */
+export const errorText = (e: unknown): string =>
+  e instanceof Error
+    ? e.message
+    : typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string' && e.message
+      ? e.message
+      : String(e);

@@ -3,7 +3,7 @@ import { Ros, Topic } from 'roslib';
 import type { RobotConfig } from '../../../sim/robot-config.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { RobotError } from '../robot.js';
-import { messageTypes, parseJointState, sameMessageType } from './messages.js';
+import { errorText, messageTypes, parseJointState, sameMessageType } from './messages.js';
 
 /**
  * `armprior robot check`: before a run on hardware, compare what rosbridge offers with what the
@@ -62,13 +62,6 @@ export class RobotCheckError extends ArmpriorError {
     this.report = report;
   }
 }
-
-const errorText = (e: unknown): string =>
-  e instanceof Error
-    ? e.message
-    : typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string' && e.message
-      ? e.message
-      : String(e);
 
 /** Opens a socket to rosbridge; resolves false with the reason when it does not open in time. */
 function openSocket(

@@ -10,6 +10,7 @@ import {
   type TaskFramePose,
 } from '../robot.js';
 import {
+  errorText,
   float64MultiArray,
   type JointStateReading,
   jointTrajectory,
@@ -68,13 +69,6 @@ interface ConnectProgress {
   lastSocketError: string | undefined;
   statesSeen: number;
 }
-
-const errorText = (e: unknown): string =>
-  e instanceof Error
-    ? e.message
-    : typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string' && e.message
-      ? e.message
-      : String(e);
 
 /**
  * A real arm behind rosbridge v2 (roslib). Reads `sensor_msgs/JointState` by joint name, sends

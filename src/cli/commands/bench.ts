@@ -110,6 +110,7 @@ export function registerBenchCommand(program: Command): void {
       process.stdout.write(
         `bench loop\n` +
           `  ONNX actor (2×256 MLP, batch 1)       ${ms(r.onnxActorLatencyMs)}  (goal p50 ≤ 0.050 ms: ${goal(r.onnxActorLatencyMs.p50 <= 0.05)})\n` +
+          `  clock alone, ${r.clockOnly.rateHz} Hz × ${r.clockOnly.durationSec} s      jitter ${ms(r.clockOnly.periodJitterMs)}, ${r.clockOnly.overruns} overruns, CPU ${r.clockOnly.cpuPercent.toFixed(0)}%\n` +
           `  sim robot loop, ${loop.rateHz} Hz × ${loop.durationSec} s   ${loop.steps} steps (${loop.achievedRateHz.toFixed(1)} Hz), ${loop.overruns} overruns, ${loop.watchdogHolds} watchdog holds, CPU ${loop.cpuPercent.toFixed(0)}%\n` +
           `    period jitter                       ${ms(loop.periodJitterMs)}  (goal p99 ≤ 1 ms: ${goal(loop.periodJitterMs.p99 <= 1)})\n` +
           `    actor latency in the loop           ${ms(loop.actorLatencyMs)}\n` +
