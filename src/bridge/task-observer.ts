@@ -19,7 +19,10 @@ export class TaskObserver {
   readonly goalSize = 3;
   private readonly withObject: boolean;
   private readonly armSize: number;
+  /** The object pose when it last changed, and when. */
   private previous: { stampMs: number; position: Float64Array; quaternion: Float64Array } | undefined;
+  /** Object linear then angular velocity, differenced at the last pose change. */
+  private readonly velocity = new Float64Array(6);
 
   constructor(
     private readonly task: Task,
@@ -75,6 +78,7 @@ export class TaskObserver {
   /** Forgets the previous object pose (a new episode, or a link that came back). */
   reset(): void {
     this.previous = undefined;
+    this.velocity.fill(0);
   }
 
   private observeObject(state: RobotState, out: Float64Array, at: number): void {
@@ -88,14 +92,27 @@ export class TaskObserver {
     const [w, x, y, z] = object.quaternionWxyz as unknown as [number, number, number, number];
     out.set(p, at);
     eulerXyzFromQuaternion(w, x, y, z, out, at + 3);
+    const measured = object.linearVelocityMps && object.angularVelocityRadPerSec;
+    if (measured) {
+      out.set(object.linearVelocityMps!, at + 6);
+      out.set(object.angularVelocityRadPerSec!, at + 9);
+      return;
+    }
+    // Differenced between pose *changes*: an object pose topic may come slower than the joint
+    // states (or the same pose be observed twice), and differencing per state would read as a
+    // cube that stops and jumps.
     const prev = this.previous;
-    const dtSec = prev ? (state.stampMs - prev.stampMs) / 1000 : 0;
-    if (object.linearVelocityMps) out.set(object.linearVelocityMps, at + 6);
-    else if (prev && dtSec > 0)
-      for (let a = 0; a < 3; a++) out[at + 6 + a] = (p[a]! - prev.position[a]!) / dtSec;
-    if (object.angularVelocityRadPerSec) out.set(object.angularVelocityRadPerSec, at + 9);
-    else if (prev && dtSec > 0) angularVelocity(prev.quaternion, object.quaternionWxyz, dtSec, out, at + 9);
-    if (!prev || state.stampMs !== prev.stampMs) {
+    const changed =
+      !prev || !sameValues(prev.position, p) || !sameValues(prev.quaternion, object.quaternionWxyz);
+    if (prev && changed) {
+      const dtSec = (state.stampMs - prev.stampMs) / 1000;
+      if (dtSec > 0) {
+        for (let a = 0; a < 3; a++) this.velocity[a] = (p[a]! - prev.position[a]!) / dtSec;
+        angularVelocity(prev.quaternion, object.quaternionWxyz, dtSec, this.velocity, 3);
+      }
+    }
+    out.set(this.velocity, at + 6);
+    if (changed) {
       this.previous = {
         stampMs: state.stampMs,
         position: Float64Array.from(p),
@@ -103,6 +120,11 @@ export class TaskObserver {
       };
     }
   }
+}
+
+function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** World-frame angular velocity taking orientation q0 to q1 in dtSec: 2·(q1 ⊗ q0*) vector part / dt (small-angle). */
