@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * An episode replay: what the viewer (`armprior view`, issue #6) needs to show an episode in 3D
+ * and its reward over time, compact — the scene's geometry once, then per control step the pose
+ * of every body (not video). One JSON file per episode:
+ * `<replays dir>/episode-<index, 6 digits>.json`, written atomically.
+ *
+ * Where replays live: a prior version's evaluation under `priors/<task>/v<N>/replays/`
+ * (`bundled` under `priors/<task>/bundled/replays/`), a training run's policy under
+ * `runs/<run>/replays/`, `armprior sim --replays <dir>` wherever it is told.
+ */
+
+export const REPLAY_FORMAT_VERSION = 1;
+
+/** One geom of the scene, in its body's frame (MuJoCo's geom_pos/geom_quat), sizes as MuJoCo's geom_size. */
+export const ReplayGeomSchema = z.object({
+  /** MuJoCo geom type: plane, sphere, capsule, ellipsoid, cylinder, box (meshes are sent as their bounding box). */
+  type: z.enum(['plane', 'sphere', 'capsule', 'ellipsoid', 'cylinder', 'box']),
+  /** Index into `bodies`. */
+  body: z.number().int().nonnegative(),
+  /** MuJoCo geom_size (3 values; the meaning depends on the type, as in MuJoCo). */
+  size: z.tuple([z.number(), z.number(), z.number()]),
+  /** Position in the body frame (m). */
+  pos: z.tuple([z.number(), z.number(), z.number()]),
+  /** Orientation in the body frame, quaternion (w, x, y, z). */
+  quat: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  /** Colour (r, g, b, a in 0…1). */
+  rgba: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  /** MuJoCo geom name, where it has one. */
+  name: z.string().optional(),
+});
+export type ReplayGeom = z.output<typeof ReplayGeomSchema>;
+
+export const ReplaySchema = z.object({
+  format: z.literal(REPLAY_FORMAT_VERSION),
+  task: z.string().min(1),
+  robot: z.string().min(1),
+  /** What acted: `prior:push:v3`, `prior:push:bundled`, `policy:runs/…/policy.onnx`, `random`. */
+  actor: z.string().min(1),
+  /** Env reset seed of the episode. */
+  seed: z.number().int(),
+  /** Control period (s): time between frames. */
+  ctrlDtSec: z.number().positive(),
+  /** Whether the goal was reached at the end of the episode (the env's success). */
+  success: z.boolean(),
+  /** Sum of the rewards. */
+  return: z.number(),
+  /** Body names, index = MuJoCo body id (0 = world). Frames give their world poses. */
+  bodies: z.array(z.string()),
+  geoms: z.array(ReplayGeomSchema),
+  /** Names of the task's raw reward terms, in the order of each frame's `rewardTerms`. */
+  rewardTermNames: z.array(z.string()),
+  /**
+   * Frame 0 is the state after reset; frame t (t ≥ 1) after step t. Poses are flat:
+   * `bodyPos` has 3 × bodies values (world frame, m), `bodyQuat` 4 × bodies (w, x, y, z).
+   */
+  frames: z
+    .array(
+      z.object({
+        bodyPos: z.array(z.number()),
+        bodyQuat: z.array(z.number()),
+        /** Reward received on the step into this frame (0 for frame 0). */
+        reward: z.number(),
+        /** Success at this frame. */
+        success: z.boolean(),
+        /** Raw reward terms at this frame, `rewardTermNames` order. */
+        rewardTerms: z.array(z.number()),
+      }),
+    )
+    .min(1),
+});
+export type Replay = z.output<typeof ReplaySchema>;
+
+/** File name of replay `index`. */
+export function replayFileName(index: number): string {
+  return `episode-${String(index).padStart(6, '0')}.json`;
+}
