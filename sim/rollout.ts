@@ -71,7 +71,7 @@ export function runEpisode(
 
 /**
  * {@link runEpisode} for an actor that answers asynchronously (an ONNX policy run by
- * onnxruntime): same episode, same summary.
+ * onnxruntime): same episode, same summary, the same observers.
  */
 export async function runEpisodeAsync(
   env: ArmEnv,
@@ -82,15 +82,21 @@ export async function runEpisodeAsync(
   ) => Promise<ArrayLike<number>>,
   seed: number,
   index = 0,
+  observer?: EpisodeObserver,
+  onStep?: StepObserver,
 ): Promise<EpisodeSummary> {
   let { obs } = env.reset({ seed });
   let total = 0;
   let everSucceeded = false;
+  observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
   for (;;) {
-    const result = env.step(await act(obs.observation, obs.achievedGoal, obs.desiredGoal));
+    const action = await act(obs.observation, obs.achievedGoal, obs.desiredGoal);
+    const result = env.step(action);
+    onStep?.(obs, action, result);
     total += result.reward;
     everSucceeded ||= result.info.isSuccess;
     obs = result.obs;
+    observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
     if (result.terminated || result.truncated) {
       return episodeSummary(env, result, { index, seed, total, everSucceeded, abortReason: undefined }, 0);
     }

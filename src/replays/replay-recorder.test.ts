@@ -1,0 +1,111 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArmEnv } from '../../sim/env.js';
+import { runEpisode } from '../../sim/rollout.js';
+import { createBasicController } from '../controllers/basic.js';
+import { Rng } from '../core/rng.js';
+import { replayFileName } from './replay-format.js';
+import { listReplays, ReplayError, ReplayRecorder, readReplay, writeReplay } from './replay-recorder.js';
+
+describe('episode replays', () => {
+  let env: ArmEnv;
+  beforeAll(async () => {
+    env = await ArmEnv.create({ task: 'push' });
+  });
+  afterAll(() => env.close());
+
+  const freshDir = () => mkdtempSync(join(tmpdir(), 'armprior-replays-'));
+
+  /** One random-controller episode recorded into `dir`; the summary and the written file. */
+  const recordEpisode = (dir: string, seed: number) => {
+    const recorder = new ReplayRecorder(env, { actor: 'random', dir });
+    const capture = recorder.begin(seed);
+    const controller = createBasicController('random', env.actionSize, Rng.fromSeed(seed));
+    const summary = runEpisode(env, controller, seed, 0, capture.observer, capture.onStep);
+    return { summary, file: capture.save(), recorder };
+  };
+
+  it('round-trips an episode: one frame per step plus the reset, every body, what the episode summary says', () => {
+    const dir = freshDir();
+    const { summary, file, recorder } = recordEpisode(dir, 3);
+    expect(file).toBe(join(dir, replayFileName(0)));
+    const replay = readReplay(file);
+
+    expect(replay).toMatchObject({ task: 'push', robot: 'panda', actor: 'random', seed: 3 });
+    expect(replay.ctrlDtSec).toBe(env.task.config.ctrlDtSec);
+    expect(replay.frames).toHaveLength(summary.length + 1);
+    expect(replay.bodies).toHaveLength(env.simulation.model.nbody);
+    expect(replay.bodies[0]).toBe('world');
+    expect(replay.bodies).toContain('hand');
+    expect(replay.geoms.map((g) => g.name)).toEqual(expect.arrayContaining(['floor', 'table']));
+    expect(recorder.scene.skippedGeoms).toEqual([]);
+    for (const frame of replay.frames) {
+      expect(frame.bodyPos).toHaveLength(3 * replay.bodies.length);
+      expect(frame.bodyQuat).toHaveLength(4 * replay.bodies.length);
+    }
+
+    // The arm moved: the hand's world position differs between the first and the last frame.
+    const hand = replay.bodies.indexOf('hand');
+    const handAt = (t: number) => replay.frames[t]!.bodyPos.slice(3 * hand, 3 * hand + 3);
+    const moved = Math.hypot(...handAt(0).map((v, i) => v - handAt(replay.frames.length - 1)[i]!));
+    expect(moved).toBeGreaterThan(0.01);
+
+    expect(replay.success).toBe(summary.success);
+    expect(replay.frames.at(-1)!.success).toBe(summary.success);
+    expect(replay.return).toBeCloseTo(summary.return, 4);
+    const summed = replay.frames.reduce((sum, f) => sum + f.reward, 0);
+    expect(summed).toBeCloseTo(summary.return, 3);
+    expect(replay.frames[0]!.reward).toBe(0);
+    expect(replay.rewardTermNames).toContain('goalDistance');
+    const distance = replay.rewardTermNames.indexOf('goalDistance');
+    expect(replay.frames.at(-1)!.rewardTerms[distance]).toBeCloseTo(summary.finalGoalDistance!, 4);
+  });
+
+  it('appends after the highest index and never overwrites', () => {
+    const dir = freshDir();
+    const first = recordEpisode(dir, 1).file;
+    const before = readFileSync(first, 'utf8');
+    // A gap (a file someone kept from elsewhere): the next one goes after it, not into the gap.
+    writeFileSync(join(dir, replayFileName(7)), before);
+    const next = recordEpisode(dir, 2).file;
+    expect(next).toBe(join(dir, replayFileName(8)));
+    expect(writeReplay(dir, readReplay(next))).toBe(join(dir, replayFileName(9)));
+    expect(readFileSync(first, 'utf8')).toBe(before);
+    expect(listReplays(dir).map((f) => f.slice(dir.length + 1))).toEqual([
+      replayFileName(0),
+      replayFileName(7),
+      replayFileName(8),
+      replayFileName(9),
+    ]);
+    // No temporary files left behind.
+    expect(readdirSync(dir).filter((name) => name.includes('tmp'))).toEqual([]);
+    expect(listReplays(join(dir, 'missing'))).toEqual([]);
+  });
+
+  it('refuses a truncated or invalid file, naming it and the problem', () => {
+    const dir = freshDir();
+    const { file } = recordEpisode(dir, 4);
+    const text = readFileSync(file, 'utf8');
+
+    const truncated = join(dir, 'truncated.json');
+    writeFileSync(truncated, text.slice(0, Math.floor(text.length / 2)));
+    expect(() => readReplay(truncated)).toThrow(ReplayError);
+    expect(() => readReplay(truncated)).toThrow(`${truncated}: not a whole JSON document`);
+
+    const json = JSON.parse(text) as { frames: { bodyPos: unknown }[]; format: number };
+    const wrongFormat = join(dir, 'format.json');
+    writeFileSync(wrongFormat, JSON.stringify({ ...json, format: 99 }));
+    expect(() => readReplay(wrongFormat)).toThrow(/format\.json: not a valid replay: format:/);
+
+    json.frames[2]!.bodyPos = [1, 2, 3];
+    const wrongPoses = join(dir, 'poses.json');
+    writeFileSync(wrongPoses, JSON.stringify(json));
+    expect(() => readReplay(wrongPoses)).toThrow(
+      /poses\.json: frame 2 has poses for a different number of bodies/,
+    );
+
+    expect(() => readReplay(join(dir, 'nope.json'))).toThrow(/nope\.json: cannot read the replay/);
+  });
+});
