@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listReplays, readReplay } from '../src/replays/replay-recorder.js';
 import { FakeOpenAiServer } from './support/fake-openai-server.js';
 import { runCli } from './support/run-cli.js';
 
@@ -34,6 +35,9 @@ describe('prior controllers: generate → evaluate → feedback → new version 
   });
   afterAll(() => server.stop());
 
+  /** The replays recorded for a version of the reach prior. */
+  const replays = (version: string) => listReplays(join(priors, 'reach', version, 'replays')).map(readReplay);
+
   const prior = (...args: string[]) =>
     armprior(['prior', ...args, '--task', 'reach', '--priors', priors, '--episodes', '6'], env);
 
@@ -59,7 +63,10 @@ describe('prior controllers: generate → evaluate → feedback → new version 
     expect(conversation.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
     // The key went only into the Authorization header, never into anything stored.
     expect(server.requests.at(-1)?.headers.authorization).toBe(`Bearer ${API_KEY}`);
-    for (const file of readdirSync(dir)) expect(readFileSync(join(dir, file), 'utf8')).not.toContain(API_KEY);
+    for (const file of readdirSync(dir, { withFileTypes: true }).filter((f) => f.isFile()))
+      expect(readFileSync(join(dir, file.name), 'utf8')).not.toContain(API_KEY);
+    // Its evaluation episodes, as replays for the viewer.
+    expect(replays('v1').map((r) => r.actor)).toEqual(Array(6).fill('prior:reach:v1'));
   });
 
   it('turns feedback and the rollout summary into a better second version', async () => {
@@ -80,6 +87,9 @@ describe('prior controllers: generate → evaluate → feedback → new version 
     expect(readFileSync(join(priors, 'reach', 'v2', 'feedback.md'), 'utf8')).toContain(
       'never moves up or down',
     );
+    // The round evaluated v1 again (its replays appended) and the new v2.
+    expect(replays('v1')).toHaveLength(12);
+    expect(replays('v2').map((r) => r.seed)).toEqual([1000, 1001, 1002, 1003, 1004, 1005]);
   });
 
   it('lists, diffs, pins versions, and runs the pinned one in sim', async () => {
@@ -174,6 +184,7 @@ describe('prior controllers: generate → evaluate → feedback → new version 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('reach v4 stored');
     expect(run.stdout).toContain('Accepted: the reach prior is v4');
+    expect(replays('v4')).toHaveLength(2);
     expect(readFileSync(join(priors, 'reach', 'active'), 'utf8').trim()).toBe('v4');
   });
 

@@ -19,16 +19,23 @@ export function canonicalTask(name: string): string {
   return taskDefinition(name).name;
 }
 
-/** Evaluates a prior on the fixed seed set, with progress on stderr. */
+/**
+ * Evaluates a prior on the fixed seed set, with progress on stderr; with `replaysDir`, each
+ * episode is saved there as a replay (the store's `replaysDir` for the version).
+ */
 export async function evaluatePrior(
   prior: ResolvedPrior,
   episodes: number,
-  options: { robot?: string | undefined; quiet?: boolean } = {},
+  options: { robot?: string | undefined; quiet?: boolean; replaysDir?: string | undefined } = {},
 ): Promise<ControllerEvaluation> {
   const env = await ArmEnv.create({ task: prior.task, robot: options.robot });
   try {
     const progress = options.quiet ? undefined : createProgress(`evaluating ${prior.label}`, episodes);
-    const evaluation = evaluate(env, prior, { episodes, onEpisode: (_, done) => progress?.update(done) });
+    const evaluation = evaluate(env, prior, {
+      episodes,
+      onEpisode: (_, done) => progress?.update(done),
+      replaysDir: options.replaysDir,
+    });
     progress?.stop();
     return evaluation;
   } finally {

@@ -1,5 +1,6 @@
 import type { ArmEnv } from '../../sim/env.js';
 import { type EpisodeSummary, type RolloutStats, runEpisode, summarize } from '../../sim/rollout.js';
+import type { ReplayRecorder } from '../replays/replay-recorder.js';
 import type { EpisodeController } from './basic.js';
 import { observationLayout } from './contract.js';
 import { type EpisodeDiagnosis, EpisodeTracker, summarizeDiagnoses } from './rollout-critic.js';
@@ -20,12 +21,16 @@ export function evaluationSeeds(episodes: number, firstSeed = 1000): number[] {
   return Array.from({ length: episodes }, (_, i) => firstSeed + i);
 }
 
-/** Runs `controller` on `env` for each seed and diagnoses every episode. */
+/**
+ * Runs `controller` on `env` for each seed and diagnoses every episode; with a `recorder`, each
+ * episode is also saved as a replay (for the viewer).
+ */
 export function evaluateController(
   env: ArmEnv,
   controller: EpisodeController,
   seeds: readonly number[],
   onEpisode?: (done: number, episode: EpisodeSummary) => void,
+  recorder?: ReplayRecorder,
 ): ControllerEvaluation {
   const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
   const episodes: ControllerEvaluation['episodes'] = [];
@@ -33,7 +38,21 @@ export function evaluateController(
   const failureExamples: string[] = [];
   seeds.forEach((seed, index) => {
     const tracker = new EpisodeTracker(layout, env.task.config.distanceThresholdM);
-    const episode = runEpisode(env, controller, seed, index, (o, a, d) => tracker.observe(o, a, d));
+    const capture = recorder?.begin(seed);
+    const episode = runEpisode(
+      env,
+      controller,
+      seed,
+      index,
+      capture
+        ? (o, a, d) => {
+            tracker.observe(o, a, d);
+            capture.observer(o, a, d);
+          }
+        : (o, a, d) => tracker.observe(o, a, d),
+      capture?.onStep,
+    );
+    capture?.save();
     const failures = controller.failures?.() ?? [];
     for (const f of failures) {
       if (failureExamples.length < 3)

@@ -5,6 +5,7 @@ import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
 import { generateController } from '../prompts/generate.js';
 import { initialMessages } from '../prompts/messages.js';
 import { EXCHANGES_FILE, type RecordedExchange } from '../prompts/replay-client.js';
+import { priorActorName, ReplayRecorder } from '../replays/replay-recorder.js';
 import { observationLayout } from './contract.js';
 import { type ControllerEvaluation, evaluateController, evaluationSeeds } from './evaluate.js';
 import { bundledReply, createPriorController, type ResolvedPrior, resolvePrior } from './priors.js';
@@ -25,6 +26,8 @@ export interface RoundOptions {
   stream?: boolean;
   onProgress?: (charsReceived: number, attempt: number) => void;
   onEpisode?: (label: string, done: number, total: number) => void;
+  /** Save every evaluation episode as a replay in the store (`v<N>/replays/`); default true. */
+  replays?: boolean;
 }
 
 export interface RoundResult {
@@ -48,7 +51,10 @@ export async function generateRound(options: RoundOptions): Promise<RoundResult>
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const version = storeGenerated(options, generated, { feedback: null, parent: null });
-    const evaluation = evaluate(env, resolvePrior(options.store, options.task, `v${version}`), options);
+    const evaluation = evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
+      ...options,
+      replaysDir: replaysDirOf(options, version),
+    });
     options.store.saveEvaluation(options.task, version, evaluationRecord(evaluation));
     return { version, evaluation, attempts: generated.attempts.length };
   });
@@ -66,7 +72,10 @@ export async function feedbackRound(
     const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
     const base = resolvePrior(options.store, options.task, options.from);
     const history = conversationOf(options.store, base, initialMessages(env.task, layout));
-    const baseEvaluation = evaluate(env, base, options);
+    const baseEvaluation = evaluate(env, base, {
+      ...options,
+      replaysDir: replaysDirOf(options, base.version),
+    });
     if (base.version !== 'bundled') {
       options.store.saveEvaluation(options.task, base.version, evaluationRecord(baseEvaluation));
     }
@@ -86,7 +95,10 @@ export async function feedbackRound(
       feedback: options.feedback,
       parent: base.version === 'bundled' ? null : base.version,
     });
-    const evaluation = evaluate(env, resolvePrior(options.store, options.task, `v${version}`), options);
+    const evaluation = evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
+      ...options,
+      replaysDir: replaysDirOf(options, version),
+    });
     options.store.saveEvaluation(options.task, version, evaluationRecord(evaluation));
     return {
       version,
@@ -117,20 +129,35 @@ export function evaluationRecord(evaluation: ControllerEvaluation): Record<strin
   };
 }
 
-/** Evaluates a prior on the fixed seed set with `env`. */
+/**
+ * Evaluates a prior on the fixed seed set with `env`; with `replaysDir`, every episode is saved
+ * there as a replay.
+ */
 export function evaluate(
   env: ArmEnv,
   prior: ResolvedPrior,
-  options: Pick<RoundOptions, 'episodes' | 'onEpisode'>,
+  options: Pick<RoundOptions, 'episodes' | 'onEpisode'> & { replaysDir?: string | undefined },
 ): ControllerEvaluation {
   const controller = createPriorController(env, prior);
+  const recorder = options.replaysDir
+    ? new ReplayRecorder(env, { actor: priorActorName(prior.task, prior.version), dir: options.replaysDir })
+    : undefined;
   try {
-    return evaluateController(env, controller, evaluationSeeds(options.episodes), (done) =>
-      options.onEpisode?.(prior.label, done, options.episodes),
+    return evaluateController(
+      env,
+      controller,
+      evaluationSeeds(options.episodes),
+      (done) => options.onEpisode?.(prior.label, done, options.episodes),
+      recorder,
     );
   } finally {
     controller.dispose();
   }
+}
+
+/** Where a round's evaluation of `version` records its replays, unless they are turned off. */
+function replaysDirOf(options: RoundOptions, version: number | 'bundled'): string | undefined {
+  return options.replays === false ? undefined : options.store.replaysDir(options.task, version);
 }
 
 /** The messages that produced a prior, ending with its reply: where a feedback round continues. */

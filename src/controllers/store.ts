@@ -162,6 +162,17 @@ export class PriorStore {
     }
   }
 
+  /**
+   * Where the replays of a version's evaluations go: `<root>/<task>/v<N>/replays/`, or
+   * `<root>/<task>/bundled/replays/` for the bundled prior (not a version: `versions()` ignores
+   * the folder). Each evaluation appends its episodes; none is overwritten.
+   */
+  replaysDir(task: string, version: number | 'bundled'): string {
+    return version === 'bundled'
+      ? join(this.root, task, 'bundled', 'replays')
+      : join(this.requireVersion(task, version), 'replays');
+  }
+
   /** Attaches (or replaces) a version's evaluation. */
   saveEvaluation(task: string, version: number, evaluation: unknown): void {
     const dir = this.requireVersion(task, version);

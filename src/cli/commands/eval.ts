@@ -1,9 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
 import { type EpisodeSummary, runEpisodeAsync, summarize } from '../../../sim/rollout.js';
 import { ArmpriorError } from '../../core/errors.js';
+import { ReplayRecorder } from '../../replays/replay-recorder.js';
 import { OnnxPolicy } from '../../rl/onnx-policy.js';
 import { readRunInfo, runFiles } from '../../rl/train/run-dir.js';
 import { integerOption } from '../options.js';
@@ -16,6 +17,8 @@ interface EvalOptions {
   seed: number;
   robot?: string;
   json?: boolean;
+  /** `--replays` alone: the default folder; `--replays <dir>`: that one. */
+  replays?: string | true;
 }
 
 /**
@@ -32,6 +35,10 @@ export function registerEvalCommand(program: Command): void {
     .option('-s, --seed <seed>', 'episode k is reset with seed + k', integerOption(0, 2 ** 31 - 1), 1000)
     .option('-r, --robot <name|file>', 'robot (default: the run’s, else panda)')
     .option('--json', 'print JSON')
+    .option(
+      '--replays [dir]',
+      'save every episode as a replay for the viewer (default folder: <run>/replays, or replays/ beside the .onnx)',
+    )
     .action(async (target: string, options: EvalOptions) => {
       const { file, task, robot } = locatePolicy(resolve(target), options);
       const env = await ArmEnv.create({ task, robot });
@@ -50,8 +57,26 @@ export function registerEvalCommand(program: Command): void {
         const progress = options.json ? undefined : createProgress(`evaluating ${file}`, options.episodes);
         const episodes: EpisodeSummary[] = [];
         const loaded = policy;
+        const recorder = options.replays
+          ? new ReplayRecorder(env, {
+              actor: `policy:${displayPath(file)}`,
+              // A run's policy.onnx sits in the run folder: beside it is <run>/replays.
+              dir: options.replays === true ? join(dirname(file), 'replays') : resolve(options.replays),
+            })
+          : undefined;
         for (let k = 0; k < options.episodes; k++) {
-          episodes.push(await runEpisodeAsync(env, (o, _a, g) => loaded.act(o, g), options.seed + k, k));
+          const capture = recorder?.begin(options.seed + k);
+          episodes.push(
+            await runEpisodeAsync(
+              env,
+              (o, _a, g) => loaded.act(o, g),
+              options.seed + k,
+              k,
+              capture?.observer,
+              capture?.onStep,
+            ),
+          );
+          capture?.save();
           progress?.update(k + 1, `success ${(100 * summarize(episodes).successRate).toFixed(0)}%`);
         }
         progress?.stop();
@@ -65,13 +90,20 @@ export function registerEvalCommand(program: Command): void {
         process.stdout.write(
           `\n${task} · ${file} (${policy.metadata.algorithm || 'policy'}) · ${stats.episodes} episodes from seed ${options.seed}\n` +
             `  success rate  ${(100 * stats.successRate).toFixed(1)}%\n` +
-            `  return        ${stats.meanReturn.toFixed(2)} ± ${stats.stdReturn.toFixed(2)}\n`,
+            `  return        ${stats.meanReturn.toFixed(2)} ± ${stats.stdReturn.toFixed(2)}\n` +
+            (recorder ? `  replays       ${recorder.dir}\n` : ''),
         );
       } finally {
         await policy?.close();
         env.close();
       }
     });
+}
+
+/** A path relative to the working folder when it lies inside it (`runs/…/policy.onnx`), else absolute. */
+function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') || isAbsolute(rel) ? file : rel;
 }
 
 /** The policy file, task and robot for a run folder or a bare ONNX file. */

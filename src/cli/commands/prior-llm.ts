@@ -24,6 +24,8 @@ interface LlmOptions {
   episodes: number;
   maxAttempts: number;
   robot?: string;
+  /** `--no-replays` sets it false. */
+  replays: boolean;
 }
 
 /** `prior generate`, `prior feedback`, `prior edit`: the LLM and human-feedback side. */
@@ -40,7 +42,8 @@ export function registerPriorLlmCommands(prior: Command): void {
       .option('--llm-config <file>', 'LLM config file (default config/llm.yaml)')
       .option('-n, --episodes <n>', 'evaluation episodes (fixed seeds)', integerOption(1, 10_000), 20)
       .option('--max-attempts <n>', 'replies to try when one has no usable code', integerOption(1, 10), 3)
-      .option('-r, --robot <name|file>', 'robot for the evaluation', 'panda');
+      .option('-r, --robot <name|file>', 'robot for the evaluation', 'panda')
+      .option('--no-replays', 'do not save evaluation episodes as replays (default: in the version folder)');
 
   withLlm(
     prior
@@ -99,6 +102,7 @@ export function registerPriorLlmCommands(prior: Command): void {
         process.stderr.write(`Editing the ${task} prior, starting from v${current}.\n`);
         const evaluation = await evaluatePrior(resolvePrior(store, task, `v${current}`), options.episodes, {
           robot: options.robot,
+          replaysDir: options.replays ? store.replaysDir(task, current) : undefined,
         });
         process.stdout.write(`${task} v${current}\n${evaluation.summary}\n`);
       }
@@ -143,6 +147,7 @@ function roundOptions(options: LlmOptions, task: string, store: PriorStore): Rou
     robot: options.robot,
     maxAttempts: options.maxAttempts,
     stream: process.stderr.isTTY === true,
+    replays: options.replays,
   };
 }
 

@@ -103,20 +103,33 @@ export function registerPriorCommand(program: Command): void {
     .option('--version <v>', 'vN or bundled (default: the active one)')
     .option('-n, --episodes <n>', 'episodes', integerOption(1, 10_000), 20)
     .option('--json', 'print JSON')
-    .action(async (options: StoreOptions & { version?: string; episodes: number; json?: boolean }) => {
-      const task = canonicalTask(options.task);
-      const store = openStore(options.priors);
-      const resolved = resolvePrior(store, task, options.version);
-      const evaluation = await evaluatePrior(resolved, options.episodes, { quiet: options.json === true });
-      saveIfStored(store, resolved.version, task, evaluationRecord(evaluation));
-      if (options.json) {
-        process.stdout.write(
-          `${JSON.stringify({ prior: resolved.label, ...evaluationRecord(evaluation) }, null, 2)}\n`,
-        );
-      } else {
-        process.stdout.write(`${resolved.label} on ${options.episodes} episodes\n${evaluation.summary}\n`);
-      }
-    });
+    .option(
+      '--no-replays',
+      'do not save the episodes as replays (default: <priors>/<task>/<version>/replays/)',
+    )
+    .action(
+      async (
+        options: StoreOptions & { version?: string; episodes: number; json?: boolean; replays: boolean },
+      ) => {
+        const task = canonicalTask(options.task);
+        const store = openStore(options.priors);
+        const resolved = resolvePrior(store, task, options.version);
+        const replaysDir = options.replays ? store.replaysDir(task, resolved.version) : undefined;
+        const evaluation = await evaluatePrior(resolved, options.episodes, {
+          quiet: options.json === true,
+          replaysDir,
+        });
+        saveIfStored(store, resolved.version, task, evaluationRecord(evaluation));
+        if (options.json) {
+          process.stdout.write(
+            `${JSON.stringify({ prior: resolved.label, ...evaluationRecord(evaluation) }, null, 2)}\n`,
+          );
+        } else {
+          process.stdout.write(`${resolved.label} on ${options.episodes} episodes\n${evaluation.summary}\n`);
+          if (replaysDir) process.stdout.write(`replays in ${replaysDir}\n`);
+        }
+      },
+    );
 }
 
 function saveIfStored(store: PriorStore, version: number | 'bundled', task: string, record: unknown): void {

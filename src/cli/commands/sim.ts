@@ -7,6 +7,7 @@ import { createPriorController, resolvePrior } from '../../controllers/priors.js
 import { Rng } from '../../core/rng.js';
 import { episodeCollector, openSimDataset } from '../../datasets/env-datasets.js';
 import { writeEpisodeData } from '../../datasets/writer.js';
+import { allStepObservers, priorActorName, ReplayRecorder } from '../../replays/replay-recorder.js';
 import { integerOption } from '../options.js';
 import { openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
@@ -21,6 +22,7 @@ interface SimOptions {
   reward?: 'sparse' | 'dense';
   json?: boolean;
   record?: string;
+  replays?: string;
 }
 
 /** `armprior sim`: runs episodes of a controller on a simulated task and reports them. */
@@ -49,6 +51,10 @@ export function registerSimCommand(program: Command): void {
       '--record <dir>',
       'save every episode to this dataset (Parquet, docs/datasets.md): demonstrations for train --demos',
     )
+    .option(
+      '--replays <dir>',
+      'save every episode as a replay for the viewer (JSON, src/replays/replay-format.ts), after those already there',
+    )
     .action(async (options: SimOptions) => {
       const env = await ArmEnv.create({
         task: options.task,
@@ -58,15 +64,28 @@ export function registerSimCommand(program: Command): void {
       let controller: EpisodeController | undefined;
       try {
         const rng = Rng.fromSeed(options.seed);
-        controller = createController(env, options, rng);
+        const created = createController(env, options, rng);
+        controller = created.controller;
         const dataset = options.record ? await openSimDataset(resolve(options.record), env) : undefined;
+        const recorder = options.replays
+          ? new ReplayRecorder(env, { actor: created.actor, dir: resolve(options.replays) })
+          : undefined;
         const isPrior = options.controller.startsWith('prior');
         const progress = options.json ? undefined : createProgress('episodes', options.episodes);
         const episodes: EpisodeSummary[] = [];
         const start = performance.now();
         for (let k = 0; k < options.episodes; k++) {
           const collector = dataset ? episodeCollector(env, { priorActed: isPrior }) : undefined;
-          const episode = runEpisode(env, controller, options.seed + k, k, undefined, collector?.onStep);
+          const capture = recorder?.begin(options.seed + k);
+          const episode = runEpisode(
+            env,
+            controller,
+            options.seed + k,
+            k,
+            capture?.observer,
+            allStepObservers(collector?.onStep, capture?.onStep),
+          );
+          capture?.save();
           if (dataset && collector) {
             await writeEpisodeData(dataset, collector.take(), {
               start: { actor: controller.name, seed: options.seed + k },
@@ -104,7 +123,8 @@ export function registerSimCommand(program: Command): void {
             (stats.unstableEpisodes > 0
               ? `  unstable      ${stats.unstableEpisodes} episodes ended by unstable physics\n`
               : '') +
-            `  speed         ${(steps / seconds).toFixed(0)} env steps/s (${seconds.toFixed(2)} s)\n`,
+            `  speed         ${(steps / seconds).toFixed(0)} env steps/s (${seconds.toFixed(2)} s)\n` +
+            (recorder ? `  replays       ${recorder.dir}\n` : ''),
         );
       } finally {
         controller?.dispose?.();
@@ -113,14 +133,25 @@ export function registerSimCommand(program: Command): void {
     });
 }
 
-/** `random`, `zero`, or `prior[:version]` loaded from the store into its sandbox. */
-function createController(env: ArmEnv, options: SimOptions, rng: Rng): EpisodeController {
+/**
+ * `random`, `zero`, or `prior[:version]` loaded from the store into its sandbox, with the name a
+ * replay gives it (`prior:push:v3`, `random`).
+ */
+function createController(
+  env: ArmEnv,
+  options: SimOptions,
+  rng: Rng,
+): { controller: EpisodeController; actor: string } {
   const [kind, version] = options.controller.split(':', 2) as [string, string | undefined];
   if (kind === 'prior') {
     const prior = resolvePrior(openStore(options.priors), env.task.name, version);
-    return createPriorController(env, prior);
+    return {
+      controller: createPriorController(env, prior),
+      actor: priorActorName(prior.task, prior.version),
+    };
   }
-  return createBasicController(options.controller, env.actionSize, rng.split());
+  const controller = createBasicController(options.controller, env.actionSize, rng.split());
+  return { controller, actor: options.controller };
 }
 
 function printEpisode(e: EpisodeSummary, total: number): void {
