@@ -4,6 +4,7 @@ import { registerBenchCommand } from './commands/bench.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerExportCommand } from './commands/export.js';
+import { registerPlotCommand } from './commands/plot.js';
 import { registerPriorCommand } from './commands/prior.js';
 import { registerRobotCommand } from './commands/robot.js';
 import { registerRunCommand } from './commands/run.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerExportCommand(program);
   registerExperimentCommand(program);
+  registerPlotCommand(program);
   registerRunCommand(program);
   registerBenchCommand(program);
   registerRobotCommand(program);

@@ -1,4 +1,8 @@
+import { existsSync } from 'node:fs';
 import { readMetrics, runFiles } from '../train/run-dir.js';
+
+/** What a learning curve shows: `eval/success_rate` or `eval/mean_return` of the deterministic policy. */
+export type CurveMetric = 'success' | 'return';
 
 /** One run's evaluation curve: deterministic-policy success rate and return against env steps. */
 export interface RunCurve {
@@ -21,9 +25,13 @@ export interface AggregateCurve {
   seeds: number;
 }
 
-/** The eval records of a run folder's metrics.jsonl. */
+/**
+ * The eval records of a run folder's metrics.jsonl (none when the file does not exist yet). A
+ * torn last line (the trainer writing it right now) is skipped, so a running run can be read.
+ */
 export function readRunCurve(runDir: string, label: string, seed: number): RunCurve {
-  const evals = readMetrics(runFiles(runDir).metrics).filter((r) => r.kind === 'eval');
+  const file = runFiles(runDir).metrics;
+  const evals = existsSync(file) ? readMetrics(file).filter((r) => r.kind === 'eval') : [];
   return {
     label,
     seed,
@@ -34,15 +42,20 @@ export function readRunCurve(runDir: string, label: string, seed: number): RunCu
 }
 
 /**
- * Mean and spread over seeds at the steps every run evaluated at (runs of one config evaluate
- * at the same steps; a run that stopped early only contributes up to where it got).
+ * Mean and spread over seeds of `metric` (success rate unless told) at the steps the runs
+ * evaluated at (runs of one config evaluate at the same steps; a run that stopped early only
+ * contributes up to where it got).
  */
-export function aggregate(curves: readonly RunCurve[], label: string): AggregateCurve {
+export function aggregate(
+  curves: readonly RunCurve[],
+  label: string,
+  metric: CurveMetric = 'success',
+): AggregateCurve {
   const steps = [...new Set(curves.flatMap((c) => c.steps))].sort((a, b) => a - b);
   const out: AggregateCurve = { label, steps: [], mean: [], std: [], min: [], max: [], seeds: curves.length };
   for (const step of steps) {
     const values = curves
-      .map((c) => c.successRate[c.steps.indexOf(step)])
+      .map((c) => (metric === 'success' ? c.successRate : c.meanReturn)[c.steps.indexOf(step)])
       .filter((v): v is number => v !== undefined && Number.isFinite(v));
     if (values.length === 0) continue;
     const mean = values.reduce((a, b) => a + b, 0) / values.length;

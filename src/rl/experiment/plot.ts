@@ -1,5 +1,5 @@
 import * as vega from 'vega';
-import type { AggregateCurve } from './curves.js';
+import type { AggregateCurve, CurveMetric } from './curves.js';
 
 /** A horizontal reference line (a prior's own success rate). */
 export interface ReferenceLine {
@@ -7,23 +7,55 @@ export interface ReferenceLine {
   value: number;
 }
 
+/** How the band around a mean curve spans the seeds. */
+export type CurveBand = 'std' | 'range';
+
+/** What {@link curvesSvg} draws besides the curves. */
+export interface CurvesSvgOptions {
+  /** Success rate (0–1, drawn as %) or mean return; default success. */
+  metric?: CurveMetric;
+  /** ± one standard deviation over seeds (population), or min–max; default std. */
+  band?: CurveBand;
+  /** Dashed horizontal lines (the prior alone). */
+  references?: readonly ReferenceLine[];
+  /** A line under the title (what was left out, how the band is made). */
+  subtitle?: string;
+}
+
 /**
  * Success rate against environment steps, one line per method (mean over seeds) with a band of
  * ± one standard deviation, and dashed reference lines (the prior alone). Rendered to SVG by
  * Vega without a browser or canvas.
  */
-export async function successCurvesSvg(
+export function successCurvesSvg(
   title: string,
   curves: readonly AggregateCurve[],
   references: readonly ReferenceLine[] = [],
 ): Promise<string> {
+  return curvesSvg(title, curves, { references });
+}
+
+/**
+ * Learning curves against environment steps: one line per group (mean over its seeds) with a
+ * band (± std or min–max), on a 0–100% axis for success or a fitted one for return. Rendered to
+ * SVG by Vega without a browser or canvas.
+ */
+export async function curvesSvg(
+  title: string,
+  curves: readonly AggregateCurve[],
+  options: CurvesSvgOptions = {},
+): Promise<string> {
+  const metric = options.metric ?? 'success';
+  const references = options.references ?? [];
+  // A success band past 0 or 100% would claim values no run can have.
+  const clamp = (v: number) => (metric === 'success' ? Math.min(1, Math.max(0, v)) : v);
   const points = curves.flatMap((c) =>
     c.steps.map((step, i) => ({
       method: `${c.label} (${c.seeds} seed${c.seeds === 1 ? '' : 's'})`,
       step,
       mean: c.mean[i]!,
-      low: Math.max(0, c.mean[i]! - c.std[i]!),
-      high: Math.min(1, c.mean[i]! + c.std[i]!),
+      low: clamp(options.band === 'range' ? c.min[i]! : c.mean[i]! - c.std[i]!),
+      high: clamp(options.band === 'range' ? c.max[i]! : c.mean[i]! + c.std[i]!),
     })),
   );
   const maxStep = Math.max(1, ...points.map((p) => p.step));
@@ -32,14 +64,28 @@ export async function successCurvesSvg(
     width: 560,
     height: 300,
     padding: 8,
-    title: { text: title, fontSize: 14 },
+    title: { text: title, fontSize: 14, ...(options.subtitle ? { subtitle: options.subtitle } : {}) },
     data: [
       { name: 'points', values: points },
       { name: 'references', values: references.map((r) => ({ ...r, maxStep })) },
     ],
     scales: [
       { name: 'x', type: 'linear', domain: [0, maxStep], range: 'width', nice: true },
-      { name: 'y', type: 'linear', domain: [0, 1], range: 'height' },
+      metric === 'success'
+        ? { name: 'y', type: 'linear', domain: [0, 1], range: 'height' }
+        : {
+            name: 'y',
+            type: 'linear',
+            domain: {
+              fields: [
+                { data: 'points', field: 'low' },
+                { data: 'points', field: 'high' },
+              ],
+            },
+            range: 'height',
+            nice: true,
+            zero: false,
+          },
       {
         name: 'color',
         type: 'ordinal',
@@ -63,9 +109,18 @@ export async function successCurvesSvg(
           labels: { update: { text: { signal: "datum.value === 0 ? '0' : format(datum.value, '~s')" } } },
         },
       },
-      { orient: 'left', scale: 'y', title: 'success rate (deterministic policy)', format: '.0%', grid: true },
+      metric === 'success'
+        ? {
+            orient: 'left',
+            scale: 'y',
+            title: 'success rate (deterministic policy)',
+            format: '.0%',
+            grid: true,
+          }
+        : { orient: 'left', scale: 'y', title: 'mean return (deterministic policy)', grid: true },
     ],
-    legends: [{ fill: 'color', stroke: 'color', title: 'method', orient: 'bottom-right' }],
+    // labelLimit: Vega cuts labels at 160 px, which `push · rlingua (3 seeds)` passes.
+    legends: [{ fill: 'color', stroke: 'color', title: 'method', orient: 'bottom-right', labelLimit: 320 }],
     marks: [
       {
         type: 'group',
