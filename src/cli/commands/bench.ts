@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runLearnerBench } from '../../../bench/learner-bench.js';
 import { runLoopBench } from '../../../bench/loop-bench.js';
+import { runReplayBench } from '../../../bench/replay-bench.js';
 import { runSandboxBench } from '../../../bench/sandbox-bench.js';
 import { runSimBench } from '../../../bench/sim-bench.js';
 import { integerOption } from '../options.js';
@@ -62,6 +63,25 @@ export function registerBenchCommand(program: Command): void {
           `  act() of the bundled prior            ${us(r.bundledPriorMicros)}\n` +
           `  loading the bundled prior             ${r.loadMillis.toFixed(1)} ms\n` +
           `  evaluating it on 20 episodes          ${r.evaluate20EpisodesSec.toFixed(2)} s (env and sandbox creation included)\n`,
+      );
+    });
+
+  bench
+    .command('replays')
+    .description('what recording an episode replay (poses every step, one JSON file) adds to an episode')
+    .option('-t, --task <name>', 'task', 'push')
+    .option('--json', 'print JSON')
+    .action(async (options: { task: string; json?: boolean }) => {
+      const r = await runReplayBench({ task: options.task });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `bench replays · ${r.task} · ${r.episodeSteps}-step episodes, zero controller, medians\n` +
+          `  episode                 ${r.plainEpisodeMs.toFixed(2)} ms\n` +
+          `  episode with a replay   ${r.recordedEpisodeMs.toFixed(2)} ms\n` +
+          `  recording               ${r.recordingCostMs.toFixed(2)} ms per episode, ${(r.replayBytes / 1024).toFixed(1)} KiB per file\n`,
       );
     });
 
