@@ -1,6 +1,6 @@
 import type { ArmEnv } from '../../sim/env.js';
 import { type EpisodeSummary, type RolloutStats, runEpisode, summarize } from '../../sim/rollout.js';
-import type { ReplayRecorder } from '../replays/replay-recorder.js';
+import { allObservers, type ReplayRecorder } from '../replays/replay-recorder.js';
 import type { EpisodeController } from './basic.js';
 import { observationLayout } from './contract.js';
 import { type EpisodeDiagnosis, EpisodeTracker, summarizeDiagnoses } from './rollout-critic.js';
@@ -44,12 +44,7 @@ export function evaluateController(
       controller,
       seed,
       index,
-      capture
-        ? (o, a, d) => {
-            tracker.observe(o, a, d);
-            capture.observer(o, a, d);
-          }
-        : (o, a, d) => tracker.observe(o, a, d),
+      allObservers((o, a, d) => tracker.observe(o, a, d), capture?.observer),
       capture?.onStep,
     );
     capture?.save();
