@@ -3,11 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArmEnv } from '../../sim/env.js';
+import { compileModel } from '../../sim/mujoco/model-loader.js';
+import { getMujoco } from '../../sim/mujoco/module.js';
+import { Simulation } from '../../sim/mujoco/simulation.js';
 import { runEpisode } from '../../sim/rollout.js';
 import { createBasicController } from '../controllers/basic.js';
 import { Rng } from '../core/rng.js';
 import { replayFileName } from './replay-format.js';
-import { listReplays, ReplayError, ReplayRecorder, readReplay, writeReplay } from './replay-recorder.js';
+import {
+  listReplays,
+  ReplayError,
+  ReplayRecorder,
+  readReplay,
+  readReplayScene,
+  writeReplay,
+} from './replay-recorder.js';
 
 describe('episode replays', () => {
   let env: ArmEnv;
@@ -107,5 +117,43 @@ describe('episode replays', () => {
     );
 
     expect(() => readReplay(join(dir, 'nope.json'))).toThrow(/nope\.json: cannot read the replay/);
+  });
+
+  it('draws a mesh as its bounding box, takes a material colour, and leaves out collision-only geoms', async () => {
+    const mj = await getMujoco();
+    // A 0.2 × 0.1 × 0.04 m block mesh, its vertices off-centre by +0.3 m in x.
+    const corners = [0.2, 0.4].flatMap((x) =>
+      [-0.05, 0.05].flatMap((y) => [-0.02, 0.02].map((z) => `${x} ${y} ${z}`)),
+    );
+    const xml = `<mujoco>
+  <asset>
+    <mesh name="block" vertex="${corners.join('  ')}"/>
+    <material name="red" rgba="1 0 0 1"/>
+  </asset>
+  <worldbody>
+    <body name="thing" pos="0 0 1">
+      <freejoint/>
+      <geom name="shell" type="mesh" mesh="block" material="red"/>
+      <geom name="hull" type="box" size="0.1 0.1 0.1" group="3"/>
+    </body>
+  </worldbody>
+</mujoco>`;
+    const sim = new Simulation(mj, compileModel(mj, { displayName: 'mesh test', xml, files: new Map() }));
+    try {
+      const scene = readReplayScene(sim);
+      expect(scene.bodies).toEqual(['world', 'thing']);
+      expect(scene.geoms).toHaveLength(1);
+      const shell = scene.geoms[0]!;
+      expect(shell).toMatchObject({ type: 'box', body: 1, name: 'shell', rgba: [1, 0, 0, 1] });
+      // MuJoCo centres a mesh on its centroid and moves the geom there: the box lands on the block.
+      const sorted = [...shell.size].sort((a, b) => a - b);
+      expect(sorted[0]).toBeCloseTo(0.02, 4);
+      expect(sorted[1]).toBeCloseTo(0.05, 4);
+      expect(sorted[2]).toBeCloseTo(0.1, 4);
+      expect(Math.hypot(...shell.pos)).toBeCloseTo(0.3, 4);
+      expect(scene.skippedGeoms).toEqual(["geom 'hull': group 3 (hidden, collision only)"]);
+    } finally {
+      sim.dispose();
+    }
   });
 });
