@@ -10,6 +10,7 @@ import { registerRunCommand } from './commands/run.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerTasksCommand } from './commands/tasks.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerViewCommand } from './commands/view.js';
 import { reportError } from './exit.js';
 
 /** Builds the `armprior` program; one file per command under ./commands. */
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerBenchCommand(program);
   registerRobotCommand(program);
+  registerViewCommand(program);
   return program;
 }
 
