@@ -60,7 +60,9 @@ export class ViewerData {
       .map((v) => this.readVersion(task, v))
       .filter((p): p is StoredPrior => p !== undefined)
       .map(versionSummary);
-    const active = this.versions(task).length > 0 ? (this.store.active(task) ?? null) : null;
+    const safe = this.versions(task);
+    const pinned = this.store.active(task);
+    const active = pinned !== undefined && safe.includes(pinned) ? pinned : (safe.at(-1) ?? null);
     const activeEvaluation =
       active === null ? null : evaluationSummary(this.readVersion(task, active)?.evaluation);
     return { task, active, bundled: hasBundled(task), versions, activeEvaluation };
@@ -177,8 +179,12 @@ export class ViewerData {
     return dirs;
   }
 
+  /** Stored versions whose folders really are inside the store (not symlinks leading out). */
   private versions(task: string): number[] {
-    return isSafeSegment(task) ? this.store.versions(task) : [];
+    if (!isSafeSegment(task)) return [];
+    return this.store
+      .versions(task)
+      .filter((v) => resolveInside(this.priorsRoot, task, `v${v}`) !== undefined);
   }
 
   private readVersion(task: string, version: number): StoredPrior | undefined {

@@ -12,7 +12,7 @@ import type {
   ReplaysResponse,
 } from './api-types.js';
 import { ViewerData } from './data.js';
-import { resolveInside, UnsafePathError } from './safe-path.js';
+import { isSafeSegment, resolveInside, UnsafePathError } from './safe-path.js';
 
 /** Renders success-rate curves (mean ± spread over seeds) of run folders as an SVG document. */
 export type CurvesSvg = (runDirs: string[]) => Promise<string>;
@@ -316,7 +316,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /**
  * Splits the raw request target into decoded path segments and the query. The raw path is split
  * before decoding (WHATWG URL parsing would fold `/a/../b` away), so `..` and `%2e%2e` arrive as
- * segments and are refused by the segment check, as is `%2f` inside one.
+ * segments and are refused, as is `%2f` inside one.
  */
 function parseTarget(target: string): { segments: string[]; query: URLSearchParams } {
   if (!target.startsWith('/')) throw new HttpError(400, 'the request target must be a path');
@@ -332,6 +332,9 @@ function parseTarget(target: string): { segments: string[]; query: URLSearchPara
     .split('/')
     .filter((s) => s !== '')
     .map((s) => decodeURIComponent(s));
+  // Every segment must be a plain name, whatever the route: `..`, `/` and absolute paths are
+  // refused here once, before any route looks at them.
+  for (const segment of segments) if (!isSafeSegment(segment)) throw new UnsafePathError(segment);
   return { segments, query };
 }
 
