@@ -16,8 +16,9 @@ async function start(): Promise<void> {
   // Open on a task that has something to show: versions or runs, else the first one.
   const first = tasks.find((t) => t.versions > 0 || t.runs > 0)?.name ?? names[0] ?? '';
   const scene = new ScenePanel(names);
-  const feedback = new FeedbackPanel(names, (task) => {
-    if (scene.task === task) void scene.selectTask(task);
+  // A new version's evaluation episodes become replays: show them in the episode panel.
+  const feedback = new FeedbackPanel(names, (task, version) => {
+    if (scene.task === task) void scene.selectTask(task, `prior:v${version}`);
   });
   await Promise.all([scene.selectTask(first), feedback.selectTask(first), new CurvesPanel().start()]);
   status.textContent = 'ready';

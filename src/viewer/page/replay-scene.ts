@@ -21,9 +21,7 @@ export class ReplayScene {
   private readonly disposables: { dispose(): void }[] = [];
 
   constructor(private readonly canvas: HTMLCanvasElement) {
-    // preserveDrawingBuffer: the frame stays readable after it is shown (toDataURL), which the
-    // browser test uses to check pixels; the cost is negligible at this scene size.
-    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: true });
+    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
     this.scene.background = new THREE.Color(0xdfe3e8);
     this.camera.up.set(0, 0, 1);

@@ -35,7 +35,13 @@ export class RewardChart {
     const x = (i: number) => PAD.left + (plotW * i) / Math.max(1, this.frames - 1);
     const y = (v: number) => PAD.top + plotH * (1 - (v - low) / (high - low));
 
-    const svg = svgElement('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: '100%', role: 'img' });
+    // Drawn at its natural size (shrunk on narrow screens by CSS max-width), not stretched.
+    const svg = svgElement('svg', {
+      viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
+      width: WIDTH,
+      height: HEIGHT,
+      role: 'img',
+    });
     svg.setAttribute('aria-label', 'reward and reward terms per step');
     // Success strip: one rectangle per run of successful frames, along the top.
     replay.frames.forEach((f, i) => {

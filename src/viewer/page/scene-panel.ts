@@ -43,20 +43,23 @@ export class ScenePanel {
     });
   }
 
-  /** Selects `task` and (re)lists its replays, e.g. after a feedback round recorded new ones. */
-  async selectTask(task: string): Promise<void> {
+  /**
+   * Selects `task` and (re)lists its replays, e.g. after a feedback round recorded new ones;
+   * `source` (`prior:v3`) is shown if it has episodes.
+   */
+  async selectTask(task: string, source?: string): Promise<void> {
     this.taskSelect.value = task;
-    await this.loadSources();
+    await this.loadSources(source);
   }
 
   get task(): string {
     return this.taskSelect.value;
   }
 
-  private async loadSources(): Promise<void> {
+  private async loadSources(prefer?: string): Promise<void> {
     const task = this.taskSelect.value;
     if (!task) return;
-    const keep = this.sourceSelect.value;
+    const keep = prefer ?? this.sourceSelect.value;
     const response = await getJson<ReplaysResponse>(`/api/replays?task=${encodeURIComponent(task)}`);
     if (task !== this.taskSelect.value) return; // another task was picked meanwhile
     this.sources = response.sources;
