@@ -20,7 +20,13 @@ import type {
   TasksResponse,
 } from './api-types.js';
 import { defaultCurvesSvg } from './curves-default.js';
-import { type FeedbackRequest, isLoopbackHost, startViewerServer, type ViewerServer } from './server.js';
+import {
+  type FeedbackRequest,
+  isLoopbackHost,
+  startViewerServer,
+  type ViewerServer,
+  ViewerServerError,
+} from './server.js';
 
 const SECRET = 'top-secret-outside-the-data-roots';
 const V1 = 'export function act(obs, ctx) {\n  return [0, 0, 0];\n}';
@@ -330,6 +336,15 @@ describe('armprior view server', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const done = await get<JobResponse>(`/api/jobs/${job}`);
     expect(done).toMatchObject({ state: 'done', result: { version: 3, successRate: 0.75 }, error: null });
+  });
+
+  it('says clearly when the port is taken', async () => {
+    await expect(
+      startViewerServer({ priorsDir: priors, runsDir: runs, port: server.port, curvesSvg: async () => '' }),
+    ).rejects.toThrow(ViewerServerError);
+    await expect(
+      startViewerServer({ priorsDir: priors, runsDir: runs, port: server.port, curvesSvg: async () => '' }),
+    ).rejects.toThrow(/the port is in use/);
   });
 
   it('answers 503 for feedback when started without an LLM', async () => {

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { extname, join } from 'node:path';
+import { ArmpriorError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { ReplaySchema } from '../replays/replay-format.js';
 import type {
@@ -82,6 +83,16 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
 };
 
+/** The server cannot start (the port is taken, the address is not this machine's). */
+export class ViewerServerError extends ArmpriorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('view_listen', message, options);
+  }
+}
+
+/** Finished feedback jobs kept for polling; older ones are forgotten. */
+const FINISHED_JOBS_KEPT = 20;
+
 /** An answer other than 200, thrown inside a handler and turned into a JSON error. */
 class HttpError extends Error {
   constructor(
@@ -145,6 +156,9 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
           error: null,
         };
         jobs.set(job.id, job);
+        const finished = [...jobs.values()].filter((j) => j.state !== 'running');
+        for (const old of finished.slice(0, Math.max(0, finished.length - FINISHED_JOBS_KEPT)))
+          jobs.delete(old.id);
         const request: FeedbackRequest = { task, feedback: text };
         if (typeof body.from === 'string') request.from = body.from;
         options
@@ -286,9 +300,16 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
 
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (cause: NodeJS.ErrnoException) =>
+      reject(
+        new ViewerServerError(
+          `cannot listen on ${host}:${options.port ?? 0} (${cause.code === 'EADDRINUSE' ? 'the port is in use; choose another with --port, or --port 0 for a free one' : cause.message})`,
+          { cause },
+        ),
+      );
+    server.once('error', fail);
     server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
