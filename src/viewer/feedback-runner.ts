@@ -2,7 +2,7 @@ import { feedbackRound } from '../controllers/prior-rounds.js';
 import type { PriorStore } from '../controllers/store.js';
 import type { ChatCompleter } from '../prompts/chat.js';
 import type { FeedbackResult } from './api-types.js';
-import type { FeedbackRunner } from './server.js';
+import type { FeedbackRunner } from './feedback-jobs.js';
 
 /** What a feedback round from the page needs besides the request. */
 export interface FeedbackRunnerOptions {

@@ -248,10 +248,15 @@ describe('armprior view server', () => {
       expect(response.body, path).not.toContain(SECRET);
       expect(JSON.parse(response.body), path).toHaveProperty('error');
     }
+    // DNS rebinding: another site's name resolved to 127.0.0.1 is not served.
+    const rebound = await rawGet(server.port, '/api/priors/reach', { host: 'evil.example:80' });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).not.toContain('move up and down');
+    expect((await rawGet(server.port, '/api/tasks', { host: `localhost:${server.port}` })).status).toBe(200);
     // An absolute-form target is not a path on this server.
     const absolute = await rawSocket(
       server.port,
-      `GET http://127.0.0.1/etc/passwd HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`,
+      `GET http://127.0.0.1/etc/passwd HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n`,
     );
     expect(absolute).toMatch(/^HTTP\/1\.1 400/);
   });

@@ -5,35 +5,15 @@ import { extname, join } from 'node:path';
 import { ArmpriorError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { ReplaySchema } from '../replays/replay-format.js';
-import type {
-  ErrorResponse,
-  FeedbackResult,
-  FeedbackStarted,
-  JobResponse,
-  ReplaysResponse,
-} from './api-types.js';
+import type { ErrorResponse, FeedbackStarted, JobResponse, ReplaysResponse } from './api-types.js';
 import { ViewerData } from './data.js';
+import { FeedbackJobs, type FeedbackRequest, type FeedbackRunner } from './feedback-jobs.js';
 import { isSafeSegment, resolveInside, UnsafePathError } from './safe-path.js';
+
+export type { FeedbackRequest, FeedbackRunner } from './feedback-jobs.js';
 
 /** Renders success-rate curves (mean ± spread over seeds) of run folders as an SVG document. */
 export type CurvesSvg = (runDirs: string[]) => Promise<string>;
-
-/** What a feedback round is asked to do. */
-export interface FeedbackRequest {
-  task: string;
-  feedback: string;
-  /** The version the feedback is about (`vN`, `bundled`); default the active one. */
-  from?: string;
-}
-
-/**
- * Runs one feedback round (LLM, store, evaluation) and reports progress as text for a person.
- * The CLI's is built on `feedbackRound` (src/viewer/feedback-runner.ts); tests inject their own.
- */
-export type FeedbackRunner = (
-  request: FeedbackRequest,
-  onProgress: (text: string) => void,
-) => Promise<FeedbackResult>;
 
 /** Options of {@link startViewerServer}. */
 export interface ViewerServerOptions {
@@ -90,9 +70,6 @@ export class ViewerServerError extends ArmpriorError {
   }
 }
 
-/** Finished feedback jobs kept for polling; older ones are forgotten. */
-const FINISHED_JOBS_KEPT = 20;
-
 /** An answer other than 200, thrown inside a handler and turned into a JSON error. */
 class HttpError extends Error {
   constructor(
@@ -101,15 +78,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-interface Job {
-  id: string;
-  task: string;
-  state: JobResponse['state'];
-  progress: string;
-  result: FeedbackResult | null;
-  error: string | null;
 }
 
 /**
@@ -123,8 +91,8 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
   const data = new ViewerData(options.priorsDir, options.runsDir);
   const staticDir = options.staticDir ?? defaultStaticDir();
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
-  const jobs = new Map<string, Job>();
-  let jobCounter = 0;
+  const host = options.host ?? '127.0.0.1';
+  const jobs = options.feedback ? new FeedbackJobs(options.feedback) : undefined;
 
   const api = async (
     method: string,
@@ -143,41 +111,12 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
         if (text === '') throw new HttpError(400, 'the body must be {"text": "<your feedback>"}');
         if (body.from !== undefined && typeof body.from !== 'string')
           throw new HttpError(400, '"from" must be a version such as "v2" or "bundled"');
-        if (!options.feedback)
+        if (!jobs)
           throw new HttpError(503, 'feedback is not available: the server was started without an LLM');
-        if ([...jobs.values()].some((j) => j.task === task && j.state === 'running'))
-          throw new HttpError(409, `a feedback round on '${task}' is already running`);
-        const job: Job = {
-          id: `job-${++jobCounter}`,
-          task,
-          state: 'running',
-          progress: 'starting',
-          result: null,
-          error: null,
-        };
-        jobs.set(job.id, job);
-        const finished = [...jobs.values()].filter((j) => j.state !== 'running');
-        for (const old of finished.slice(0, Math.max(0, finished.length - FINISHED_JOBS_KEPT)))
-          jobs.delete(old.id);
+        if (jobs.busy(task)) throw new HttpError(409, `a feedback round on '${task}' is already running`);
         const request: FeedbackRequest = { task, feedback: text };
         if (typeof body.from === 'string') request.from = body.from;
-        options
-          .feedback(request, (progress) => {
-            job.progress = progress;
-          })
-          .then(
-            (result) => {
-              job.state = 'done';
-              job.result = result;
-              job.progress = `v${result.version} stored and evaluated`;
-            },
-            (error: unknown) => {
-              job.state = 'failed';
-              job.error = error instanceof Error ? error.message : String(error);
-              job.progress = 'failed';
-            },
-          );
-        sendJson(res, 202, { job: job.id } satisfies FeedbackStarted);
+        sendJson(res, 202, { job: jobs.start(request) } satisfies FeedbackStarted);
         return;
       }
       throw new HttpError(segments.length === 0 ? 404 : 405, `no POST route /api/${route}`);
@@ -232,9 +171,9 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
         return;
       }
       case 'jobs': {
-        const job = rest.length === 1 ? jobs.get(rest[0]!) : undefined;
+        const job = rest.length === 1 ? jobs?.get(rest[0]!) : undefined;
         if (!job) throw new HttpError(404, `no job '${rest.join('/')}'`);
-        return sendJson(res, 200, { ...job } satisfies JobResponse);
+        return sendJson(res, 200, job satisfies JobResponse);
       }
     }
     throw new HttpError(404, `no route /api/${route}`);
@@ -254,7 +193,7 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
     res.writeHead(200, {
       ...commonHeaders,
       'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-      // The page loads only its own files: no CDN, nothing inline.
+      // The page loads only its own files: no CDN, no inline script.
       'content-security-policy':
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'",
     });
@@ -267,6 +206,7 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
       res.setHeader('allow', 'GET, POST');
       throw new HttpError(405, `method ${method} is not allowed`);
     }
+    checkHostHeader(req, host);
     const { segments, query } = parseTarget(req.url ?? '');
     if (method === 'POST') checkPostOrigin(req);
     if (segments[0] === 'api') return api(method, segments.slice(1), query, req, res);
@@ -298,7 +238,6 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
 
-  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     const fail = (cause: NodeJS.ErrnoException) =>
       reject(
@@ -357,6 +296,19 @@ function parseTarget(target: string): { segments: string[]; query: URLSearchPara
   // refused here once, before any route looks at them.
   for (const segment of segments) if (!isSafeSegment(segment)) throw new UnsafePathError(segment);
   return { segments, query };
+}
+
+/**
+ * DNS rebinding: a site whose name is made to resolve to 127.0.0.1 could read the API from the
+ * user's browser as if same-origin. Its requests carry its own name in Host, so a server bound to
+ * loopback answers only requests addressed to a loopback name. Bound elsewhere (`--host`), the
+ * machine may have any number of names and the check is left to the user's network.
+ */
+function checkHostHeader(req: IncomingMessage, boundHost: string): void {
+  if (!isLoopbackHost(boundHost)) return;
+  const header = req.headers.host ?? '';
+  const name = header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.split(':')[0]!;
+  if (!isLoopbackHost(name)) throw new HttpError(403, `requests for host '${header}' are not served here`);
 }
 
 /**
