@@ -42,6 +42,7 @@ export class ViewerData {
     return taskNames().includes(task);
   }
 
+  /** Every registered task, with how many prior versions and runs it has. */
   tasks(): TasksResponse {
     const runs = this.runList();
     return {
@@ -164,6 +165,7 @@ export class ViewerData {
     return undefined;
   }
 
+  /** The run folders (those with a readable run.json), by name. */
   runs(): { runs: RunSummary[] } {
     return { runs: this.runList() };
   }
