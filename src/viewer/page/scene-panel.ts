@@ -59,10 +59,11 @@ export class ScenePanel {
   private async loadSources(prefer?: string): Promise<void> {
     const task = this.taskSelect.value;
     if (!task) return;
-    const keep = prefer ?? this.sourceSelect.value;
+    const current = this.sourceSelect.value;
     const response = await getJson<ReplaysResponse>(`/api/replays?task=${encodeURIComponent(task)}`);
     if (task !== this.taskSelect.value) return; // another task was picked meanwhile
     this.sources = response.sources;
+    const keep = this.sources.some((s) => s.source === prefer) ? prefer : current;
     setOptions(
       this.sourceSelect,
       this.sources.map((s) => ({ value: s.source, label: `${s.label} (${s.episodes.length})` })),
@@ -71,13 +72,16 @@ export class ScenePanel {
     this.fillEpisodes();
   }
 
+  /** Lists the chosen source's episodes; the one on show stays on show if it is still listed. */
   private fillEpisodes(): void {
     const source = this.sources.find((s) => s.source === this.sourceSelect.value);
+    const current = this.episodeSelect.value;
     setOptions(
       this.episodeSelect,
       (source?.episodes ?? []).map((e) => ({ value: e.id, label: e.name.replace(/\.json$/, '') })),
+      current,
     );
-    void this.loadEpisode();
+    if (this.replay === undefined || this.episodeSelect.value !== current) void this.loadEpisode();
   }
 
   private async loadEpisode(): Promise<void> {
