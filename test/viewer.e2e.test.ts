@@ -63,6 +63,14 @@ function differingPixels(a: Uint8Array, b: Uint8Array): number {
   return count;
 }
 
+const MISSING_CHROMIUM = `the viewer's browser test needs Debian's chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run installs it)`;
+
+// A test of its own, so a missing browser counts as a failed test (vitest counts the tests of a
+// suite whose beforeAll throws as skipped) and is never mistaken for a pass.
+it('finds the browser the viewer is tested in', () => {
+  expect(existsSync(CHROMIUM), MISSING_CHROMIUM).toBe(true);
+});
+
 describe('armprior view in a real browser', () => {
   const llm = new FakeOpenAiServer();
   let browser: Browser;
@@ -74,11 +82,7 @@ describe('armprior view in a real browser', () => {
   let cliStderr = '';
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `the viewer's browser test needs Debian's chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run installs it)`,
-      );
-    }
+    if (!existsSync(CHROMIUM)) throw new Error(MISSING_CHROMIUM);
     if (!existsSync(join(packageRoot(), 'dist', 'viewer', 'app.js'))) {
       throw new Error('the viewer page is not built (dist/viewer/app.js): npm run build');
     }
