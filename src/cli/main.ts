@@ -11,6 +11,7 @@ import { registerRunCommand } from './commands/run.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerTasksCommand } from './commands/tasks.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerViewCommand } from './commands/view.js';
 import { reportError } from './exit.js';
 
 /** Builds the `armprior` program; one file per command under ./commands. */
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerBenchCommand(program);
   registerRobotCommand(program);
+  registerViewCommand(program);
   return program;
 }
 

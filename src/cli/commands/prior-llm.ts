@@ -151,7 +151,12 @@ function roundOptions(options: LlmOptions, task: string, store: PriorStore): Rou
   };
 }
 
-function chooseClient(options: LlmOptions, store: PriorStore, task: string): ChatCompleter {
+/** The LLM client `--llm` and `--llm-config` name (shared with `armprior view`). */
+export function chooseClient(
+  options: Pick<LlmOptions, 'llm' | 'llmConfig'>,
+  store: PriorStore,
+  task: string,
+): ChatCompleter {
   if (options.llm === 'replay') return ReplayClient.fromStore(store, task);
   if (options.llm !== undefined && options.llm !== 'endpoint') {
     throw new RangeError(`--llm must be 'endpoint' or 'replay', got '${options.llm}'`);

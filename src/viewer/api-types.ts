@@ -1,0 +1,116 @@
+/**
+ * The JSON shapes of the viewer's API (`armprior view`, issue #6), shared by the server
+ * (src/viewer/server.ts) and the page (src/viewer/page/), so both sides agree at compile time.
+ * Types only: this file is bundled into the page and must not import Node modules.
+ */
+
+/** GET /api/tasks */
+export interface TasksResponse {
+  tasks: { name: string; versions: number; runs: number }[];
+}
+
+/** One stored version in GET /api/priors/:task. */
+export interface PriorVersionSummary {
+  version: number;
+  parent: number | null;
+  source: string;
+  model: string | null;
+  createdAt: string;
+  /** The person's feedback that led to this version. */
+  feedback: string | null;
+  successRate: number | null;
+  episodes: number | null;
+}
+
+/** GET /api/priors/:task */
+export interface PriorsResponse {
+  task: string;
+  /** The version `prior` means; null: the bundled prior. */
+  active: number | null;
+  /** Whether armprior ships a bundled prior for the task. */
+  bundled: boolean;
+  versions: PriorVersionSummary[];
+  /** The active prior's evaluation: success rate and the rollout critic's failure summary. */
+  activeEvaluation: EvaluationSummary | null;
+}
+
+/** The parts of a version's evaluation.json the page shows. */
+export interface EvaluationSummary {
+  successRate: number | null;
+  episodes: number | null;
+  meanReturn: number | null;
+  /** The rollout critic's text: outcomes and failure examples. */
+  summary: string;
+}
+
+/** GET /api/priors/:task/:version (`vN` or `bundled`) */
+export interface PriorVersionResponse {
+  task: string;
+  version: number | 'bundled';
+  code: string;
+  meta: PriorVersionSummary | null;
+  evaluation: EvaluationSummary | null;
+  feedback: string | null;
+  /** Unified diff of the code against the version it came from (null for a first version). */
+  diff: string | null;
+  /** What the diff is against: `v2`, `bundled`. */
+  diffBase: string | null;
+}
+
+/** One replay source of a task: a prior version or a run. */
+export interface ReplaySource {
+  /** `prior:v3`, `prior:bundled`, `run:<run folder>`. */
+  source: string;
+  label: string;
+  episodes: { id: string; name: string }[];
+}
+
+/** GET /api/replays?task=&source= */
+export interface ReplaysResponse {
+  task: string;
+  sources: ReplaySource[];
+}
+
+/** One run in GET /api/runs. */
+export interface RunSummary {
+  name: string;
+  task: string;
+  algo: string;
+  seed: number;
+  status: string;
+  envSteps: number;
+  updated: string;
+}
+
+/** GET /api/runs */
+export interface RunsResponse {
+  runs: RunSummary[];
+}
+
+/** POST /api/priors/:task/feedback answers 202 with the job to poll. */
+export interface FeedbackStarted {
+  job: string;
+}
+
+/** GET /api/jobs/:id */
+export interface JobResponse {
+  id: string;
+  task: string;
+  state: 'running' | 'done' | 'failed';
+  /** What is happening now, for a person to read. */
+  progress: string;
+  result: FeedbackResult | null;
+  error: string | null;
+}
+
+/** What a feedback round produced. */
+export interface FeedbackResult {
+  version: number;
+  successRate: number;
+  summary: string;
+}
+
+/** Every error answer. */
+export interface ErrorResponse {
+  error: string;
+}
