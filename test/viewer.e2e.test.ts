@@ -232,11 +232,9 @@ describe('armprior view in a real browser', () => {
       timeout: 30_000,
     });
     await page.selectOption('[data-testid=replay-source]', 'prior:v2');
-    await page.waitForFunction(
-      () => document.querySelector('[data-testid=episode-info]')?.textContent?.includes('prior:reach:v2'),
-      undefined,
-      { timeout: 30_000 },
-    );
+    await page
+      .locator('[data-testid=episode-info]', { hasText: 'prior:reach:v2' })
+      .waitFor({ timeout: 30_000 });
     expect(pageErrors).toEqual([]);
   });
 
