@@ -6,7 +6,8 @@
 
 /** GET /api/tasks */
 export interface TasksResponse {
-  tasks: { name: string; versions: number; runs: number }[];
+  /** `episodes`: recorded episodes (replays) of its prior versions and runs. */
+  tasks: { name: string; versions: number; runs: number; episodes: number }[];
 }
 
 /** One stored version in GET /api/priors/:task. */

@@ -42,7 +42,7 @@ export class ViewerData {
     return taskNames().includes(task);
   }
 
-  /** Every registered task, with how many prior versions and runs it has. */
+  /** Every registered task, with how many prior versions, runs and recorded episodes it has. */
   tasks(): TasksResponse {
     const runs = this.runList();
     return {
@@ -50,6 +50,7 @@ export class ViewerData {
         name,
         versions: this.versions(name).length,
         runs: runs.filter((r) => r.task === name).length,
+        episodes: this.replays(name).sources.reduce((n, s) => n + s.episodes.length, 0),
       })),
     };
   }

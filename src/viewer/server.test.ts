@@ -163,7 +163,8 @@ describe('armprior view server', () => {
 
   it('lists tasks, priors with their evaluation and failure summary, and one version with its diff', async () => {
     const { tasks } = await get<TasksResponse>('/api/tasks');
-    expect(tasks.find((t) => t.name === 'reach')).toEqual({ name: 'reach', versions: 2, runs: 2 });
+    expect(tasks.find((t) => t.name === 'reach')).toMatchObject({ name: 'reach', versions: 2, runs: 2 });
+    expect(tasks.find((t) => t.name === 'reach')!.episodes).toBeGreaterThan(0);
     const reach = await get<PriorsResponse>('/api/priors/reach');
     expect(reach.active).toBe(2);
     expect(reach.bundled).toBe(true);

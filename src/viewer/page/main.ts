@@ -13,8 +13,12 @@ async function start(): Promise<void> {
   const status = byId('status');
   const { tasks } = await getJson<TasksResponse>('/api/tasks');
   const names = tasks.map((t) => t.name);
-  // Open on a task that has something to show: versions or runs, else the first one.
-  const first = tasks.find((t) => t.versions > 0 || t.runs > 0)?.name ?? names[0] ?? '';
+  // Open on a task that has something to show: episodes to replay, else versions or runs.
+  const first =
+    tasks.find((t) => t.episodes > 0)?.name ??
+    tasks.find((t) => t.versions > 0 || t.runs > 0)?.name ??
+    names[0] ??
+    '';
   const scene = new ScenePanel(names);
   // A new version's evaluation episodes become replays: show them in the episode panel.
   const feedback = new FeedbackPanel(names, (task, version) => {
