@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listReplays, readReplay } from '../src/replays/replay-recorder.js';
 import { FakeOpenAiServer } from './support/fake-openai-server.js';
+import { FLAT_REACH, FULL_REACH } from './support/reach-controllers.js';
 import { runCli } from './support/run-cli.js';
 
 const API_KEY = 'sk-test-e2e-0123456789';
@@ -13,16 +14,6 @@ const armprior = runCli;
 
 const reply = (code: string, words = 'Here is a controller.') =>
   `${words}\n\n\`\`\`javascript\n${code}\n\`\`\`\n`;
-/** A reach controller that only moves in x and y: it stops short of goals above or below. */
-const FLAT_REACH = `export function act(obs, ctx) {
-  const target = [obs.desiredGoal[0], obs.desiredGoal[1], obs.eePosition[2]];
-  return towards(obs.eePosition, target, 10);
-}`;
-/** The fixed one: all three axes. */
-const FULL_REACH = `export function act(obs, ctx) {
-  // Head straight for the goal point.
-  return towards(obs.eePosition, obs.desiredGoal, 10);
-}`;
 
 describe('prior controllers: generate → evaluate → feedback → new version (offline)', () => {
   const server = new FakeOpenAiServer();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/core/paths.js';
 import { FakeOpenAiServer } from './support/fake-openai-server.js';
 import { decodePng } from './support/png.js';
+import { FLAT_REACH, FULL_REACH } from './support/reach-controllers.js';
 import { cliBin } from './support/run-cli.js';
 import {
   recordReplayFixture,
@@ -35,14 +36,6 @@ const CHROMIUM_ARGS = [
   '--enable-unsafe-swiftshader',
 ];
 const RUN = 'reach__td3__0__20260101-000000';
-const FLAT_REACH = `export function act(obs, ctx) {
-  const target = [obs.desiredGoal[0], obs.desiredGoal[1], obs.eePosition[2]];
-  return towards(obs.eePosition, target, 10);
-}`;
-const FULL_REACH = `export function act(obs, ctx) {
-  // Head straight for the goal point.
-  return towards(obs.eePosition, obs.desiredGoal, 10);
-}`;
 
 /** The 3D canvas as shown: a screenshot of the element, decoded. */
 async function canvasPixels(page: Page): Promise<{ distinct: number; pixels: Uint8Array }> {

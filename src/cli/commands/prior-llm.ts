@@ -28,22 +28,31 @@ interface LlmOptions {
   replays: boolean;
 }
 
+/**
+ * The options of a command that runs LLM rounds (`prior generate|feedback|edit`, `view`): where
+ * the LLM is, and how a new version is evaluated.
+ */
+export function withLlmOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--llm <source>',
+      '`endpoint` (config/llm.yaml, OPENAI_BASE_URL, OPENAI_API_KEY) or `replay` (recorded replies only)',
+      'endpoint',
+    )
+    .option('--llm-config <file>', 'LLM config file (default config/llm.yaml)')
+    .option('-n, --episodes <n>', 'evaluation episodes (fixed seeds)', integerOption(1, 10_000), 20)
+    .option('--max-attempts <n>', 'replies to try when one has no usable code', integerOption(1, 10), 3)
+    .option('-r, --robot <name|file>', 'robot for the evaluation', 'panda');
+}
+
 /** `prior generate`, `prior feedback`, `prior edit`: the LLM and human-feedback side. */
 export function registerPriorLlmCommands(prior: Command): void {
   const withLlm = (cmd: Command) =>
-    cmd
-      .requiredOption('-t, --task <name>', 'task (see `armprior tasks`)')
-      .option('--priors <dir>', 'the controller store (default ./priors)')
-      .option(
-        '--llm <source>',
-        '`endpoint` (config/llm.yaml, OPENAI_BASE_URL, OPENAI_API_KEY) or `replay` (recorded replies only)',
-        'endpoint',
-      )
-      .option('--llm-config <file>', 'LLM config file (default config/llm.yaml)')
-      .option('-n, --episodes <n>', 'evaluation episodes (fixed seeds)', integerOption(1, 10_000), 20)
-      .option('--max-attempts <n>', 'replies to try when one has no usable code', integerOption(1, 10), 3)
-      .option('-r, --robot <name|file>', 'robot for the evaluation', 'panda')
-      .option('--no-replays', 'do not save evaluation episodes as replays (default: in the version folder)');
+    withLlmOptions(
+      cmd
+        .requiredOption('-t, --task <name>', 'task (see `armprior tasks`)')
+        .option('--priors <dir>', 'the controller store (default ./priors)'),
+    ).option('--no-replays', 'do not save evaluation episodes as replays (default: in the version folder)');
 
   withLlm(
     prior

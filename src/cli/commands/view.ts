@@ -5,7 +5,7 @@ import { createFeedbackRunner } from '../../viewer/feedback-runner.js';
 import { isLoopbackHost, startViewerServer } from '../../viewer/server.js';
 import { integerOption } from '../options.js';
 import { openStore } from '../prior-support.js';
-import { chooseClient } from './prior-llm.js';
+import { chooseClient, withLlmOptions } from './prior-llm.js';
 
 interface ViewOptions {
   port: number;
@@ -21,58 +21,50 @@ interface ViewOptions {
 
 /** `armprior view`: the local web page for replays, learning curves and feedback (issue #6). */
 export function registerViewCommand(program: Command): void {
-  program
-    .command('view')
-    .description('a local web page: watch recorded episodes in 3D, compare learning curves, give feedback')
-    .option('-p, --port <n>', 'port (0: a free one)', integerOption(0, 65_535), 8765)
-    .option('--host <address>', 'address to bind (anything but loopback exposes your data)', '127.0.0.1')
-    .option('--priors <dir>', 'the controller store (default ./priors)')
-    .option('--runs <dir>', 'the folder of run folders', 'runs')
-    .option(
-      '--llm <source>',
-      '`endpoint` (config/llm.yaml, OPENAI_BASE_URL, OPENAI_API_KEY) or `replay` (recorded replies only)',
-      'endpoint',
-    )
-    .option('--llm-config <file>', 'LLM config file (default config/llm.yaml)')
-    .option('-n, --episodes <n>', 'evaluation episodes of a feedback round', integerOption(1, 10_000), 20)
-    .option('--max-attempts <n>', 'replies to try when one has no usable code', integerOption(1, 10), 3)
-    .option('-r, --robot <name|file>', 'robot for the evaluation', 'panda')
-    .action(async (options: ViewOptions) => {
-      if (options.llm !== 'endpoint' && options.llm !== 'replay')
-        throw new RangeError(`--llm must be 'endpoint' or 'replay', got '${options.llm}'`);
-      const store = openStore(options.priors);
-      if (!isLoopbackHost(options.host)) {
-        process.stderr.write(
-          `warning: listening on ${options.host}, not loopback: anyone who can reach it can read your priors and runs and start LLM rounds with your key\n`,
-        );
-      }
-      const server = await startViewerServer({
-        host: options.host,
-        port: options.port,
-        priorsDir: store.root,
-        runsDir: resolve(options.runs),
-        // The same drawing as `armprior plot`; a run still without evaluation draws empty axes.
-        curvesSvg: (runDirs) => curvesSvgForRuns(runDirs, { allowEmpty: true }),
-        // The client is made per round, so a missing key is reported on the page, not at start.
-        feedback: createFeedbackRunner({
-          store,
-          clientFor: (task) => chooseClient(options, store, task),
-          episodes: options.episodes,
-          robot: options.robot,
-          maxAttempts: options.maxAttempts,
-        }),
-      });
-      process.stdout.write(`armprior view: ${server.url}\n`);
-      process.stderr.write('Ctrl-C to stop.\n');
-      await new Promise<void>((done) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void server.close().then(done);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
-      process.stderr.write('armprior view: stopped\n');
+  withLlmOptions(
+    program
+      .command('view')
+      .description('a local web page: watch recorded episodes in 3D, compare learning curves, give feedback')
+      .option('-p, --port <n>', 'port (0: a free one)', integerOption(0, 65_535), 8765)
+      .option('--host <address>', 'address to bind (anything but loopback exposes your data)', '127.0.0.1')
+      .option('--priors <dir>', 'the controller store (default ./priors)')
+      .option('--runs <dir>', 'the folder of run folders', 'runs'),
+  ).action(async (options: ViewOptions) => {
+    if (options.llm !== 'endpoint' && options.llm !== 'replay')
+      throw new RangeError(`--llm must be 'endpoint' or 'replay', got '${options.llm}'`);
+    const store = openStore(options.priors);
+    if (!isLoopbackHost(options.host)) {
+      process.stderr.write(
+        `warning: listening on ${options.host}, not loopback: anyone who can reach it can read your priors and runs and start LLM rounds with your key\n`,
+      );
+    }
+    const server = await startViewerServer({
+      host: options.host,
+      port: options.port,
+      priorsDir: store.root,
+      runsDir: resolve(options.runs),
+      // The same drawing as `armprior plot`; a run still without evaluation draws empty axes.
+      curvesSvg: (runDirs) => curvesSvgForRuns(runDirs, { allowEmpty: true }),
+      // The client is made per round, so a missing key is reported on the page, not at start.
+      feedback: createFeedbackRunner({
+        store,
+        clientFor: (task) => chooseClient(options, store, task),
+        episodes: options.episodes,
+        robot: options.robot,
+        maxAttempts: options.maxAttempts,
+      }),
     });
+    process.stdout.write(`armprior view: ${server.url}\n`);
+    process.stderr.write('Ctrl-C to stop.\n');
+    await new Promise<void>((done) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void server.close().then(done);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    process.stderr.write('armprior view: stopped\n');
+  });
 }
