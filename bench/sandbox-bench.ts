@@ -59,7 +59,7 @@ export async function runSandboxBench(
     code: bundled,
     label: `${task} (bundled)`,
   });
-  evaluateController(evalEnv, controller, evaluationSeeds(20));
+  await evaluateController(evalEnv, controller, evaluationSeeds(20));
   controller.dispose();
   evalEnv.close();
   const evaluate20EpisodesSec = (performance.now() - t1) / 1000;

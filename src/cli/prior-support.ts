@@ -31,7 +31,7 @@ export async function evaluatePrior(
   const env = await ArmEnv.create({ task: prior.task, robot: options.robot });
   try {
     const progress = options.quiet ? undefined : createProgress(`evaluating ${prior.label}`, episodes);
-    const evaluation = evaluate(env, prior, {
+    const evaluation = await evaluate(env, prior, {
       episodes,
       onEpisode: (_, done) => progress?.update(done),
       replaysDir: options.replaysDir,

@@ -23,20 +23,20 @@ export function evaluationSeeds(episodes: number, firstSeed = 1000): number[] {
 
 /**
  * Runs `controller` on `env` for each seed and diagnoses every episode; with a `recorder`, each
- * episode is also saved as a replay (for the viewer).
+ * episode is also saved as a replay (for the viewer). Yields to the event loop after each episode.
  */
-export function evaluateController(
+export async function evaluateController(
   env: ArmEnv,
   controller: EpisodeController,
   seeds: readonly number[],
   onEpisode?: (done: number, episode: EpisodeSummary) => void,
   recorder?: ReplayRecorder,
-): ControllerEvaluation {
+): Promise<ControllerEvaluation> {
   const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
   const episodes: ControllerEvaluation['episodes'] = [];
   const diagnoses: EpisodeDiagnosis[] = [];
   const failureExamples: string[] = [];
-  seeds.forEach((seed, index) => {
+  for (const [index, seed] of seeds.entries()) {
     const tracker = new EpisodeTracker(layout, env.task.config.distanceThresholdM);
     const capture = recorder?.begin(seed);
     const episode = runEpisode(
@@ -57,7 +57,10 @@ export function evaluateController(
     diagnoses.push(diagnosis);
     episodes.push({ ...episode, outcome: diagnosis.outcome });
     onEpisode?.(index + 1, episode);
-  });
+    // Let the event loop in between episodes: the viewer's server evaluates a new version while
+    // it goes on answering the page (and shows this progress).
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   return {
     task: env.task.name,
     controller: controller.name,

@@ -51,7 +51,7 @@ export async function generateRound(options: RoundOptions): Promise<RoundResult>
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const version = storeGenerated(options, generated, { feedback: null, parent: null });
-    const evaluation = evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
+    const evaluation = await evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
       ...options,
       replaysDir: replaysDirOf(options, version),
     });
@@ -72,7 +72,7 @@ export async function feedbackRound(
     const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
     const base = resolvePrior(options.store, options.task, options.from);
     const history = conversationOf(options.store, base, initialMessages(env.task, layout));
-    const baseEvaluation = evaluate(env, base, {
+    const baseEvaluation = await evaluate(env, base, {
       ...options,
       replaysDir: replaysDirOf(options, base.version),
     });
@@ -95,7 +95,7 @@ export async function feedbackRound(
       feedback: options.feedback,
       parent: base.version === 'bundled' ? null : base.version,
     });
-    const evaluation = evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
+    const evaluation = await evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
       ...options,
       replaysDir: replaysDirOf(options, version),
     });
@@ -133,17 +133,17 @@ export function evaluationRecord(evaluation: ControllerEvaluation): Record<strin
  * Evaluates a prior on the fixed seed set with `env`; with `replaysDir`, every episode is saved
  * there as a replay.
  */
-export function evaluate(
+export async function evaluate(
   env: ArmEnv,
   prior: ResolvedPrior,
   options: Pick<RoundOptions, 'episodes' | 'onEpisode'> & { replaysDir?: string | undefined },
-): ControllerEvaluation {
+): Promise<ControllerEvaluation> {
   const controller = createPriorController(env, prior);
   const recorder = options.replaysDir
     ? new ReplayRecorder(env, { actor: priorActorName(prior.task, prior.version), dir: options.replaysDir })
     : undefined;
   try {
-    return evaluateController(
+    return await evaluateController(
       env,
       controller,
       evaluationSeeds(options.episodes),

@@ -44,17 +44,26 @@ describe('SandboxedController in episodes', () => {
     c.dispose();
   });
 
-  it('reports controller errors and what went wrong in the evaluation summary', () => {
+  it('reports controller errors and what went wrong in the evaluation summary', async () => {
     const idle = controller('export function act() { return [0, 0, 0]; }');
-    const evaluation = evaluateController(env, idle, [1, 2, 3]);
+    const evaluation = await evaluateController(env, idle, [1, 2, 3]);
     expect(evaluation.summary).toMatch(/success rate: 0\/3/);
     expect(evaluation.summary).toContain('never reached the object');
     idle.dispose();
     const crashing = controller('export function act() { return undefined; }', 2);
-    const crashed = evaluateController(env, crashing, [1]);
+    const crashed = await evaluateController(env, crashing, [1]);
     expect(crashed.summary).toContain('ended by controller errors');
     expect(crashed.summary).toMatch(/controller errors: 2 failed act\(\) calls/);
     expect(crashed.summary).toContain('bad-output');
     crashing.dispose();
+  });
+
+  it('lets the event loop run between episodes (a server evaluating a version keeps answering)', async () => {
+    const idle = controller('export function act() { return [0, 0, 0]; }');
+    const events: string[] = [];
+    setImmediate(() => events.push('other work'));
+    await evaluateController(env, idle, [1, 2, 3], (done) => events.push(`episode ${done}`));
+    expect(events).toEqual(['episode 1', 'other work', 'episode 2', 'episode 3']);
+    idle.dispose();
   });
 });

@@ -74,11 +74,12 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
         // The same episodes the policies are evaluated on.
         const controller = createPriorController(env, prior);
         try {
-          successRate = evaluateController(
+          const evaluation = await evaluateController(
             env,
             controller,
             evaluationSeeds(config.evaluation.episodes, config.evaluation.seed),
-          ).stats.successRate;
+          );
+          successRate = evaluation.stats.successRate;
         } finally {
           controller.dispose();
         }
