@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { listReplays, readReplay } from '../src/replays/replay-recorder.js';
 import { cliBin, runCli } from './support/run-cli.js';
 
 /** A small, fast training config: 32×32 networks, frequent checkpoints. */
@@ -67,6 +68,12 @@ describe('armprior train / eval / export', () => {
       .filter((m) => m.kind === 'eval')
       .at(-1)!;
     expect(lastEval.step).toBe(1500);
+    // The final evaluation's episodes are kept as replays for the viewer, one per episode.
+    const replays = listReplays(join(run, 'replays'));
+    expect(replays).toHaveLength(10);
+    const successes = replays.filter((file) => readReplay(file).success).length;
+    expect(successes / 10).toBe(lastEval['eval/success_rate']);
+    expect(readReplay(replays[0]!).actor).toBe('policy:td3 after 1500 steps');
 
     // The same 10 episodes as training's evaluation, through onnxruntime this time.
     const evaluated = await runCli(['eval', run, '-n', '10', '--seed', '1000000', '--json']);

@@ -2,6 +2,7 @@ import type { ArmEnv } from '../../../sim/env.js';
 import { runEpisode, summarize } from '../../../sim/rollout.js';
 import type { EpisodeController } from '../../controllers/basic.js';
 import { Rng } from '../../core/rng.js';
+import type { ReplayRecorder } from '../../replays/replay-recorder.js';
 import type { Learner } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
 import { policyInput } from './batch-builder.js';
@@ -31,21 +32,27 @@ export function policyController(
   };
 }
 
-/** Evaluation episode k is reset with `seed + k`: every evaluation of a run sees the same episodes. */
+/**
+ * Evaluation episode k is reset with `seed + k`: every evaluation of a run sees the same episodes.
+ * With a `recorder`, each episode is also saved as a replay (the viewer).
+ */
 export function evaluatePolicy(
   env: ArmEnv,
   learner: Learner,
   normalizer: RunningNormalizer | undefined,
-  options: { episodes: number; seed: number },
+  options: { episodes: number; seed: number; recorder?: ReplayRecorder | undefined },
 ): PolicyEvaluation {
   const controller = policyController(learner, normalizer, {
     observation: env.observationSize,
     goal: env.goalSize,
     action: env.actionSize,
   });
-  const episodes = Array.from({ length: options.episodes }, (_, k) =>
-    runEpisode(env, controller, options.seed + k, k),
-  );
+  const episodes = Array.from({ length: options.episodes }, (_, k) => {
+    const capture = options.recorder?.begin(options.seed + k);
+    const episode = runEpisode(env, controller, options.seed + k, k, capture?.observer, capture?.onStep);
+    capture?.save();
+    return episode;
+  });
   const stats = summarize(episodes);
   return { episodes: stats.episodes, successRate: stats.successRate, meanReturn: stats.meanReturn };
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ArmEnv } from '../../../sim/env.js';
 import { VecEnv } from '../../../sim/vec-env.js';
 import type { ResolvedPrior } from '../../controllers/priors.js';
@@ -5,6 +6,7 @@ import { createPriorController } from '../../controllers/priors.js';
 import type { SandboxedController } from '../../controllers/sandboxed-controller.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
+import { ReplayRecorder } from '../../replays/replay-recorder.js';
 import { sampleMixed } from '../data-mixer.js';
 import type { Learner, LearnerStats } from '../learner.js';
 import { type EpisodeData, type HerOptions, ReplayBuffer, type TransitionSizes } from '../replay-buffer.js';
@@ -337,8 +339,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       accumulate(state, { 'rollout/prior_action_probability': probability });
     };
 
-    const evaluate = () => {
-      const evaluation = evaluatePolicy(evalEnv, activeLearner, normalizer, config.evaluation);
+    /** The final evaluation's episodes are kept as replays in `<run>/replays`, for the viewer. */
+    const evaluate = (final: boolean) => {
+      const recorder = final
+        ? new ReplayRecorder(evalEnv, {
+            actor: `policy:${config.algo} after ${state.envSteps} steps`,
+            dir: join(options.runDir, 'replays'),
+          })
+        : undefined;
+      const evaluation = evaluatePolicy(evalEnv, activeLearner, normalizer, {
+        ...config.evaluation,
+        recorder,
+      });
       state.lastEval = evaluation;
       state.lastEvalStep = state.envSteps;
       metrics.append({
@@ -377,13 +389,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         state.collectedSteps = 0;
         while (state.nextLog <= state.envSteps) state.nextLog += config.logEverySteps;
       }
+      const finished = state.envSteps >= config.totalSteps;
       if (state.envSteps >= state.nextEval) {
-        evaluate();
+        evaluate(finished);
         while (state.nextEval <= state.envSteps) state.nextEval += config.evaluation.everySteps;
       }
-      const finished = state.envSteps >= config.totalSteps;
       const stopping = !finished && options.shouldStop?.() === true;
-      if (finished && state.lastEvalStep !== state.envSteps) evaluate();
+      if (finished && state.lastEvalStep !== state.envSteps) evaluate(true);
       if (finished || stopping || state.envSteps >= state.nextCheckpoint) {
         while (state.nextCheckpoint <= state.envSteps) state.nextCheckpoint += config.checkpoint.everySteps;
         saveRun(files.checkpoints, config.checkpoint.keep, {
@@ -401,7 +413,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (stopping)
         return { envSteps: state.envSteps, interrupted: true, lastEvaluation: state.lastEval, resumedFrom };
     }
-    const lastEvaluation = state.lastEval ?? evaluate();
+    const lastEvaluation = state.lastEval ?? evaluate(true);
     return { envSteps: state.envSteps, interrupted: false, lastEvaluation, resumedFrom };
   } finally {
     for (const prior of priors) prior.dispose?.();
