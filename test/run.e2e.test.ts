@@ -50,9 +50,19 @@ describe('armprior run on the simulated arm', () => {
   it('drives the arm with an ONNX policy, and refuses one trained for another observation', async () => {
     const dir = ws();
     const reachPolicy = writeUntrainedPolicy(dir, 'reach', 1);
-    const ok = await runCli(['run', '--robot', 'sim', '--actor', reachPolicy, '--duration', '1', '--json']);
+    // sim:<robot> simulates another robot config: here the real Panda's, before it meets hardware.
+    const ok = await runCli([
+      'run',
+      '--robot',
+      'sim:panda-ros',
+      '--actor',
+      reachPolicy,
+      '--duration',
+      '1',
+      '--json',
+    ]);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout).task).toBe('reach');
+    expect(JSON.parse(ok.stdout)).toMatchObject({ task: 'reach', robot: 'sim (panda-ros)' });
     const wrong = await runCli([
       'run',
       '--robot',

@@ -23,7 +23,7 @@ import { RealtimeScheduler, spinMarginFor } from './realtime-scheduler.js';
 import { RunRecorder } from './run-recorder.js';
 
 export interface RunSessionOptions {
-  /** `sim` (the simulated Panda), or a robot config name/path with a `ros:` section. */
+  /** `sim` (the simulated Panda), `sim:<name|file>` (a robot config, simulated), or a robot config name/path with a `ros:` section. */
   robot: string;
   /** `prior:<task>[:vN|:bundled]` or a policy file (`.onnx`). */
   actor: string;
@@ -111,8 +111,12 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     );
   }
   const task: Task = createTask(taskName);
-  const isSim = options.robot === 'sim';
-  const robotConfig: RobotConfig = loadRobotConfig(isSim ? 'panda' : options.robot);
+  // `sim` is the simulated Panda; `sim:<name|file>` simulates any robot config, a ROS robot's
+  // included (its limits and safety settings), to try a run before it meets the hardware.
+  const isSim = options.robot === 'sim' || options.robot.startsWith('sim:');
+  const robotConfig: RobotConfig = loadRobotConfig(
+    options.robot === 'sim' ? 'panda' : isSim ? options.robot.slice('sim:'.length) : options.robot,
+  );
   if (!isSim && !robotConfig.ros) {
     throw new ArmpriorError(
       'robot_not_ros',
@@ -196,7 +200,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     return {
       report,
       tally: control.tally,
-      robot: isSim ? 'sim (panda)' : robotConfig.name,
+      robot: isSim ? `sim (${robotConfig.name})` : robotConfig.name,
       actor: actor.label,
       task: task.name,
       rateHz,

@@ -55,7 +55,7 @@ export function registerRunCommand(program: Command): void {
     )
     .requiredOption(
       '--robot <name>',
-      "'sim' (the simulated arm) or a robot from config/robots (or a path to its YAML) with a ros: section",
+      "'sim' (the simulated Panda), 'sim:<robot>' (any robot config, simulated), or a robot from config/robots (or a path to its YAML) with a ros: section",
     )
     .requiredOption('--actor <spec>', 'prior:<task>[:vN|:bundled] or a policy file (.onnx)')
     .option('-t, --task <name>', 'the task, for a policy whose metadata does not say it')
