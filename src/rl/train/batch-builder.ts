@@ -16,6 +16,8 @@ export class BatchBuilder {
     private readonly sizes: TransitionSizes,
     private readonly batch: Batch,
     private readonly normalizer: RunningNormalizer | undefined,
+    /** Whether rows with a HER-relabelled goal keep their imitation label (rlingua.imitateRelabeled). */
+    private readonly imitateRelabeled = true,
   ) {
     const width = sizes.observation + sizes.goal;
     this.raw = new Float32Array(batch.size * width);
@@ -42,6 +44,9 @@ export class BatchBuilder {
       this.raw.set(b.desiredGoal.subarray(r * g, r * g + g), r * width + o);
       this.rawNext.set(b.nextObservation.subarray(r * o, r * o + o), r * width);
       this.rawNext.set(b.desiredGoal.subarray(r * g, r * g + g), r * width + o);
+    }
+    if (!this.imitateRelabeled) {
+      for (let r = 0; r < b.size; r++) if (b.relabeled[r] === 1) b.hasPriorAction[r] = 0;
     }
     if (this.normalizer) {
       this.normalizer.normalize(this.raw, b.size, this.out.input);

@@ -183,7 +183,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
       : undefined;
     const replayBatch = online.createBatch(learnerBatchSize(config));
-    const batches = new BatchBuilder(sizes, replayBatch, normalizer);
+    const batches = new BatchBuilder(sizes, replayBatch, normalizer, config.rlingua.imitateRelabeled);
     const recorders = Array.from({ length: envs.numEnvs }, () => new EpisodeRecorder(sizes, maxSteps));
     const started = performance.now();
     const policyMetadata = policyMetadataFor(evalEnv, config.algo);
