@@ -5,6 +5,7 @@ import { observationFieldsOf } from '../sim/env.js';
 import { createTask } from '../sim/tasks/registry.js';
 import { policyActor } from '../src/control/actors.js';
 import type { TimingSummary } from '../src/control/loop-contract.js';
+import { summarizeTimings } from '../src/control/timing-stats.js';
 import { Rng } from '../src/core/rng.js';
 import { initMlp, type MlpParameters } from '../src/rl/graph/mlp.js';
 import { RunningNormalizer } from '../src/rl/normalizer.js';
@@ -41,13 +42,6 @@ export function writeUntrainedPolicy(
   return file;
 }
 
-/** Percentiles of samples (ms). */
-export function summarize(samples: Float64Array | number[]): TimingSummary {
-  const sorted = Float64Array.from(samples).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
-}
-
 /**
  * Latency of one ONNX policy call as the loop makes it (the actor's `act`: copy in, session
  * run, copy out), 2 × 256 MLP, batch 1, after a warm-up.
@@ -69,7 +63,7 @@ export async function measureActorLatency(dir: string, calls: number): Promise<T
       await actor.act(obs);
       samples[i] = performance.now() - t;
     }
-    return summarize(samples);
+    return summarizeTimings(samples);
   } finally {
     await actor.close();
   }

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { loadRobotConfig } from '../sim/robot-config.js';
 import { RosRobot } from '../src/bridge/ros/ros-robot.js';
 import type { TimingSummary } from '../src/control/loop-contract.js';
+import { summarizeTimings } from '../src/control/timing-stats.js';
 import { PANDA_ROS_JOINTS, writeRosRobotYaml } from '../test/support/ros-robot-config.js';
 import { RosbridgeTestServer } from '../test/support/rosbridge-server.js';
-import { summarize } from './actor-latency.js';
 
 /**
  * Command-to-state round trip through rosbridge on loopback: RosRobot publishes a joint velocity
@@ -45,7 +45,7 @@ export async function measureRosRoundTrip(commands: number): Promise<TimingSumma
       if (i >= 0) samples[i] = performance.now() - started;
     }
     await robot.stop();
-    return summarize(samples);
+    return summarizeTimings(samples);
   } finally {
     await robot.close();
     await server.close();

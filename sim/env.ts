@@ -241,6 +241,12 @@ export class ArmEnv {
     return this.observe();
   }
 
+  /** Writes the arm's joint positions into `out` (no allocation: the simulated robot's physics loop). */
+  armJointPositions(out: Float64Array): void {
+    this.sim.ensureViews();
+    this.arm.jointPositions(out);
+  }
+
   /** The arm's joint state and finger opening, as a robot reports them (src/bridge/sim-robot.ts). */
   armState(): { jointPositions: Float64Array; jointVelocities: Float64Array; gripperWidthM?: number } {
     this.assertOpen();

@@ -17,6 +17,8 @@ export class KinematicModel {
   readonly arm: CartesianArm;
   readonly jointCount: number;
   private readonly sim: Simulation;
+  /** The state last set (see {@link setState}). */
+  private current: RobotState | undefined;
 
   private constructor(sim: Simulation, robot: RobotConfig, ctrlDtSec: number) {
     this.sim = sim;
@@ -42,8 +44,13 @@ export class KinematicModel {
     }
   }
 
-  /** Takes a measured state as the model's posture. */
+  /**
+   * Takes a measured state as the model's posture. The observer and the safety filter both set
+   * the tick's state; states are never mutated, so the same object needs no second forward pass.
+   */
   setState(state: RobotState): void {
+    if (state === this.current) return;
+    this.current = state;
     this.sim.ensureViews();
     this.arm.setJointState(state.jointPositions, state.jointVelocities, state.gripperWidthM);
     this.sim.forward();

@@ -22,6 +22,8 @@ export class SimRobot implements Robot {
   readonly spec: RobotSpec;
   private readonly targets: Float64Array;
   private readonly velocities: Float64Array;
+  /** Scratch for the measured joint positions in the physics loop. */
+  private readonly positions: Float64Array;
   private readonly maxLeadRad: Float64Array;
   private readonly simDtMs: number;
   private gripper: number | undefined;
@@ -45,6 +47,7 @@ export class SimRobot implements Robot {
     };
     this.targets = new Float64Array(n);
     this.velocities = new Float64Array(n);
+    this.positions = new Float64Array(n);
     // A servo target may lead the joint by at most 50 ms at full speed, so an arm pressed against
     // the table or the cube does not wind up a target it would then jump to.
     this.maxLeadRad = Float64Array.from(options.robot.arm.maxJointVelRadPerSec, (v) => v * 0.05);
@@ -134,7 +137,8 @@ export class SimRobot implements Robot {
     const dtSec = this.simDtMs / 1000;
     try {
       while (this.simTimeMs + this.simDtMs <= now) {
-        const q = this.env.armState().jointPositions;
+        const q = this.positions;
+        this.env.armJointPositions(q);
         for (let i = 0; i < this.targets.length; i++) {
           const lead = this.maxLeadRad[i]!;
           const t = this.targets[i]! + this.velocities[i]! * dtSec;

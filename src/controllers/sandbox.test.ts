@@ -86,6 +86,8 @@ describe('ControllerSandbox', () => {
     ['the wrong number of values', 'export function act() { return [0, 0]; }', 'bad-output'],
     ['a non-array', "export function act() { return 'left'; }", 'bad-output'],
     ['a promise', 'export async function act() { return [0, 0, 0]; }', 'bad-output'],
+    // Controller source under test, not armprior code: the sandbox must refuse Math.random so
+    // controllers stay deterministic (the run's seeded RNG is the only randomness).
     ['Math.random', 'export function act() { return [Math.random(), 0, 0]; }', 'threw'],
   ])('fails one call safely on %s', (_, code, kind) => {
     const s = load(code);
