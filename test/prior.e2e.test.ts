@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,5 +191,88 @@ describe('prior controllers: generate → evaluate → feedback → new version 
     expect(run.stderr).toContain('No reach prior stored yet');
     expect(run.stdout).toContain('reach v1 stored');
     expect(readFileSync(join(fresh, 'reach', 'active'), 'utf8').trim()).toBe('v1');
+  });
+});
+
+describe('prior add: a person’s own edit becomes a version', () => {
+  const server = new FakeOpenAiServer();
+  let priors: string;
+  let files: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    await server.start();
+    priors = mkdtempSync(join(tmpdir(), 'armprior-priors-'));
+    files = mkdtempSync(join(tmpdir(), 'armprior-modules-'));
+    env = { OPENAI_BASE_URL: server.baseUrl, OPENAI_API_KEY: API_KEY, ARMPRIOR_LLM_MODEL: 'fake-model' };
+    writeFileSync(join(files, 'flat.js'), FLAT_REACH);
+    writeFileSync(join(files, 'full.js'), FULL_REACH);
+    writeFileSync(join(files, 'no-act.js'), 'export const gain = 10;\n');
+    writeFileSync(join(files, 'broken.js'), 'export function act(obs, ctx) { return [0, 0, ; }\n');
+  });
+  afterAll(() => server.stop());
+
+  const add = (...args: string[]) =>
+    armprior(['prior', 'add', ...args, '--task', 'reach', '--priors', priors, '--episodes', '6'], env);
+
+  it('stores, evaluates and lists hand-written versions with their parent and note', async () => {
+    const first = await add(join(files, 'flat.js'));
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('reach v1 stored from');
+    const second = await add(join(files, 'full.js'), '--from', 'v1', '--note', 'also correct the height');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('success rate: 6/6 (100%)');
+    const dir = join(priors, 'reach', 'v2');
+    expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).toMatchObject({
+      version: 2,
+      parent: 1,
+      source: 'person',
+      attempts: 0,
+    });
+    expect(readFileSync(join(dir, 'controller.js'), 'utf8')).toBe(FULL_REACH);
+    expect(readFileSync(join(dir, 'feedback.md'), 'utf8')).toContain('also correct the height');
+    expect(JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')).successRate).toBe(1);
+    expect(listReplays(join(dir, 'replays'))).toHaveLength(6);
+    const list = await armprior(['prior', 'list', '--task', 'reach', '--priors', priors]);
+    expect(list.stdout).toMatch(/ v1 .*success \d+% of 6, written by hand,/);
+    expect(list.stdout).toMatch(/\* v2 .*success 100% of 6, written by hand from v1/);
+  });
+
+  it('shows the hand-written code to the LLM as the previous answer in a feedback round', async () => {
+    server.enqueue({ kind: 'reply', text: reply(FULL_REACH, 'Kept as it was.') });
+    const run = await armprior(
+      [
+        'prior',
+        'feedback',
+        'slow down near the goal',
+        '--task',
+        'reach',
+        '--priors',
+        priors,
+        '--episodes',
+        '2',
+      ],
+      env,
+    );
+    expect(run.code).toBe(0);
+    const messages = (server.requests.at(-1)?.body as { messages: { role: string; content: string }[] })
+      .messages;
+    const previous = messages.filter((m) => m.role === 'assistant').at(-1);
+    expect(previous?.content).toContain('towards(obs.eePosition, obs.desiredGoal, 10)');
+    expect(JSON.parse(readFileSync(join(priors, 'reach', 'v3', 'meta.json'), 'utf8')).parent).toBe(2);
+  });
+
+  it('refuses a module it cannot use, naming the file and the problem, and stores nothing', async () => {
+    const before = readdirSync(join(priors, 'reach')).sort();
+    const noAct = await add(join(files, 'no-act.js'));
+    expect(noAct.code).toBe(2);
+    expect(noAct.stderr).toContain('no-act.js cannot be used as a controller');
+    expect(noAct.stderr).toContain('does not export a function named `act`');
+    const broken = await add(join(files, 'broken.js'));
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('broken.js cannot be used as a controller');
+    const missing = await add(join(files, 'missing.js'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read the controller module');
+    expect(readdirSync(join(priors, 'reach')).sort()).toEqual(before);
   });
 });

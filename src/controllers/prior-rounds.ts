@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArmEnv } from '../../sim/env.js';
 import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
+import { checkControllerSource } from '../prompts/extract.js';
 import { generateController } from '../prompts/generate.js';
 import { initialMessages } from '../prompts/messages.js';
 import { EXCHANGES_FILE, type RecordedExchange } from '../prompts/replay-client.js';
@@ -109,6 +110,46 @@ export async function feedbackRound(
   });
 }
 
+/**
+ * A person's own edit (the other half of RLingua's loop, §III-B: the person may fix the code
+ * instead of describing the fix): `source` is checked like an LLM reply's code (syntax, no
+ * imports, an `act` export), stored as the next version with `parent` the version it edits,
+ * and evaluated on the same seeds. Feedback rounds on it see the code as the previous answer.
+ */
+export async function addRound(
+  options: Pick<RoundOptions, 'store' | 'task' | 'episodes' | 'robot' | 'onEpisode' | 'replays'> & {
+    source: string;
+    language: 'javascript' | 'typescript';
+    /** Where the module came from, kept in request.json. */
+    origin: string;
+    /** The version this edits (default: the active one); the bundled prior leaves no parent. */
+    from?: string;
+    /** What was changed and why, kept as the version's feedback.md. */
+    note?: string;
+  },
+): Promise<RoundResult> {
+  const checked = checkControllerSource(options.source, options.language);
+  return withEnv(options, async (env) => {
+    const base = resolvePrior(options.store, options.task, options.from);
+    const fence = options.language === 'typescript' ? 'typescript' : 'javascript';
+    const version = options.store.create(options.task, {
+      code: checked.code,
+      reply: `\`\`\`${fence}\n${checked.source.trimEnd()}\n\`\`\`\n`,
+      request: { source: 'person', file: options.origin },
+      feedback: options.note ?? null,
+      parent: base.version === 'bundled' ? null : base.version,
+      source: 'person',
+      attempts: 0,
+    });
+    const evaluation = await evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
+      ...options,
+      replaysDir: options.replays === false ? undefined : options.store.replaysDir(options.task, version),
+    });
+    options.store.saveEvaluation(options.task, version, evaluationRecord(evaluation));
+    return { version, evaluation, attempts: 0 };
+  });
+}
+
 /** What is saved as a version's evaluation.json. */
 export function evaluationRecord(evaluation: ControllerEvaluation): Record<string, unknown> {
   return {
@@ -202,7 +243,10 @@ function storeGenerated(
   return version;
 }
 
-async function withEnv<T>(options: RoundOptions, body: (env: ArmEnv) => Promise<T>): Promise<T> {
+async function withEnv<T>(
+  options: Pick<RoundOptions, 'task' | 'robot'>,
+  body: (env: ArmEnv) => Promise<T>,
+): Promise<T> {
   const env = await ArmEnv.create({ task: options.task, robot: options.robot });
   try {
     return await body(env);

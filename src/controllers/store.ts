@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { ArmpriorError } from '../core/errors.js';
 
-/** How a version came to be. */
-export type PriorSource = 'llm' | 'bundled' | 'replay';
+/** How a version came to be ('person': a module a person wrote or edited, `prior add`). */
+export type PriorSource = 'llm' | 'bundled' | 'replay' | 'person';
 
 /** What is kept with every version (meta.json). */
 export interface PriorMeta {

@@ -65,9 +65,19 @@ export function extractCode(reply: string): ExtractedCode {
     );
   }
   const language = TYPESCRIPT_TAGS.has(block.language) ? 'typescript' : 'javascript';
-  const code = language === 'typescript' ? transpile(block.code) : checkSyntax(block.code);
-  const exports = checkModule(code);
-  return { code, source: block.code, language, fenceLine: block.fenceLine, exports };
+  return { ...checkControllerSource(block.code, language), fenceLine: block.fenceLine };
+}
+
+/**
+ * Steps 2 and 3 of {@link extractCode} for a module that did not come in a reply (a person's
+ * edit, `armprior prior add`): the code to run and its exports, or a {@link ControllerCodeError}.
+ */
+export function checkControllerSource(
+  source: string,
+  language: 'javascript' | 'typescript',
+): Omit<ExtractedCode, 'fenceLine'> {
+  const code = language === 'typescript' ? transpile(source) : checkSyntax(source);
+  return { code, source, language, exports: checkModule(code) };
 }
 
 /**

@@ -1,10 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
-import { evaluationRecord } from '../../controllers/prior-rounds.js';
+import { addRound, evaluationRecord } from '../../controllers/prior-rounds.js';
 import { bundledReply, parseVersion, resolvePrior } from '../../controllers/priors.js';
 import type { PriorStore } from '../../controllers/store.js';
+import { ArmpriorError } from '../../core/errors.js';
+import { ControllerCodeError } from '../../prompts/errors.js';
 import { integerOption } from '../options.js';
 import { canonicalTask, evaluatePrior, openStore } from '../prior-support.js';
+import { createProgress } from '../progress.js';
 import { registerPriorLlmCommands } from './prior-llm.js';
 
 interface StoreOptions {
@@ -22,6 +27,7 @@ export function registerPriorCommand(program: Command): void {
     cmd
       .requiredOption('-t, --task <name>', 'task (see `armprior tasks`)')
       .option('--priors <dir>', 'the controller store (default ./priors)');
+  registerPriorAdd(prior, withStore);
 
   withStore(prior.command('list').description("list a task's prior versions (and the bundled one)")).action(
     (options: StoreOptions) => {
@@ -36,7 +42,12 @@ export function registerPriorCommand(program: Command): void {
           evaluation?.successRate === undefined
             ? 'not evaluated'
             : `success ${(100 * evaluation.successRate).toFixed(0)}% of ${evaluation.episodes}`;
-        const origin = p.meta.parent ? `from v${p.meta.parent} with feedback` : p.meta.source;
+        const origin =
+          p.meta.source === 'person'
+            ? `written by hand${p.meta.parent ? ` from v${p.meta.parent}` : ''}`
+            : p.meta.parent
+              ? `from v${p.meta.parent} with feedback`
+              : p.meta.source;
         lines.push(
           `${active === version ? '*' : ' '} v${version}       ${success}, ${origin}, ${p.meta.model ?? ''} ${p.meta.createdAt}`,
         );
@@ -130,6 +141,81 @@ export function registerPriorCommand(program: Command): void {
         }
       },
     );
+}
+
+/**
+ * `prior add <file>`: a module a person wrote or edited becomes the next version, checked,
+ * stored with its parent and note, and evaluated (what `prior feedback` does with the LLM's code).
+ */
+function registerPriorAdd(prior: Command, withStore: (cmd: Command) => Command): void {
+  withStore(
+    prior
+      .command('add')
+      .description('store a controller module you wrote or edited as a new version, and evaluate it'),
+  )
+    .argument('<file>', 'the module (.js, .mjs or .ts) exporting act(obs, ctx)')
+    .option('--from <version>', 'the version it edits (default: the active one)')
+    .option('--note <text>', 'what you changed and why (kept as the version’s feedback)')
+    .option('-n, --episodes <n>', 'evaluation episodes (fixed seeds)', integerOption(1, 10_000), 20)
+    .option('-r, --robot <name|file>', 'robot for the evaluation', 'panda')
+    .option('--no-replays', 'do not save evaluation episodes as replays (default: in the version folder)')
+    .action(
+      async (
+        file: string,
+        options: StoreOptions & {
+          from?: string;
+          note?: string;
+          episodes: number;
+          robot: string;
+          replays: boolean;
+        },
+      ) => {
+        const task = canonicalTask(options.task);
+        const store = openStore(options.priors);
+        const source = readModule(file);
+        const progress = createProgress(`evaluating ${file}`, options.episodes);
+        const result = await addRound({
+          store,
+          task,
+          source,
+          language: /\.tsx?$/.test(file) ? 'typescript' : 'javascript',
+          origin: resolve(file),
+          episodes: options.episodes,
+          robot: options.robot,
+          replays: options.replays,
+          onEpisode: (_, done) => progress.update(done),
+          ...(options.from ? { from: options.from } : {}),
+          ...(options.note ? { note: options.note } : {}),
+        }).catch((error: unknown) => {
+          progress.stop();
+          if (error instanceof ControllerCodeError) {
+            throw new ControllerCodeError(
+              error.kind,
+              `${file} cannot be used as a controller: ${error.message}`,
+              {
+                ...(error.line === undefined ? {} : { line: error.line }),
+              },
+            );
+          }
+          throw error;
+        });
+        progress.stop();
+        process.stdout.write(
+          `\n${task} v${result.version} stored from ${file}\n${result.evaluation.summary}\n`,
+        );
+      },
+    );
+}
+
+function readModule(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ArmpriorError(
+      'prior_file',
+      `cannot read the controller module ${file} (${(cause as NodeJS.ErrnoException).code ?? cause})`,
+    );
+  }
 }
 
 function saveIfStored(store: PriorStore, version: number | 'bundled', task: string, record: unknown): void {
