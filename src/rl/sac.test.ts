@@ -43,14 +43,14 @@ async function withLearner<T>(
 }
 
 describe('SacLearner', () => {
-  it('has RL Zoo’s panda-gym SAC+HER defaults', () => {
+  it('has RL Zoo’s panda-gym SAC+HER defaults, with HER’s 3 × 256 networks', () => {
     const d = SacConfigSchema.parse({});
     expect(d).toMatchObject({
       learningRate: 1e-3,
       batchSize: 256,
       gamma: 0.95,
       tau: 0.05,
-      hidden: [256, 256],
+      hidden: [256, 256, 256],
       entCoef: 'auto',
       initialEntCoef: 1,
       targetEntropy: 'auto',

@@ -17,7 +17,7 @@ export interface Td3GraphConfig {
   /** Network input size: the (normalised) observation and desired goal, concatenated. */
   observationSize: number;
   actionSize: number;
-  /** Hidden layer widths of actor and critics (SB3 default for HER tasks: [256, 256]). */
+  /** Hidden layer widths of actor and critics. */
   hidden: readonly number[];
   gamma: number;
   tau: number;

@@ -130,7 +130,7 @@ export const ALGOS: readonly Algo[] = ['td3', 'sac', 'rlingua'];
 
 /**
  * The preset of each `--algo`: td3 and sac are the plain baselines (HER on); rlingua is TD3 with
- * the three RLingua parts on: prior demonstrations collected first (and a short offline start on
+ * the three RLingua parts on: prior demonstrations collected first (and an offline start on
  * them), the prior acting for whole episodes with a decaying probability, and the decaying
  * imitation term in the actor loss.
  */
@@ -142,8 +142,12 @@ export function presetFor(algo: Algo): Record<string, unknown> {
     learner: 'td3',
     learningStarts: 0,
     rlingua: {
-      precollectEpisodes: 100,
-      pretrainUpdates: 3000,
+      // Enough demonstrations and offline updates for the policy to start near its prior:
+      // behaviour cloning alone of an 80% Push prior (3 × 256, every row labelled) reached 79%
+      // after 10,000 updates on 200 episodes. With RLingua's terms on, 56% at the hand-over,
+      // 72–86% from 30k steps (2 seeds), against 66–74% with 100 episodes and 3,000 updates.
+      precollectEpisodes: 200,
+      pretrainUpdates: 10_000,
       priorActionProbability: { initial: 0.5, final: 0, decaySteps: 30_000 },
       priorActing: 'episode',
       demoFraction: { initial: 0.5, final: 0.25, decaySteps: 30_000 },
