@@ -111,8 +111,8 @@ export async function feedbackRound(
 }
 
 /**
- * A person's own edit (the other half of RLingua's loop, §III-B: the person may fix the code
- * instead of describing the fix): `source` is checked like an LLM reply's code (syntax, no
+ * A person's own edit, for when fixing the code is quicker than describing the fix in a
+ * feedback round (RLingua §III-B has the person describe it): `source` is checked like an LLM reply's code (syntax, no
  * imports, an `act` export), stored as the next version with `parent` the version it edits,
  * and evaluated on the same seeds. Feedback rounds on it see the code as the previous answer.
  */
