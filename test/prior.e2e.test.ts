@@ -254,8 +254,8 @@ describe('prior add: a person’s own edit becomes a version', () => {
       env,
     );
     expect(run.code).toBe(0);
-    const messages = (server.requests.at(-1)?.body as { messages: { role: string; content: string }[] })
-      .messages;
+    const body = server.requests.at(-1)?.body as { messages: { role: string; content: string }[] };
+    const messages = body.messages;
     const previous = messages.filter((m) => m.role === 'assistant').at(-1);
     expect(previous?.content).toContain('towards(obs.eePosition, obs.desiredGoal, 10)');
     expect(JSON.parse(readFileSync(join(priors, 'reach', 'v3', 'meta.json'), 'utf8')).parent).toBe(2);
