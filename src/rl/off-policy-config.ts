@@ -17,7 +17,8 @@ export const offPolicyFields = {
    * Hidden layer widths of actor and critics. Three layers, as HER's own Push and PickAndPlace
    * networks (Andrychowicz et al. 2017: 3 × 256): measured on Push, behaviour cloning of an 80%
    * closed-loop prior reached 79% with 3 × 256 and 52% with 2 × 256 given twice the updates
-   * (a prior's phase switches are sharp; two layers smooth them away). About half the updates/s.
+   * (presumably the prior's sharp phase switches, which the third layer fits). About half the
+   * updates/s.
    */
   hidden: z.array(z.number().int().positive()).min(1).default([256, 256, 256]),
 };

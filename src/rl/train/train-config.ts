@@ -144,8 +144,8 @@ export function presetFor(algo: Algo): Record<string, unknown> {
     rlingua: {
       // Enough demonstrations and offline updates for the policy to start near its prior:
       // behaviour cloning alone of an 80% Push prior (3 × 256, every row labelled) reached 79%
-      // after 10,000 updates on 200 episodes. With RLingua's terms on, 56% at the hand-over,
-      // 72–86% from 30k steps (2 seeds), against 66–74% with 100 episodes and 3,000 updates.
+      // after 10,000 updates on 200 episodes. With RLingua's terms on, 56% at the hand-over and
+      // 70–92% from 30k to 80k steps (2 seeds); with 100 episodes and 3,000 updates, 66–74%.
       precollectEpisodes: 200,
       pretrainUpdates: 10_000,
       priorActionProbability: { initial: 0.5, final: 0, decaySteps: 30_000 },
