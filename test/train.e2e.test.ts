@@ -80,6 +80,28 @@ describe('armprior train / eval / export', () => {
     expect(evaluated.code).toBe(0);
     expect(JSON.parse(evaluated.stdout).successRate).toBe(lastEval['eval/success_rate']);
 
+    // The best evaluation's policy is kept beside the last one, and scores what it scored.
+    const evals = metrics(run).filter((m) => m.kind === 'eval');
+    const score = (m: Record<string, unknown>) => [
+      Number(m['eval/success_rate']),
+      Number(m['eval/mean_return']),
+    ];
+    const best = evals.reduce((a, b) => {
+      const [bs, br] = score(b);
+      const [as, ar] = score(a);
+      return bs! > as! || (bs === as && br! > ar!) ? b : a;
+    });
+    expect(trained.stdout).toContain(`best policy   ${join(run, 'best-policy.onnx')}`);
+    const bestEvaluated = await runCli(['eval', run, '--best', '-n', '10', '--seed', '1000000', '--json']);
+    expect(bestEvaluated.code).toBe(0);
+    const bestReport = JSON.parse(bestEvaluated.stdout);
+    expect(bestReport.policy).toBe(join(run, 'best-policy.onnx'));
+    expect(bestReport.chosenBy).toMatchObject({ step: best.step, successRate: best['eval/success_rate'] });
+    expect(bestReport.successRate).toBe(best['eval/success_rate']);
+    const notInRun = await runCli(['eval', join(run, 'policy.onnx'), '--best']);
+    expect(notInRun.code).toBe(2);
+    expect(notInRun.stderr).toContain('--best picks a file in a run folder');
+
     const out = join(ws, 'exported.onnx');
     const exported = await runCli(['export', run, '--out', out]);
     expect(exported.code).toBe(0);

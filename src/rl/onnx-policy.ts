@@ -19,6 +19,8 @@ export class OnnxPolicy {
     readonly file: string,
     readonly metadata: PolicyMetadata,
     private readonly session: ort.InferenceSession,
+    /** Every key/value of the file's metadata (a best policy's evaluation among them). */
+    readonly rawMetadata: Readonly<Record<string, string>>,
   ) {
     this.input = new Float32Array(metadata.inputSize);
   }
@@ -77,7 +79,7 @@ export class OnnxPolicy {
       observationFields: (raw['armprior.observation_fields'] ?? '').split(',').filter(Boolean),
       algorithm: raw['armprior.algorithm'] ?? '',
     };
-    return new OnnxPolicy(file, metadata, session);
+    return new OnnxPolicy(file, metadata, session, raw);
   }
 
   /** The action for one observation and desired goal. */

@@ -23,6 +23,8 @@ export function exportPolicy(
   actor: MlpParameters,
   normalizer: RunningNormalizer,
   metadata: PolicyMetadata,
+  /** More key/value metadata (a best policy's evaluation, src/rl/train/best-policy.ts). */
+  extraMetadata: Record<string, string> = {},
 ): Uint8Array {
   if (normalizer.size !== metadata.inputSize || actor.sizes[0] !== metadata.inputSize) {
     throw new RangeError(
@@ -48,5 +50,6 @@ export function exportPolicy(
     'armprior.action_size': String(metadata.actionSize),
     'armprior.observation_fields': metadata.observationFields.join(','),
     'armprior.algorithm': metadata.algorithm,
+    ...extraMetadata,
   });
 }

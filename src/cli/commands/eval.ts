@@ -6,6 +6,7 @@ import { type EpisodeSummary, runEpisodeAsync, summarize } from '../../../sim/ro
 import { ArmpriorError } from '../../core/errors.js';
 import { ReplayRecorder } from '../../replays/replay-recorder.js';
 import { OnnxPolicy } from '../../rl/onnx-policy.js';
+import { evaluationFromMetadata } from '../../rl/train/best-policy.js';
 import { readRunInfo, runFiles } from '../../rl/train/run-dir.js';
 import { integerOption } from '../options.js';
 import { canonicalTask } from '../prior-support.js';
@@ -19,6 +20,8 @@ interface EvalOptions {
   json?: boolean;
   /** `--replays` alone: the default folder; `--replays <dir>`: that one. */
   replays?: string | true;
+  /** A run's best-policy.onnx instead of its policy.onnx. */
+  best?: boolean;
 }
 
 /**
@@ -35,6 +38,7 @@ export function registerEvalCommand(program: Command): void {
     .option('-s, --seed <seed>', 'episode k is reset with seed + k', integerOption(0, 2 ** 31 - 1), 1000)
     .option('-r, --robot <name|file>', 'robot (default: the run’s, else panda)')
     .option('--json', 'print JSON')
+    .option('--best', 'a run’s best-policy.onnx (its best training evaluation) instead of its last policy')
     .option(
       '--replays [dir]',
       'save every episode as a replay for the viewer (default folder: <run>/replays, or replays/ beside the .onnx)',
@@ -83,12 +87,16 @@ export function registerEvalCommand(program: Command): void {
         const stats = summarize(episodes);
         if (options.json) {
           process.stdout.write(
-            `${JSON.stringify({ policy: file, task, seed: options.seed, ...stats, episodes }, null, 2)}\n`,
+            `${JSON.stringify({ policy: file, task, seed: options.seed, chosenBy: evaluationFromMetadata(policy.rawMetadata), ...stats, episodes }, null, 2)}\n`,
           );
           return;
         }
+        const chosenBy = evaluationFromMetadata(policy.rawMetadata);
         process.stdout.write(
           `\n${task} · ${file} (${policy.metadata.algorithm || 'policy'}) · ${stats.episodes} episodes from seed ${options.seed}\n` +
+            (chosenBy
+              ? `  chosen at     step ${chosenBy.step}, ${(100 * chosenBy.successRate).toFixed(0)}% on the training evaluation's ${chosenBy.episodes} episodes\n`
+              : '') +
             `  success rate  ${(100 * stats.successRate).toFixed(1)}%\n` +
             `  return        ${stats.meanReturn.toFixed(2)} ± ${stats.stdReturn.toFixed(2)}\n` +
             (recorder ? `  replays       ${recorder.dir}\n` : ''),
@@ -109,22 +117,26 @@ function displayPath(file: string): string {
 /** The policy file, task and robot for a run folder or a bare ONNX file. */
 export function locatePolicy(
   target: string,
-  options: { task?: string | undefined; robot?: string | undefined },
+  options: { task?: string | undefined; robot?: string | undefined; best?: boolean | undefined },
 ): { file: string; task: string; robot: string } {
   if (!existsSync(target))
     throw new ArmpriorError('policy_missing', `no run folder or policy file ${target}`);
   if (statSync(target).isDirectory()) {
     const info = readRunInfo(target);
-    const file = runFiles(target).policy;
+    const file = options.best ? runFiles(target).bestPolicy : runFiles(target).policy;
     if (!existsSync(file)) {
       throw new ArmpriorError(
         'policy_missing',
-        `${target} has no policy.onnx yet (write one with armprior export ${target})`,
+        options.best
+          ? `${target} has no best-policy.onnx yet (training writes it at its first evaluation)`
+          : `${target} has no policy.onnx yet (write one with armprior export ${target})`,
       );
     }
     const task = options.task ? canonicalTask(options.task) : info.task;
     return { file, task, robot: options.robot ?? info.robot };
   }
+  if (options.best)
+    throw new ArmpriorError('usage', `--best picks a file in a run folder; ${target} is a file`);
   if (!options.task) throw new ArmpriorError('usage', `evaluating a bare policy file needs --task`);
   return { file: target, task: canonicalTask(options.task), robot: options.robot ?? 'panda' };
 }

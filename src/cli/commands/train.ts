@@ -144,6 +144,9 @@ export function registerTrainCommand(program: Command): void {
               : '') +
             `  run           ${runDir}\n` +
             `  policy        ${runFiles(runDir).policy}\n` +
+            (result.best
+              ? `  best policy   ${runFiles(runDir).bestPolicy} (${(100 * result.best.successRate).toFixed(0)}% at step ${result.best.step}; check it on other seeds: armprior eval ${runDir} --best -n 100)\n`
+              : '') +
             (finished ? '' : `  continue with armprior train --resume ${runDir}\n`),
         );
       } catch (error) {

@@ -12,12 +12,22 @@ export function writePolicyFile(
   normalizer: RunningNormalizer | undefined,
   metadata: PolicyMetadata,
 ): void {
-  const bytes = exportPolicy(
+  writeFileAtomic(file, encodePolicy(learner, normalizer, metadata));
+}
+
+/** The learner's deterministic policy as ONNX bytes, with `extra` key/value metadata. */
+export function encodePolicy(
+  learner: Learner,
+  normalizer: RunningNormalizer | undefined,
+  metadata: PolicyMetadata,
+  extra: Record<string, string> = {},
+): Uint8Array {
+  return exportPolicy(
     learner.policyParameters(),
     normalizer ?? identityNormalizer(metadata.inputSize),
     metadata,
+    extra,
   );
-  writeFileAtomic(file, bytes);
 }
 
 /** What an exported policy says about itself: task, sizes, input field names, algorithm. */

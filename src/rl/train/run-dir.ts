@@ -69,6 +69,8 @@ export const runFiles = (dir: string) => ({
   metrics: join(dir, 'metrics.jsonl'),
   checkpoints: join(dir, 'checkpoints'),
   policy: join(dir, 'policy.onnx'),
+  /** The policy of the best evaluation so far (src/rl/train/best-policy.ts). */
+  bestPolicy: join(dir, 'best-policy.onnx'),
 });
 
 /** Writes a small file atomically (temp + rename): a reader never sees half of it. */

@@ -13,10 +13,11 @@ import { type EpisodeData, type HerOptions, ReplayBuffer, type TransitionSizes }
 import { linearSchedule } from '../schedule.js';
 import { NonFiniteUpdateError } from '../td3.js';
 import { BatchBuilder, policyInput, updateNormalizer } from './batch-builder.js';
+import { type BestEvaluation, BestPolicyKeeper, evaluationMetadata } from './best-policy.js';
 import { EpisodeRecorder } from './episode-recorder.js';
 import { createLearner, createNormalizer } from './learner-factory.js';
 import { evaluatePolicy, type PolicyEvaluation } from './policy-evaluation.js';
-import { policyMetadataFor, writePolicyFile } from './policy-file.js';
+import { encodePolicy, policyMetadataFor, writePolicyFile } from './policy-file.js';
 import { MetricsLog, runFiles } from './run-dir.js';
 import { applyRunCheckpoint, type RunState, readRunCheckpoint, saveRun } from './run-state.js';
 import { learnerConfig, priorNeeded, type TrainConfig } from './train-config.js';
@@ -64,6 +65,8 @@ export interface TrainResult {
   interrupted: boolean;
   /** The evaluation at the last step (undefined only when interrupted before the first one). */
   lastEvaluation: PolicyEvaluation | undefined;
+  /** The evaluation that chose `<run>/best-policy.onnx` (over the whole run, resumes included). */
+  best: BestEvaluation | undefined;
   resumedFrom: number | undefined;
 }
 
@@ -339,6 +342,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       accumulate(state, { 'rollout/prior_action_probability': probability });
     };
 
+    const bestPolicy = BestPolicyKeeper.open(files.bestPolicy, options.onNotice);
     /** The final evaluation's episodes are kept as replays in `<run>/replays`, for the viewer. */
     const evaluate = (final: boolean) => {
       const recorder = final
@@ -360,6 +364,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         'eval/mean_return': evaluation.meanReturn,
         'eval/episodes': evaluation.episodes,
       });
+      const { successRate, meanReturn, episodes } = evaluation;
+      bestPolicy.consider({ step: state.envSteps, successRate, meanReturn, episodes }, (chosen) =>
+        encodePolicy(activeLearner, normalizer, policyMetadata, evaluationMetadata(chosen)),
+      );
       return evaluation;
     };
 
@@ -411,10 +419,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       report();
       if (stopping)
-        return { envSteps: state.envSteps, interrupted: true, lastEvaluation: state.lastEval, resumedFrom };
+        return {
+          envSteps: state.envSteps,
+          interrupted: true,
+          lastEvaluation: state.lastEval,
+          best: bestPolicy.current,
+          resumedFrom,
+        };
     }
     const lastEvaluation = state.lastEval ?? evaluate(true);
-    return { envSteps: state.envSteps, interrupted: false, lastEvaluation, resumedFrom };
+    return {
+      envSteps: state.envSteps,
+      interrupted: false,
+      lastEvaluation,
+      best: bestPolicy.current,
+      resumedFrom,
+    };
   } finally {
     for (const prior of priors) prior.dispose?.();
     await learner?.close();
