@@ -21,9 +21,16 @@ describe('learning curves', () => {
     expect([a.min[1], a.max[1]]).toEqual([0.4, 0.8]);
   });
 
-  it('finds the first evaluation at or above the threshold', () => {
-    expect(stepsToThreshold(curve(0, [0.5, 0.9, 0.8]), 0.9)).toBe(2000);
-    expect(stepsToThreshold(curve(0, [0.5, 0.85, 0.8]), 0.9)).toBeUndefined();
+  it('finds the first step from which the threshold is held over three evaluations', () => {
+    const steps = [1000, 2000, 3000, 4000, 5000, 6000];
+    expect(stepsToThreshold(curve(0, [0.5, 0.9, 0.9, 0.9, 0.8, 0.8], steps), 0.9)).toBe(2000);
+    // A single lucky evaluation does not count…
+    expect(stepsToThreshold(curve(0, [0.5, 1, 0.8, 0.8, 1, 0.75], steps), 0.9)).toBeUndefined();
+    // …a stretch whose mean holds it does.
+    expect(stepsToThreshold(curve(0, [0.5, 0.7, 0.8, 1, 0.85, 0.9], steps), 0.9)).toBe(4000);
+    // The run ended before a full window after the first good evaluation.
+    expect(stepsToThreshold(curve(0, [0.5, 0.6, 0.7, 0.6, 1, 1], steps), 0.9)).toBeUndefined();
+    expect(stepsToThreshold(curve(0, [0.5, 0.9, 0.8]), 0.9, 1)).toBe(2000);
   });
 
   it('tabulates mean ± std and the median steps to the threshold', () => {

@@ -68,8 +68,26 @@ export function aggregate(
   return out;
 }
 
-/** The first evaluated step at which success reached `threshold`, or undefined if it never did. */
-export function stepsToThreshold(curve: RunCurve, threshold: number): number | undefined {
-  const i = curve.successRate.findIndex((s) => s >= threshold);
-  return i < 0 ? undefined : curve.steps[i];
+/** Consecutive evaluations whose mean must reach the threshold for it to count as reached. */
+export const HELD_EVALUATIONS = 3;
+
+/**
+ * The first evaluated step from which success is held at `threshold`: the mean of that
+ * evaluation and the next `window − 1` reaches it (undefined if that never happens, or the run
+ * ended before a full window). One evaluation is not enough: with 20 episodes, a policy that
+ * succeeds 80% of the time scores ≥ 90% in one evaluation out of five (measured on Push: single
+ * evaluations of 90–100% between 75–85% ones), and over three (60 episodes) about once in 30.
+ */
+export function stepsToThreshold(
+  curve: RunCurve,
+  threshold: number,
+  window = HELD_EVALUATIONS,
+): number | undefined {
+  const rates = curve.successRate;
+  for (let i = 0; i + window <= rates.length; i++) {
+    const mean = rates.slice(i, i + window).reduce((a, b) => a + b, 0) / window;
+    // A small tolerance: 0.9 + 0.9 + 0.9 averages to 0.8999… in floating point.
+    if (mean >= threshold - 1e-9) return curve.steps[i];
+  }
+  return undefined;
 }

@@ -6,7 +6,7 @@ import { createPriorController, type ResolvedPrior } from '../../controllers/pri
 import { newRunDir, newRunInfo, writeRunConfig, writeRunInfo } from '../train/run-dir.js';
 import { type Algo, priorNeeded, resolveTrainConfig } from '../train/train-config.js';
 import { type TrainProgress, train } from '../train/trainer.js';
-import { aggregate, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
+import { aggregate, HELD_EVALUATIONS, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
 import { successCurvesSvg } from './plot.js';
 
 /** What `armprior experiment` compares: methods × tasks × seeds at one step budget. */
@@ -37,7 +37,7 @@ export interface MethodResult {
   runDirs: string[];
   /** Final success rate per seed (the prior: its evaluation, repeated for each seed's episode set). */
   finalSuccess: number[];
-  /** Env steps until the deterministic policy first reached the threshold, per seed (undefined: never). */
+  /** Env steps from which the deterministic policy held the threshold (stepsToThreshold), per seed (undefined: never). */
   stepsToThreshold: (number | undefined)[];
   wallClockSec: number[];
 }
@@ -190,7 +190,7 @@ export function markdownTable(
   plan: Pick<ExperimentPlan, 'threshold' | 'steps' | 'seeds'>,
 ): string {
   const lines = [
-    `| task | method | final success (mean ± std, ${plan.seeds} seeds) | env steps to ≥ ${(100 * plan.threshold).toFixed(0)}% (median) | wall clock per run |`,
+    `| task | method | final success (mean ± std, ${plan.seeds} seeds) | env steps to ≥ ${(100 * plan.threshold).toFixed(0)}%, held over ${HELD_EVALUATIONS} evaluations (median) | wall clock per run |`,
     '|---|---|---|---|---|',
   ];
   for (const r of results) {
