@@ -85,13 +85,13 @@ export function registerEvalCommand(program: Command): void {
         }
         progress?.stop();
         const stats = summarize(episodes);
+        const chosenBy = evaluationFromMetadata(policy.rawMetadata);
         if (options.json) {
           process.stdout.write(
-            `${JSON.stringify({ policy: file, task, seed: options.seed, chosenBy: evaluationFromMetadata(policy.rawMetadata), ...stats, episodes }, null, 2)}\n`,
+            `${JSON.stringify({ policy: file, task, seed: options.seed, chosenBy, ...stats, episodes }, null, 2)}\n`,
           );
           return;
         }
-        const chosenBy = evaluationFromMetadata(policy.rawMetadata);
         process.stdout.write(
           `\n${task} · ${file} (${policy.metadata.algorithm || 'policy'}) · ${stats.episodes} episodes from seed ${options.seed}\n` +
             (chosenBy
