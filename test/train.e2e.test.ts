@@ -108,6 +108,20 @@ describe('armprior train / eval / export', () => {
     expect(exported.stdout).toContain('checkpoint at 1500 env steps');
     const again = await runCli(['eval', out, '--task', 'reach', '-n', '10', '--seed', '1000000', '--json']);
     expect(JSON.parse(again.stdout).successRate).toBe(lastEval['eval/success_rate']);
+
+    // Every failed episode is diagnosed by the prior's rollout critic, so a policy's failures
+    // read like its prior's: the counts add up to the failed episodes, in JSON and in the text.
+    const report = JSON.parse(evaluated.stdout) as {
+      episodes: { success: boolean; outcome: string }[];
+      failures: { outcome: string; count: number }[];
+    };
+    const failed = report.episodes.filter((e) => !e.success);
+    expect(report.failures.reduce((n, f) => n + f.count, 0)).toBe(failed.length);
+    expect(report.episodes.filter((e) => e.success).every((e) => e.outcome === 'success')).toBe(true);
+    const text = await runCli(['eval', run, '-n', '10', '--seed', '1000000']);
+    expect(text.code).toBe(0);
+    for (const f of report.failures) expect(text.stdout).toContain(`${f.count} × ${f.outcome}`);
+    if (failed.length > 0) expect(text.stdout).toContain('failures');
   });
 
   it('resumes after the process was killed with SIGKILL, ending where an uninterrupted run ends', async () => {

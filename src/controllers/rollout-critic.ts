@@ -162,12 +162,10 @@ export function summarizeDiagnoses(
     `success rate: ${successes}/${n} (${((100 * successes) / Math.max(1, n)).toFixed(0)}%)`,
     `final distance to the goal: mean ${mean(diagnoses.map((d) => d.finalGoalDistance)).toFixed(3)} m; closest approach: mean ${mean(diagnoses.map((d) => d.closestGoalDistance)).toFixed(3)} m`,
   ];
-  const outcomes = new Map<string, number>();
-  for (const d of diagnoses) if (!d.success) outcomes.set(d.outcome, (outcomes.get(d.outcome) ?? 0) + 1);
-  if (outcomes.size > 0) {
+  const failed = failureCounts(diagnoses);
+  if (failed.length > 0) {
     lines.push('failed episodes:');
-    for (const [outcome, count] of [...outcomes].sort((a, b) => b[1] - a[1]))
-      lines.push(`  - ${count} × ${outcome}`);
+    for (const { outcome, count } of failed) lines.push(`  - ${count} × ${outcome}`);
   }
   const errors = diagnoses.reduce((k, d) => k + d.controllerFailures, 0);
   if (errors > 0) {
@@ -175,6 +173,15 @@ export function summarizeDiagnoses(
     for (const example of failureExamples.slice(0, 3)) lines.push(`  e.g. ${example}`);
   }
   return lines.join('\n');
+}
+
+/** How many failed episodes went wrong in each way, the most common first. */
+export function failureCounts(
+  diagnoses: readonly Pick<EpisodeDiagnosis, 'success' | 'outcome'>[],
+): { outcome: string; count: number }[] {
+  const outcomes = new Map<string, number>();
+  for (const d of diagnoses) if (!d.success) outcomes.set(d.outcome, (outcomes.get(d.outcome) ?? 0) + 1);
+  return [...outcomes].map(([outcome, count]) => ({ outcome, count })).sort((a, b) => b.count - a.count);
 }
 
 function distance(a: readonly number[], b: readonly number[]): number {

@@ -3,8 +3,10 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
 import { type EpisodeSummary, runEpisodeAsync, summarize } from '../../../sim/rollout.js';
+import { observationLayout } from '../../controllers/contract.js';
+import { EpisodeTracker, failureCounts } from '../../controllers/rollout-critic.js';
 import { ArmpriorError } from '../../core/errors.js';
-import { ReplayRecorder } from '../../replays/replay-recorder.js';
+import { allObservers, ReplayRecorder } from '../../replays/replay-recorder.js';
 import { OnnxPolicy } from '../../rl/onnx-policy.js';
 import { evaluationFromMetadata } from '../../rl/train/best-policy.js';
 import { readRunInfo, runFiles } from '../../rl/train/run-dir.js';
@@ -59,7 +61,10 @@ export function registerEvalCommand(program: Command): void {
           );
         }
         const progress = options.json ? undefined : createProgress(`evaluating ${file}`, options.episodes);
-        const episodes: EpisodeSummary[] = [];
+        // The prior's rollout critic diagnoses every episode, so a policy's failures read the same
+        // way as its prior's (`armprior prior eval`): does it fail less, or differently?
+        const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
+        const episodes: (EpisodeSummary & { outcome: string })[] = [];
         const loaded = policy;
         const recorder = options.replays
           ? new ReplayRecorder(env, {
@@ -70,25 +75,27 @@ export function registerEvalCommand(program: Command): void {
           : undefined;
         for (let k = 0; k < options.episodes; k++) {
           const capture = recorder?.begin(options.seed + k);
-          episodes.push(
-            await runEpisodeAsync(
-              env,
-              (o, _a, g) => loaded.act(o, g),
-              options.seed + k,
-              k,
-              capture?.observer,
-              capture?.onStep,
-            ),
+          const tracker = new EpisodeTracker(layout, env.task.config.distanceThresholdM);
+          const episode = await runEpisodeAsync(
+            env,
+            (o, _a, g) => loaded.act(o, g),
+            options.seed + k,
+            k,
+            allObservers((o, a, d) => tracker.observe(o, a, d), capture?.observer),
+            capture?.onStep,
           );
+          const diagnosis = tracker.diagnose(episode.success, [], episode.abortReason, env.task.usesGripper);
+          episodes.push({ ...episode, outcome: diagnosis.outcome });
           capture?.save();
           progress?.update(k + 1, `success ${(100 * summarize(episodes).successRate).toFixed(0)}%`);
         }
         progress?.stop();
         const stats = summarize(episodes);
+        const failures = failureCounts(episodes);
         const chosenBy = evaluationFromMetadata(policy.rawMetadata);
         if (options.json) {
           process.stdout.write(
-            `${JSON.stringify({ policy: file, task, seed: options.seed, chosenBy, ...stats, episodes }, null, 2)}\n`,
+            `${JSON.stringify({ policy: file, task, seed: options.seed, chosenBy, ...stats, failures, episodes }, null, 2)}\n`,
           );
           return;
         }
@@ -99,6 +106,9 @@ export function registerEvalCommand(program: Command): void {
               : '') +
             `  success rate  ${(100 * stats.successRate).toFixed(1)}%\n` +
             `  return        ${stats.meanReturn.toFixed(2)} ± ${stats.stdReturn.toFixed(2)}\n` +
+            failures
+              .map((f, i) => `  ${i === 0 ? 'failures    ' : '            '}  ${f.count} × ${f.outcome}\n`)
+              .join('') +
             (recorder ? `  replays       ${recorder.dir}\n` : ''),
         );
       } finally {
