@@ -19,7 +19,7 @@ import {
   timer,
 } from 'rxjs';
 import { zeroCommand } from '../bridge/robot.js';
-import { ArmpriorError } from '../core/errors.js';
+import { ArmpriorError, messageOf } from '../core/errors.js';
 import { controlClock$ } from './control-clock.js';
 import type { ControlLoopOptions, LoopReport, LoopStats, StepOutcome, Tick } from './loop-contract.js';
 import { skipWhileBusy } from './skip-while-busy.js';
@@ -238,10 +238,6 @@ function isPromiseLike(value: unknown): value is PromiseLike<StepOutcome> {
   return (
     typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function checkOptions(options: ControlLoopOptions): void {

@@ -46,7 +46,7 @@ export function createControlStep(parts: ControlStepParts): {
   step: ControlStep;
   tally: EpisodeTally;
   /** Ends the recording's episode in progress (on any stop): `aborted` unless it just ended. */
-  finish: (finalState: RobotState | undefined) => Promise<void>;
+  finish: (finalState: RobotState | undefined) => void;
 } {
   const { robot, task, actor, observer, kinematics, safety, recorder } = parts;
   const n = robot.spec.jointNames.length;
@@ -72,12 +72,12 @@ export function createControlStep(parts: ControlStepParts): {
     });
   };
 
-  const endEpisode = async (reason: 'truncated' | 'aborted') => {
+  const endEpisode = (reason: 'truncated' | 'aborted') => {
     if (!episodeOpen) return;
     episodeOpen = false;
     tally.episodes++;
     if (tally.succeeded) tally.successes++;
-    await recorder?.endEpisode(reason);
+    recorder?.endEpisode(reason); // written in the background; run-session awaits recorder.close()
   };
 
   /** The sent joint command as a task action (end-effector velocity in action units), for the recording. */
@@ -123,13 +123,13 @@ export function createControlStep(parts: ControlStepParts): {
     if (parts.episodeSteps !== undefined && stepInEpisode >= parts.episodeSteps) {
       const next = robot.observe();
       if (next && recorder) recorder.observeFinal(observer.observe(next));
-      await endEpisode('truncated');
+      endEpisode('truncated');
       robot.newEpisode?.();
     }
     return { actorLatencyMs, interventions: filtered.interventions };
   };
 
-  const finish = async (finalState: RobotState | undefined) => {
+  const finish = (finalState: RobotState | undefined) => {
     if (finalState && recorder && episodeOpen) {
       try {
         recorder.observeFinal(observer.observe(finalState));
@@ -138,7 +138,7 @@ export function createControlStep(parts: ControlStepParts): {
         // last step is then written with the last observation the loop saw.
       }
     }
-    await endEpisode('aborted');
+    endEpisode('aborted');
   };
 
   return { step, tally, finish };

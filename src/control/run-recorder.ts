@@ -1,6 +1,6 @@
 import type { GoalObservation } from '../../sim/env.js';
 import type { VectorField } from '../../sim/tasks/task.js';
-import { DatasetWriter, type EndReason, type WrittenEpisode } from '../datasets/index.js';
+import { DatasetWriter, type EndReason } from '../datasets/index.js';
 
 export interface RunRecorderOptions {
   dir: string;
@@ -41,6 +41,8 @@ export class RunRecorder {
   private pending: RecordedStep | undefined;
   private lastObs: GoalObservation | undefined;
   private open = false;
+  /** The first failed episode write, not yet reported. */
+  private failure: unknown;
 
   private constructor(
     private readonly writer: DatasetWriter,
@@ -73,6 +75,7 @@ export class RunRecorder {
 
   /** Adds a step; the previous one is written with this step's observation as its next. */
   step(step: RecordedStep): void {
+    this.throwIfFailed();
     if (!this.open) return;
     if (this.pending) this.write(this.pending, step.obs, false);
     this.pending = step;
@@ -84,17 +87,33 @@ export class RunRecorder {
     this.lastObs = obs;
   }
 
-  /** Ends the episode: `truncated` at its length, `aborted` on a stop or a fault. */
-  async endEpisode(reason: EndReason): Promise<WrittenEpisode | null> {
-    if (!this.open) return null;
+  /**
+   * Ends the episode: `truncated` at its length, `aborted` on a stop or a fault. Its file is
+   * written in the background: a control step must not wait for the disk (an fsync on a busy
+   * machine takes longer than a robot may go without a command). A write that fails makes the
+   * next {@link step} throw, naming the recording, and {@link close} throw too.
+   */
+  endEpisode(reason: EndReason): void {
+    if (!this.open) return;
     this.open = false;
     if (this.pending && this.lastObs) this.write(this.pending, this.lastObs, reason === 'truncated');
     this.pending = undefined;
-    return this.writer.endEpisode({ reason });
+    this.writer.endEpisode({ reason }).catch((error: unknown) => {
+      this.failure ??= error;
+    });
   }
 
+  /** Waits for every episode file to be written; throws the first write's failure. */
   async close(): Promise<void> {
     await this.writer.close();
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure === undefined) return;
+    const failure = this.failure;
+    this.failure = undefined; // reported once
+    throw failure;
   }
 
   private write(step: RecordedStep, next: GoalObservation, truncated: boolean): void {

@@ -155,7 +155,8 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
           actorIsPrior: actorSpec.kind === 'prior',
         })
       : undefined;
-    if (recorder) cleanups.push(() => recorder.close());
+    // On the error path the run's own error is the one to report, not a recording failure after it.
+    if (recorder) cleanups.push(() => recorder.close().catch(() => {}));
     log(`connecting to ${isSim ? 'the simulated arm' : `${robotConfig.name} (${robotConfig.ros?.url})`}…`);
     await robot.connect();
     const safety = new SafetyFilter(safetyLimitsOf(robotConfig, kinematics.arm.jointRange()), kinematics);
@@ -195,8 +196,10 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       report = await loop.done;
     } finally {
       subscription?.unsubscribe();
-      await control.finish(robot.observe());
+      control.finish(robot.observe());
     }
+    // The run reports once every recorded episode is on disk; a failed write is the run's error.
+    await recorder?.close();
     return {
       report,
       tally: control.tally,

@@ -1,5 +1,5 @@
 import ivm from 'isolated-vm';
-import { ArmpriorError } from '../core/errors.js';
+import { ArmpriorError, messageOf } from '../core/errors.js';
 import { HELPERS_SOURCE, type ObservationLayout } from './contract.js';
 
 /** Limits applied to one controller. */
@@ -256,8 +256,4 @@ export class ControllerSandbox {
     this.disposed = true;
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -93,7 +93,8 @@ export type DatasetProblem =
   | 'task_mismatch'
   | 'dataset_mismatch'
   | 'bad_step'
-  | 'writer_state';
+  | 'writer_state'
+  | 'io';
 
 /**
  * A recorded dataset (src/datasets) that cannot be read or written as asked: the message names
@@ -115,4 +116,9 @@ export class DatasetError extends ArmpriorError {
     this.file = file;
     this.problem = problem;
   }
+}
+
+/** The message of anything thrown (an Error's message, else its string form). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DatasetError } from '../core/errors.js';
@@ -127,6 +127,31 @@ describe('DatasetWriter and readDataset', () => {
     expect(await writeEpisodeData(a, makeEpisode(1, 3), { start: start(1) })).toMatchObject({ index: 1 });
     const read = await readDataset(dir, EXPECTED);
     expect(read.episodes).toEqual([makeEpisode(9, 2), makeEpisode(1, 3)]);
+  });
+
+  it('lets the next episode begin while the last is written, publishing in order; close waits', async () => {
+    const dir = newDir();
+    const writer = await DatasetWriter.open(dir, META, { now: clock });
+    const originals = [makeEpisode(0, 4), makeEpisode(1, 2), makeEpisode(2, 3)];
+    // Not awaited in between, as a control loop does: each episode is taken when it ends.
+    const written = originals.map((episode, i) => writeEpisodeData(writer, episode, { start: start(i) }));
+    await writer.close();
+    expect((await readDataset(dir, EXPECTED)).episodes).toEqual(originals);
+    expect((await Promise.all(written)).map((w) => w?.index)).toEqual([0, 1, 2]);
+  });
+
+  it('fails the one episode whose file cannot be written, naming the dataset, and goes on', async () => {
+    const dir = newDir();
+    const writer = await DatasetWriter.open(dir, META, { now: clock });
+    const episodesDir = join(dir, EPISODES_DIR);
+    rmSync(episodesDir, { recursive: true }); // the disk took it away
+    const lost = writeEpisodeData(writer, makeEpisode(0, 2), { start: start(0) });
+    await expect(lost).rejects.toMatchObject({ code: 'dataset_write', problem: 'io' });
+    await expect(lost).rejects.toThrow(`${dir}: an episode of 2 steps could not be written: ENOENT`);
+    mkdirSync(episodesDir);
+    expect(await writeEpisodeData(writer, makeEpisode(1, 3), { start: start(1) })).toMatchObject({
+      index: 0,
+    });
   });
 
   it('refuses to append episodes of another layout or task', async () => {

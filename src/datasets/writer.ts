@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DatasetError } from '../core/errors.js';
+import { DatasetError, messageOf } from '../core/errors.js';
 import type { EpisodeData, TransitionSizes } from '../rl/replay-buffer.js';
 import { listEpisodes, publishFile } from './episode-files.js';
 import { type EpisodeRecord, episodeToTable } from './episode-table.js';
@@ -61,6 +61,8 @@ export class DatasetWriter {
   private nextIndex: number;
   private episode: OpenEpisode | undefined;
   private closed = false;
+  /** Settles when every episode ended so far has been written (or has failed to be). */
+  private publishing: Promise<void> = Promise.resolve();
 
   private constructor(dir: string, meta: DatasetMeta, nextIndex: number, now: () => Date) {
     this.dir = dir;
@@ -179,14 +181,61 @@ export class DatasetWriter {
   /**
    * Ends the episode in progress and writes its file under the next free index. An episode
    * with no steps writes nothing and returns null.
+   *
+   * The episode is taken synchronously, so the next one may begin before this promise settles
+   * (a control loop does not wait for the disk); files are still published one at a time, in
+   * the order their episodes ended, and {@link close} waits for all of them.
    */
-  async endEpisode({ reason }: { reason: EndReason }): Promise<WrittenEpisode | null> {
+  endEpisode({ reason }: { reason: EndReason }): Promise<WrittenEpisode | null> {
     this.assertOpen();
     const episode = this.episode;
     if (!episode) throw this.misuse('endEpisode outside an episode (call beginEpisode first)');
     this.episode = undefined;
-    if (episode.steps.length === 0) return null;
+    if (episode.steps.length === 0) return Promise.resolve(null);
     const record = toRecord(episode.steps, this.sizes);
+    const previous = this.publishing;
+    const written = (async () => {
+      await previous; // never rejects: see below
+      try {
+        return await this.publish(episode, record, reason);
+      } catch (error) {
+        throw new DatasetError(
+          'dataset_write',
+          'io',
+          this.dir,
+          `an episode of ${record.length} steps could not be written: ${messageOf(error)}`,
+          { cause: error },
+        );
+      }
+    })();
+    // The chain only orders the writes; each caller gets its own episode's failure.
+    this.publishing = written.then(
+      () => undefined,
+      () => undefined,
+    );
+    return written;
+  }
+
+  /** Waits for episodes still being written, then refuses further use; drops an unended episode. */
+  async close(): Promise<{ discardedSteps: number }> {
+    const discardedSteps = this.discardEpisode();
+    this.closed = true;
+    await this.publishing;
+    return { discardedSteps };
+  }
+
+  /** Drops the episode in progress without writing it; returns how many steps it had. */
+  discardEpisode(): number {
+    const steps = this.episode?.steps.length ?? 0;
+    this.episode = undefined;
+    return steps;
+  }
+
+  private async publish(
+    episode: OpenEpisode,
+    record: EpisodeRecord,
+    reason: EndReason,
+  ): Promise<WrittenEpisode> {
     for (;;) {
       const index = this.nextIndex;
       const meta: EpisodeMeta = {
@@ -210,23 +259,6 @@ export class DatasetWriter {
       const { episodes } = await listEpisodes(this.episodesDir);
       this.nextIndex = Math.max(index + 1, (episodes.at(-1)?.index ?? -1) + 1);
     }
-  }
-
-  /**
-   * Closes the writer. An episode still in progress is dropped (end it with reason `aborted`
-   * first to keep it); the count of its steps is returned so a caller can say so.
-   */
-  async close(): Promise<{ discardedSteps: number }> {
-    const discardedSteps = this.discardEpisode();
-    this.closed = true;
-    return { discardedSteps };
-  }
-
-  /** Drops the episode in progress without writing it; returns how many steps it had. */
-  discardEpisode(): number {
-    const steps = this.episode?.steps.length ?? 0;
-    this.episode = undefined;
-    return steps;
   }
 
   private assertOpen(): void {
