@@ -1,6 +1,5 @@
 import type { GoalObservation } from '../../sim/env.js';
-import type { VectorField } from '../../sim/tasks/task.js';
-import { DatasetWriter, type EndReason } from '../datasets/index.js';
+import { DatasetWriter, type EndReason, type FieldSize } from '../datasets/index.js';
 
 export interface RunRecorderOptions {
   dir: string;
@@ -9,7 +8,8 @@ export interface RunRecorderOptions {
   source: 'sim' | 'robot';
   /** The loop period (s): one recorded step. */
   periodSec: number;
-  observationFields: readonly VectorField[];
+  /** The task's observation fields (only names and sizes are recorded). */
+  observationFields: readonly FieldSize[];
   actionSize: number;
   /** The task's reward for (achieved, desired) goals. */
   computeReward: (achieved: ArrayLike<number>, desired: ArrayLike<number>) => number;
