@@ -12,6 +12,7 @@ logEverySteps: 500
 evaluation: { everySteps: 500, episodes: 10 }
 checkpoint: { everySteps: 500, keep: 3 }
 td3: { hidden: [32, 32], batchSize: 64 }
+sac: { hidden: [32, 32], batchSize: 64 }
 `;
 
 function workspace(): string {
@@ -169,7 +170,7 @@ describe('armprior train / eval / export', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(/resumed at \d+/);
     expect(metrics(run)).toEqual(metrics(onlyRun(join(ws, 'whole'))));
-  });
+  }, 300_000); // three training runs: room for a loaded machine
 
   it('refuses bad input with one clear message each, and touches no saved run', async () => {
     const ws = workspace();
