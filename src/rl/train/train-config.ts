@@ -103,7 +103,11 @@ export const TrainConfigSchema = z
         demoFraction: schedule(0.5, 0.1, 20_000),
         /**
          * Also ask the prior on steps the policy drives and keep its answer as an imitation
-         * label (a DAgger-like variant); off, only the prior's own steps are labels.
+         * label (a DAgger-like variant); off, only the prior's own steps are labels. Turn it on
+         * for a closed-loop prior that decides each step from what it sees: pick-and-place with
+         * such a prior held 90% on 3 of 3 seeds with it, 0 of 1 without. A phase machine that
+         * plans once answers from a plan the policy is not following: off for those (the
+         * bundled priors), where its labels kept the policy at the do-nothing level.
          */
         labelPolicySteps: z.boolean().default(false),
         /**
