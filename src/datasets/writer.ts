@@ -216,7 +216,11 @@ export class DatasetWriter {
     return written;
   }
 
-  /** Waits for episodes still being written, then refuses further use; drops an unended episode. */
+  /**
+   * Closes the writer once the episodes still being written are on disk. An episode still in
+   * progress is dropped (end it with reason `aborted` first to keep it); the count of its steps
+   * is returned so a caller can say so.
+   */
   async close(): Promise<{ discardedSteps: number }> {
     const discardedSteps = this.discardEpisode();
     this.closed = true;
