@@ -6,6 +6,14 @@ import { RealtimeScheduler } from './realtime-scheduler.js';
 import { FakeRobot, quietOutcome, restState } from './test-helpers.js';
 
 // Real time: these tests check order and completion, never how long anything took.
+
+/** Blocks the event loop, as GC or a loaded machine does, so that scheduled work is overdue. */
+function stallEventLoop(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // Busy on purpose.
+  }
+}
 describe('RealtimeScheduler', () => {
   it('runs scheduled work once, with its state, and never synchronously', async () => {
     const scheduler = new RealtimeScheduler();
@@ -40,6 +48,54 @@ describe('RealtimeScheduler', () => {
     expect(seen).toEqual([0, 3, 6]);
   });
 
+  it('keeps the order of the due times when the loop stalls past all of them', async () => {
+    const scheduler = new RealtimeScheduler({ spinMarginMs: 0.5 });
+    const seen: number[] = [];
+    await new Promise<void>((resolve) => {
+      // Two timers and a spin, all overdue by the time the event loop turns. Scheduled from an
+      // immediate, the next turn starts with timers, which Node runs before immediates: each
+      // action running its own work would give 3, 3, 6, 0.
+      setImmediate(() => {
+        for (const delay of [6, 3, 0, 3]) {
+          scheduler.schedule(() => {
+            seen.push(delay);
+            if (seen.length === 4) resolve();
+          }, delay);
+        }
+        stallEventLoop(12);
+      });
+    });
+    expect(seen).toEqual([0, 3, 3, 6]);
+  });
+
+  it('lets work that throws end its own action only; the other due work still runs', async () => {
+    const scheduler = new RealtimeScheduler({ spinMarginMs: 0.5 });
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => errors.push(error);
+    process.on('uncaughtException', onError);
+    try {
+      await new Promise<void>((resolve) => {
+        // As above: the second action's timer wakes first and runs the earlier-due failing work.
+        setImmediate(() => {
+          const failing = scheduler.schedule(() => {
+            throw new Error('work failed');
+          }, 0);
+          scheduler.schedule(() => {
+            seen.push('second');
+            expect(failing.closed).toBe(true);
+            resolve();
+          }, 2);
+          stallEventLoop(12);
+        });
+      });
+    } finally {
+      process.off('uncaughtException', onError);
+    }
+    expect(seen).toEqual(['second']);
+    expect(errors).toEqual([new Error('work failed')]);
+  });
+
   it('lets work reschedule itself through `this.schedule`, as rxjs actions do', async () => {
     const scheduler = new RealtimeScheduler();
     const seen: number[] = [];
@@ -71,8 +127,7 @@ describe('RealtimeScheduler', () => {
     const scheduler = new RealtimeScheduler();
     let ran!: () => void;
     const done = new Promise<void>((resolve) => (ran = resolve));
-    // Waits for this action's own work, not for another action's: on a loaded machine two
-    // overdue actions run in the order of Node's event-loop phases, not of their due times.
+    // Waits for this action's own work: a test of closing, not of order.
     const action = scheduler.schedule(() => ran(), 1);
     expect(action.closed).toBe(false);
     await done;

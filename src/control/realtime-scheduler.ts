@@ -41,6 +41,9 @@ export function spinMarginFor(periodMs: number): number {
 export class RealtimeScheduler implements SchedulerLike {
   /** See {@link RealtimeSchedulerOptions.spinMarginMs}. */
   readonly spinMarginMs: number;
+  /** Actions waiting for their due time: whichever wakes first runs every due one, in order. */
+  private readonly waiting = new Set<RealtimeAction<unknown>>();
+  private scheduledCount = 0;
 
   constructor(options: RealtimeSchedulerOptions = {}) {
     const spinMarginMs = options.spinMarginMs ?? DEFAULT_SPIN_MARGIN_MS;
@@ -60,7 +63,31 @@ export class RealtimeScheduler implements SchedulerLike {
    * action: unsubscribing it cancels the pending run.
    */
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
-    return new RealtimeAction<T>(this.spinMarginMs, work).schedule(state, delay);
+    return new RealtimeAction<T>(this, work).schedule(state, delay);
+  }
+
+  /** @internal An action's wait began; `order` breaks ties between equal due times. */
+  wait(action: RealtimeAction<unknown>): number {
+    this.waiting.add(action);
+    return this.scheduledCount++;
+  }
+
+  /** @internal An action ran or was cancelled. */
+  stopWaiting(action: RealtimeAction<unknown>): void {
+    this.waiting.delete(action);
+  }
+
+  /**
+   * Runs every waiting action that is due, earliest due time first. Each action wakes on its own
+   * timer or immediate, and Node runs expired timers before immediates in each event-loop turn; on
+   * a stalled loop (GC, a loaded machine) several actions are overdue at once and would otherwise
+   * run in event-loop phase order rather than due order.
+   */
+  runDue(nowMs: number): void {
+    const due = [...this.waiting].filter((action) => action.dueMs <= nowMs);
+    due.sort((a, b) => a.dueMs - b.dueMs || a.order - b.order);
+    // Work may cancel or reschedule actions later in the list: each checks it is still due.
+    for (const action of due) action.runIfDue(nowMs);
   }
 }
 
@@ -68,13 +95,16 @@ export class RealtimeScheduler implements SchedulerLike {
 class RealtimeAction<T> extends Subscription implements SchedulerAction<T> {
   private timeout: ReturnType<typeof setTimeout> | undefined;
   private immediate: ReturnType<typeof setImmediate> | undefined;
-  private dueMs = 0;
+  /** When the work is due (`performance.now()` ms); read by the scheduler to order due work. */
+  dueMs = 0;
+  /** Schedule order, for equal due times. */
+  order = 0;
   private state: T | undefined;
   /** Set by `schedule`, cleared when work starts: work that does not reschedule ends the action. */
   private pending = false;
 
   constructor(
-    private readonly spinMarginMs: number,
+    private readonly scheduler: RealtimeScheduler,
     private readonly work: (this: SchedulerAction<T>, state?: T) => void,
   ) {
     super();
@@ -87,7 +117,8 @@ class RealtimeAction<T> extends Subscription implements SchedulerAction<T> {
     this.pending = true;
     const waitMs = Math.max(0, delay);
     this.dueMs = performance.now() + waitMs;
-    const sleepMs = waitMs - this.spinMarginMs;
+    this.order = this.scheduler.wait(this as RealtimeAction<unknown>);
+    const sleepMs = waitMs - this.scheduler.spinMarginMs;
     // setTimeout clamps anything below 1 ms to 1 ms, so shorter sleeps are spun entirely.
     if (sleepMs >= 1) this.timeout = setTimeout(this.spin, sleepMs);
     else this.immediate = setImmediate(this.spin);
@@ -98,28 +129,46 @@ class RealtimeAction<T> extends Subscription implements SchedulerAction<T> {
     if (this.closed) return;
     this.clearTimers();
     this.pending = false;
+    this.scheduler.stopWaiting(this as RealtimeAction<unknown>);
     super.unsubscribe();
   }
 
-  /** Checks the clock once per event-loop turn until due, then runs the work. */
+  /** Checks the clock once per event-loop turn until due, then runs all due work in order. */
   private readonly spin = (): void => {
     this.timeout = undefined;
     this.immediate = undefined;
     if (this.closed) return;
-    if (performance.now() < this.dueMs) {
+    const nowMs = performance.now();
+    if (nowMs < this.dueMs) {
       this.immediate = setImmediate(this.spin);
       return;
     }
+    try {
+      this.scheduler.runDue(nowMs);
+    } finally {
+      // Earlier due work threw before this action's turn: keep waking, as it has no timer now.
+      if (this.pending && this.timeout === undefined && this.immediate === undefined) {
+        this.immediate = setImmediate(this.spin);
+      }
+    }
+  };
+
+  /** Runs the work if this action is still waiting and due at `nowMs` (see `runDue`). */
+  runIfDue(nowMs: number): void {
+    if (this.closed || !this.pending || this.dueMs > nowMs) return;
+    this.clearTimers();
+    this.scheduler.stopWaiting(this as RealtimeAction<unknown>);
     this.pending = false;
     try {
       this.work.call(this, this.state);
     } catch (error) {
-      // As rxjs's AsyncAction: the action is over, and the error is not ours to swallow.
+      // As rxjs's AsyncAction: the action is over, and the error is not ours to swallow. Due work
+      // after it still has its own timer, so it runs on the next event-loop turn.
       this.unsubscribe();
       throw error;
     }
     if (!this.pending) this.unsubscribe();
-  };
+  }
 
   private clearTimers(): void {
     if (this.timeout !== undefined) clearTimeout(this.timeout);
