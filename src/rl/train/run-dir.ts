@@ -119,12 +119,13 @@ export class MetricsLog {
   /**
    * On resume: keeps the records up to `step` (those the checkpoint already accounts for) and
    * drops later ones and any partial last line, so the resumed run writes them again and the
-   * file reads as one uninterrupted run. Replaced atomically.
+   * file reads as one uninterrupted run. Replaced atomically. Returns the records kept.
    */
-  truncateAfter(step: number): void {
-    if (!existsSync(this.file)) return;
+  truncateAfter(step: number): MetricsRecord[] {
+    if (!existsSync(this.file)) return [];
     const kept = readMetrics(this.file).filter((r) => r.step <= step);
     writeFileAtomic(this.file, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return kept;
   }
 }
 

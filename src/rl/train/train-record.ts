@@ -39,3 +39,16 @@ export function trainRecord(
   record['time/updates_per_sec'] = timing.updatesDone / Math.max(1e-9, timing.updateSeconds);
   return record;
 }
+
+/**
+ * The `time/elapsed_s` of the last train record in `records` (0 if none): where a resumed run's
+ * clock continues from, so that the time to a success rate reads the same whether or not the run
+ * was interrupted (the time between that record and the kill is not counted).
+ */
+export function lastElapsedSeconds(records: readonly MetricsRecord[]): number {
+  for (let i = records.length - 1; i >= 0; i--) {
+    const value = records[i]!['time/elapsed_s'];
+    if (records[i]!.kind === 'train' && typeof value === 'number' && Number.isFinite(value)) return value;
+  }
+  return 0;
+}

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,6 +91,12 @@ describe('training loop', () => {
     });
     expect(first.interrupted).toBe(true);
     expect(first.envSteps).toBe(800);
+    // As if the first process had trained for a day: the resumed one's clock must go on from there.
+    const day = 86_400;
+    const firstRecords = readMetrics(runFiles(stopped).metrics).map((r) =>
+      r.kind === 'train' ? { ...r, 'time/elapsed_s': day + (r['time/elapsed_s'] as number) } : r,
+    );
+    writeFileSync(runFiles(stopped).metrics, firstRecords.map((r) => `${JSON.stringify(r)}\n`).join(''));
     const second = await train({
       task: 'reach',
       robot: 'panda',
@@ -102,6 +108,13 @@ describe('training loop', () => {
     expect(second.resumedFrom).toBe(800);
     expect(second.envSteps).toBe(1500);
     expect(deterministicMetrics(stopped)).toEqual(deterministicMetrics(whole));
+    // The clock continues across the resume: time/elapsed_s counts both processes.
+    const elapsed = readMetrics(runFiles(stopped).metrics)
+      .filter((r) => r.kind === 'train')
+      .map((r) => r['time/elapsed_s'] as number);
+    expect(elapsed.length).toBeGreaterThan(2);
+    for (let i = 1; i < elapsed.length; i++) expect(elapsed[i]).toBeGreaterThan(elapsed[i - 1]!);
+    expect(elapsed.at(-1)).toBeGreaterThan(day);
   });
 
   it('falls back to the previous checkpoint when the newest is damaged, and says so', async () => {

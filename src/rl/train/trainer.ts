@@ -21,7 +21,7 @@ import { encodePolicy, policyMetadataFor, writePolicyFile } from './policy-file.
 import { MetricsLog, runFiles } from './run-dir.js';
 import { applyRunCheckpoint, type RunState, readRunCheckpoint, saveRun } from './run-state.js';
 import { learnerConfig, priorNeeded, type TrainConfig } from './train-config.js';
-import { accumulate, mean, trainRecord } from './train-record.js';
+import { accumulate, lastElapsedSeconds, mean, trainRecord } from './train-record.js';
 
 /** Training stopped because updates kept coming out non-finite (NaN/Inf losses or weights). */
 export class TrainingDivergedError extends ArmpriorError {
@@ -163,12 +163,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     );
     const metrics = new MetricsLog(files.metrics);
     let resumedFrom: number | undefined;
+    // Wall clock of the processes that trained this run before (time/elapsed_s counts them all).
+    let elapsedBefore = 0;
     if (checkpoint) {
       const restored = applyRunCheckpoint(checkpoint, { state, normalizer, online, demo, learner });
       for (const skipped of checkpoint.skipped)
         options.onNotice?.(`skipped a damaged checkpoint: ${skipped.reason}`);
       resumedFrom = state.envSteps;
-      metrics.truncateAfter(state.envSteps);
+      elapsedBefore = lastElapsedSeconds(metrics.truncateAfter(state.envSteps));
       collectRng = restored.collectRng;
       learnRng = restored.learnRng;
     }
@@ -188,7 +190,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const replayBatch = online.createBatch(learnerBatchSize(config));
     const batches = new BatchBuilder(sizes, replayBatch, normalizer, config.rlingua.imitateRelabeled);
     const recorders = Array.from({ length: envs.numEnvs }, () => new EpisodeRecorder(sizes, maxSteps));
-    const started = performance.now();
+    const started = performance.now() - 1000 * elapsedBefore;
     const policyMetadata = policyMetadataFor(evalEnv, config.algo);
     let updateSeconds = 0;
     let updatesDone = 0;
