@@ -13,6 +13,7 @@ evaluation: { everySteps: 500, episodes: 10 }
 checkpoint: { everySteps: 500, keep: 3 }
 td3: { hidden: [32, 32], batchSize: 64 }
 sac: { hidden: [32, 32], batchSize: 64 }
+rlingua: { precollectEpisodes: 20, pretrainUpdates: 200 }
 `;
 
 function workspace(): string {
@@ -284,7 +285,7 @@ describe('armprior train / eval / export', () => {
     expect(existsSync(join(ws, 'runs3'))).toBe(false); // a refused run leaves no folder behind
   });
 
-  it('runs an experiment: prior and TD3 over 2 seeds, a markdown table and an SVG of the curves', async () => {
+  it('runs an experiment: prior, TD3 and RLingua over 2 seeds, a markdown table and an SVG of the curves', async () => {
     const ws = workspace();
     const out = join(ws, 'experiment');
     const run = await runCli([
@@ -292,7 +293,7 @@ describe('armprior train / eval / export', () => {
       '--tasks',
       'reach',
       '--algos',
-      'prior,td3',
+      'prior,td3,rlingua',
       '--seeds',
       '2',
       '--steps',
@@ -310,7 +311,12 @@ describe('armprior train / eval / export', () => {
     const table = readFileSync(join(out, 'results.md'), 'utf8');
     expect(table).toMatch(/\| reach \| prior \| \d+% \|/);
     expect(table).toMatch(/\| reach \| td3 \| \d+% ± \d+ \|/);
-    expect(readdirSync(join(ws, 'runs'))).toHaveLength(2);
+    expect(table).toMatch(/\| reach \| rlingua \| \d+% ± \d+ \|/);
+    // RLingua's step ratio against TD3 (or why there is none), as `armprior report` gives it.
+    expect(table).toMatch(/\n- reach: (rlingua needed (≥ )?\d+\.\d× fewer env steps than td3|no step ratio)/);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(Array.isArray(json.speedups)).toBe(true);
+    expect(readdirSync(join(ws, 'runs'))).toHaveLength(4);
     expect(readFileSync(join(out, 'curves-reach.svg'), 'utf8')).toContain('td3 (2 seeds)');
     const bad = await runCli(['experiment', '--tasks', 'reach', '--algos', 'td3,ppo']);
     expect(bad.code).toBe(2);

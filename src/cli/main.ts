@@ -6,6 +6,7 @@ import { registerExperimentCommand } from './commands/experiment.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerPlotCommand } from './commands/plot.js';
 import { registerPriorCommand } from './commands/prior.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerRobotCommand } from './commands/robot.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSimCommand } from './commands/sim.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerExportCommand(program);
   registerExperimentCommand(program);
   registerPlotCommand(program);
+  registerReportCommand(program);
   registerRunCommand(program);
   registerBenchCommand(program);
   registerRobotCommand(program);

@@ -10,3 +10,10 @@ export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER): (valu
     return n;
   };
 }
+
+/** Commander parser for a rate in (0, 1], such as a success threshold. */
+export function rateOption(value: string): number {
+  const x = Number(value);
+  if (!(x > 0 && x <= 1)) throw new InvalidArgumentError(`expected a rate in (0, 1], got '${value}'`);
+  return x;
+}

@@ -6,7 +6,7 @@ import { resolvePrior } from '../../controllers/priors.js';
 import { loadYamlConfig } from '../../core/config-file.js';
 import { runExperiment } from '../../rl/experiment/experiment.js';
 import { ALGOS, type Algo } from '../../rl/train/train-config.js';
-import { integerOption } from '../options.js';
+import { integerOption, rateOption } from '../options.js';
 import { canonicalTask, openStore } from '../prior-support.js';
 import { createProgress, type Progress } from '../progress.js';
 
@@ -61,16 +61,7 @@ export function registerExperimentCommand(program: Command): void {
     .option('-r, --robot <name|file>', 'robot', 'panda')
     .option('--prior <version>', 'prior version for rlingua and the prior row (default: the active one)')
     .option('--priors <dir>', 'the controller store (default ./priors)')
-    .option(
-      '--threshold <rate>',
-      'success rate counted as solved',
-      (v) => {
-        const x = Number(v);
-        if (!(x > 0 && x <= 1)) throw new InvalidArgumentError(`expected a rate in (0, 1], got '${v}'`);
-        return x;
-      },
-      0.9,
-    )
+    .option('--threshold <rate>', 'success rate counted as solved', rateOption, 0.9)
     .action(async (options: ExperimentOptions) => {
       const tasks = options.tasks.split(',').map((t) => canonicalTask(t.trim()));
       const overrides = options.config

@@ -8,6 +8,7 @@ import { type Algo, priorNeeded, resolveTrainConfig } from '../train/train-confi
 import { type TrainProgress, train } from '../train/trainer.js';
 import { aggregate, HELD_EVALUATIONS, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
 import { successCurvesSvg } from './plot.js';
+import { reportRuns, speedupLines } from './report.js';
 
 /** What `armprior experiment` compares: methods × tasks × seeds at one step budget. */
 export interface ExperimentPlan {
@@ -157,12 +158,22 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
     writeFileSync(file, svg);
     curveFiles.push(file);
   }
+  const runDirs = results.flatMap((r) => r.runDirs);
+  // Runs shorter than one evaluation interval have nothing to compare.
+  const evaluated = runDirs.some((dir) => readRunCurve(dir, '', 0).steps.length > 0);
+  const { speedups, notes } = evaluated
+    ? reportRuns(runDirs, { threshold: plan.threshold })
+    : { speedups: [], notes: [] };
+  const ratios = speedupLines({ speedups, notes });
   const tableFile = join(plan.outDir, 'results.md');
-  writeFileSync(tableFile, markdownTable(results, plan));
+  writeFileSync(
+    tableFile,
+    markdownTable(results, plan) + (ratios.length > 0 ? `\n${ratios.join('\n')}\n` : ''),
+  );
   const jsonFile = join(plan.outDir, 'results.json');
   writeFileSync(
     jsonFile,
-    `${JSON.stringify({ plan: { ...plan, priorFor: undefined }, results }, null, 2)}\n`,
+    `${JSON.stringify({ plan: { ...plan, priorFor: undefined }, results, speedups }, null, 2)}\n`,
   );
   return { results, tableFile, jsonFile, curveFiles };
 }

@@ -5,7 +5,7 @@ import { readRunInfo, runFiles } from '../train/run-dir.js';
 import { aggregate, type CurveMetric, type RunCurve, readRunCurve } from './curves.js';
 import { type CurveBand, curvesSvg } from './plot.js';
 
-/** What is wrong with the runs asked to be plotted; the message says which folder and why. */
+/** What is wrong with the runs asked to be plotted or reported; the message says which folder and why. */
 export class PlotError extends ArmpriorError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('plot_input', message, options);
@@ -38,6 +38,7 @@ export interface LabelledRunCurve {
   /** `<task> · <algo>`: runs with the same label are seeds of one group. */
   label: string;
   task: string;
+  algo: string;
   curve: RunCurve;
 }
 
@@ -91,7 +92,7 @@ export function readRunCurves(
       onSkip?.(runDir, 'no evaluation in metrics.jsonl yet');
       continue;
     }
-    runs.push({ runDir, label, task: info.task, curve });
+    runs.push({ runDir, label, task: info.task, algo: info.algo, curve });
   }
   return runs;
 }

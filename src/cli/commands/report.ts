@@ -1,0 +1,45 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { reportMarkdown, reportRuns } from '../../rl/experiment/report.js';
+import { writeFileAtomic } from '../../rl/train/run-dir.js';
+import { rateOption } from '../options.js';
+
+interface ReportOptions {
+  runs: string[];
+  threshold: number;
+  out?: string;
+  json?: boolean;
+}
+
+/** `armprior report`: the sample-efficiency table of runs trained so far, without training. */
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'steps and wall clock until each run held a success rate, per task and algo, and how many times fewer steps rlingua needed than td3/sac',
+    )
+    .requiredOption(
+      '--runs <dir...>',
+      'run folders (or folders holding runs); runs of one task and algo are seeds of one row',
+    )
+    .option('--threshold <rate>', 'success rate counted as solved', rateOption, 0.9)
+    .option('-o, --out <file>', 'also write the markdown table to this file')
+    .option('--json', 'print the report as JSON')
+    .action((options: ReportOptions) => {
+      const report = reportRuns(
+        options.runs.map((dir) => resolve(dir)),
+        {
+          threshold: options.threshold,
+          onSkip: (dir, reason) => process.stderr.write(`armprior: skipping ${dir}: ${reason}\n`),
+        },
+      );
+      const markdown = reportMarkdown(report);
+      if (options.out) {
+        const out = resolve(options.out);
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileAtomic(out, markdown);
+      }
+      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : markdown);
+    });
+}
