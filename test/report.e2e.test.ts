@@ -49,9 +49,14 @@ describe('armprior report', () => {
     mkdirSync(notARun);
     const other = mkdtempSync(join(tmpdir(), 'armprior-report-e2e-'));
     const twin = writeFixtureRun(other, { task: 'push', algo: 'td3', seed: 1, evals: evals(0.3) });
+    const fresh = writeFixtureRun(join(root, 'fresh'), { task: 'reach', algo: 'sac', seed: 3, evals: [] });
     const out = join(root, 'never.md');
     const cases: [string[], string][] = [
       [['--runs', notARun], `${notARun} is not an armprior run folder (no run.json) and holds no runs`],
+      [
+        ['--runs', fresh],
+        `skipping ${fresh}: no evaluation in metrics.jsonl yet\narmprior: nothing to report: no run has an evaluation yet`,
+      ],
       [
         ['--runs', root, twin],
         `${join(root, 'push__td3__1__20260101-000000')} and ${twin} are both push · td3 · seed 1: report one of them (or put each set of runs in its own report)`,

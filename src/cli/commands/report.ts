@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { reportMarkdown, reportRuns } from '../../rl/experiment/report.js';
+import { PlotError } from '../../rl/experiment/run-plot.js';
 import { writeFileAtomic } from '../../rl/train/run-dir.js';
 import { rateOption } from '../options.js';
 
@@ -34,6 +35,7 @@ export function registerReportCommand(program: Command): void {
           onSkip: (dir, reason) => process.stderr.write(`armprior: skipping ${dir}: ${reason}\n`),
         },
       );
+      if (report.groups.length === 0) throw new PlotError('nothing to report: no run has an evaluation yet');
       const markdown = reportMarkdown(report);
       if (options.out) {
         const out = resolve(options.out);

@@ -159,11 +159,8 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
     curveFiles.push(file);
   }
   const runDirs = results.flatMap((r) => r.runDirs);
-  // Runs shorter than one evaluation interval have nothing to compare.
-  const evaluated = runDirs.some((dir) => readRunCurve(dir, '', 0).steps.length > 0);
-  const { speedups, notes } = evaluated
-    ? reportRuns(runDirs, { threshold: plan.threshold })
-    : { speedups: [], notes: [] };
+  const { speedups, notes } =
+    runDirs.length > 0 ? reportRuns(runDirs, { threshold: plan.threshold }) : { speedups: [], notes: [] };
   const ratios = speedupLines({ speedups, notes });
   const tableFile = join(plan.outDir, 'results.md');
   writeFileSync(

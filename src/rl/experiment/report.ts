@@ -55,8 +55,9 @@ export interface RunsReport {
  * Sums up finished or running training runs (run folders, or folders holding them): per task
  * and algo, the steps and wall clock until the deterministic policy held `threshold` over
  * `window` consecutive evaluations (as `armprior experiment` counts it), and RLingua's step
- * ratio against each baseline on the same task. Two runs of one task, algo and seed are refused:
- * they would be averaged as if they were different seeds.
+ * ratio against each baseline on the same task. Runs without an evaluation yet are left out
+ * (through `onSkip`), so the report may have no groups. Two runs of one task, algo and seed are
+ * refused: they would be averaged as if they were different seeds.
  */
 export function reportRuns(
   dirs: readonly string[],
@@ -79,7 +80,6 @@ export function reportRuns(
     group.runs.push(summarizeRun(run, options.threshold, window));
     groups.set(run.label, group);
   }
-  if (groups.size === 0) throw new PlotError('nothing to report: no run has an evaluation yet');
   const sorted = [...groups.values()].sort(
     (a, b) => a.task.localeCompare(b.task) || a.algo.localeCompare(b.algo),
   );
