@@ -52,6 +52,26 @@ describe('ControllerSandbox', () => {
     expect(third.ok && third.action[2]).toBeCloseTo(1.04, 12);
   });
 
+  it('tells whether the controller has kept anything in ctx.memory, in any episode', () => {
+    const closedLoop = load(
+      'export function act(obs, ctx) { const seen = ctx.memory.phase; return [0, 0, seen ? 1 : 0]; }',
+    );
+    for (let step = 0; step < 3; step++) closedLoop.act(observation, achieved, desired, step);
+    expect(closedLoop.keepsMemory()).toBe(false);
+    closedLoop.dispose();
+    const planner = load(`export function act(obs, ctx) {
+      if (ctx.step === 1) ctx.memory.phase = 'lower';
+      return [0, 0, 0];
+    }`);
+    planner.act(observation, achieved, desired, 0);
+    expect(planner.keepsMemory()).toBe(false);
+    planner.act(observation, achieved, desired, 1);
+    expect(planner.keepsMemory()).toBe(true);
+    planner.startEpisode(); // the memory is new, what the controller does with it is known
+    planner.act(observation, achieved, desired, 0);
+    expect(planner.keepsMemory()).toBe(true);
+  });
+
   it('accepts `towards` and typed arrays as results', () => {
     const s = load(
       'export function act(obs) { return new Float32Array(towards(obs.eePosition, obs.objectPosition, 5)); }',

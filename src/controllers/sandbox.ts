@@ -45,9 +45,11 @@ export type ActResult =
 const RUNNER_SOURCE = `
 (function install(fields, observationSize, goalSize, actionSize, dt, maxSteps) {
   let memory = {};
+  let memoryKept = false;
   const describe = (v) => (Array.isArray(v) ? 'an array of ' + v.length : v === null ? 'null' : typeof v);
   globalThis.__armprior = Object.freeze({
     start() { memory = {}; },
+    memoryKept() { return memoryKept; },
     step(values, step) {
       const obs = {};
       for (const f of fields) obs[f.name] = f.size === 1 ? values[f.offset] : values.slice(f.offset, f.offset + f.size);
@@ -56,6 +58,7 @@ const RUNNER_SOURCE = `
       let out;
       try {
         out = __act(obs, { step, dt, maxSteps, memory });
+        if (!memoryKept) for (const _ in memory) { memoryKept = true; break; }
       } catch (error) {
         return { error: 'threw', message: String(error && error.stack ? error.stack.split('\\n').slice(0, 3).join(' | ') : error) };
       }
@@ -96,6 +99,7 @@ export class ControllerSandbox {
   private readonly context: ivm.Context;
   private readonly stepRef: ivm.Reference<(values: number[], step: number) => unknown>;
   private readonly startRef: ivm.Reference<() => void>;
+  private readonly memoryKeptRef: ivm.Reference<() => boolean>;
   private readonly values: number[];
   private disposed = false;
 
@@ -180,6 +184,7 @@ export class ControllerSandbox {
       (values: number[], step: number) => unknown
     >;
     this.startRef = runner.getSync('start', { reference: true }) as ivm.Reference<() => void>;
+    this.memoryKeptRef = runner.getSync('memoryKept', { reference: true }) as ivm.Reference<() => boolean>;
     this.values = new Array(layout.observationSize + 2 * layout.goalSize).fill(0);
   }
 
@@ -187,6 +192,16 @@ export class ControllerSandbox {
   startEpisode(): void {
     if (this.isolate.isDisposed) return;
     this.startRef.applySync(undefined, [], { timeout: this.limits.callTimeoutMs });
+  }
+
+  /**
+   * Whether `act` has ever left something in `ctx.memory` (in any episode): the controller keeps
+   * state between steps, so its answer depends on the path, not only on what it sees now. State
+   * kept elsewhere (module-level variables, against the contract) is not seen.
+   */
+  keepsMemory(): boolean {
+    if (this.isolate.isDisposed) return false;
+    return this.memoryKeptRef.applySync(undefined, [], { timeout: this.limits.callTimeoutMs }) === true;
   }
 
   /** One call of `act`. Never throws for the controller's faults: they come back as failures. */

@@ -60,6 +60,11 @@ export class SandboxedController implements EpisodeController {
     return this.zero.slice();
   }
 
+  /** Whether the controller has kept state in `ctx.memory` (see ControllerSandbox.keepsMemory). */
+  keepsMemory(): boolean {
+    return this.sandbox.keepsMemory();
+  }
+
   /** Set once the episode should end because of the controller's failures. */
   abortReason(): string | undefined {
     return this.abort;

@@ -35,6 +35,8 @@ export interface RunState {
   pretrained: boolean;
   lastEval: PolicyEvaluation | undefined;
   lastEvalStep: number;
+  /** The prior has kept state in ctx.memory (rlingua.labelPolicySteps: auto); absent in older checkpoints. */
+  priorKeepsMemory?: boolean;
 }
 
 /** Everything a checkpoint captures. */

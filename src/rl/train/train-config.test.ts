@@ -1,29 +1,29 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { loadYamlConfig } from '../../core/config-file.js';
-import { ALGOS, priorNeeded, resolveTrainConfig } from './train-config.js';
+import { priorNeeded, resolveTrainConfig } from './train-config.js';
 
-const TRAIN_CONFIGS = join(import.meta.dirname, '../../../config/train');
-
-describe('the training configs shipped in config/train', () => {
-  const files = readdirSync(TRAIN_CONFIGS).filter((name) => name.endsWith('.yaml'));
-
-  it.each(files)('%s is valid over every preset', (name) => {
-    const file = join(TRAIN_CONFIGS, name);
-    const fields = loadYamlConfig(file, z.record(z.string(), z.unknown()));
-    for (const algo of ALGOS) expect(() => resolveTrainConfig(algo, file, fields)).not.toThrow();
+describe('rlingua.labelPolicySteps', () => {
+  it('is auto in every preset, and then needs the prior only where imitation is on', () => {
+    const rlingua = resolveTrainConfig('rlingua', 'test', {});
+    expect(rlingua.rlingua.labelPolicySteps).toBe('auto');
+    expect(priorNeeded(rlingua)).toBe(true);
+    // Plain TD3 has no imitation term: labels would be unused, so no prior is consulted.
+    expect(priorNeeded(resolveTrainConfig('td3', 'test', {}))).toBe(false);
+    // Imitation of the policy's steps alone still needs the prior, unless the labels are off.
+    const labelsOnly = { rlingua: { precollectEpisodes: 0, priorActionProbability: { initial: 0 } } };
+    expect(priorNeeded(resolveTrainConfig('rlingua', 'test', labelsOnly))).toBe(true);
+    const none = { rlingua: { ...labelsOnly.rlingua, labelPolicySteps: false } };
+    expect(priorNeeded(resolveTrainConfig('rlingua', 'test', none))).toBe(false);
   });
 
-  it('closed-loop-prior.yaml turns on the prior’s labels on the policy’s steps and leaves the preset', () => {
-    const file = join(TRAIN_CONFIGS, 'closed-loop-prior.yaml');
-    const fields = loadYamlConfig(file, z.record(z.string(), z.unknown()));
-    const rlingua = resolveTrainConfig('rlingua', file, fields);
-    expect(rlingua.rlingua.labelPolicySteps).toBe(true);
-    expect(rlingua.rlingua.precollectEpisodes).toBe(200); // the preset's, untouched
-    expect(priorNeeded(rlingua)).toBe(true);
-    // Plain TD3 has no imitation term: the labels would be unused, so no prior is consulted.
-    expect(priorNeeded(resolveTrainConfig('td3', file, fields))).toBe(false);
+  it('accepts true, false and auto, nothing else', () => {
+    for (const value of [true, false, 'auto'] as const) {
+      expect(
+        resolveTrainConfig('rlingua', 'test', { rlingua: { labelPolicySteps: value } }).rlingua
+          .labelPolicySteps,
+      ).toBe(value);
+    }
+    expect(() =>
+      resolveTrainConfig('rlingua', 'a.yaml', { rlingua: { labelPolicySteps: 'always' } }),
+    ).toThrow(/labelPolicySteps/);
   });
 });

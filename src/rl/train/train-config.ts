@@ -103,13 +103,16 @@ export const TrainConfigSchema = z
         demoFraction: schedule(0.5, 0.1, 20_000),
         /**
          * Also ask the prior on steps the policy drives and keep its answer as an imitation
-         * label (a DAgger-like variant); off, only the prior's own steps are labels. Turn it on
-         * for a closed-loop prior that decides each step from what it sees: pick-and-place with
-         * such a prior held 90% on 3 of 3 seeds with it, 0 of 1 without. A phase machine that
-         * plans once answers from a plan the policy is not following: off for those (the
-         * bundled priors), where its labels kept the policy at the do-nothing level.
+         * label (DAgger's relabelling, the prior as the expert); off, only the prior's own steps
+         * are labels. Right for a closed-loop prior that decides each step from what it sees:
+         * 90% held on 3 of 3 seeds with it on Push and pick-and-place, 2 of 3 and 0 of 1
+         * without. Wrong for a phase machine that keeps a plan in `ctx.memory` (the bundled
+         * priors): it answers from a plan the policy is not following, and those labels kept the
+         * policy at the do-nothing level. `auto`: on while the prior has kept nothing in
+         * `ctx.memory`, off for the rest of the run once it has (known after the first episode
+         * it drives; with precollection, before the policy's first step).
          */
-        labelPolicySteps: z.boolean().default(false),
+        labelPolicySteps: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         /**
          * Keep the prior's action as an imitation label on rows whose goal HER relabelled. The
          * prior answered for the episode's goal, not the relabelled one, so the label is then a
@@ -183,7 +186,9 @@ export function priorNeeded(config: TrainConfig): boolean {
   const r = config.rlingua;
   const imitation = learnerConfig(config).imitation.enabled;
   return (
-    r.precollectEpisodes > 0 || r.priorActionProbability.initial > 0 || (imitation && r.labelPolicySteps)
+    r.precollectEpisodes > 0 ||
+    r.priorActionProbability.initial > 0 ||
+    (imitation && r.labelPolicySteps !== false)
   );
 }
 

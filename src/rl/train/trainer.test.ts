@@ -163,6 +163,7 @@ describe('training loop', () => {
         pretrainUpdates: 300,
         priorActionProbability: { initial: 1, final: 0, decaySteps: 1000 },
         priorActing: 'step',
+        labelPolicySteps: false,
       },
     });
     const result = await train({
@@ -185,5 +186,55 @@ describe('training loop', () => {
     expect(probabilities[0]).toBeGreaterThan(probabilities.at(-1)!);
     expect(train0.at(-1)!['train/imitation_weight']).toBeGreaterThan(0);
     expect(train0.at(-1)!['train/demo_fraction']).toBeGreaterThan(0);
+  });
+
+  it('labelPolicySteps auto: labels the policy’s steps with a memoryless prior’s answers, not with a phase machine’s', async () => {
+    const memoryless: ResolvedPrior = {
+      task: 'reach',
+      version: 1,
+      label: 'reach, closed loop',
+      code: 'export function act(obs) { return towards(obs.eePosition, obs.desiredGoal); }',
+    };
+    const phaseMachine: ResolvedPrior = {
+      task: 'reach',
+      version: 2,
+      label: 'reach, keeps its phase',
+      code: `export function act(obs, ctx) {
+  ctx.memory.phase = ctx.memory.phase ?? 'move';
+  return towards(obs.eePosition, obs.desiredGoal);
+}`,
+    };
+    const labelled = async (prior: ResolvedPrior) => {
+      const dir = runDir();
+      const notices: string[] = [];
+      await train({
+        task: 'reach',
+        robot: 'panda',
+        seed: 0,
+        config: smallConfig('rlingua', {
+          totalSteps: 600,
+          rlingua: {
+            precollectEpisodes: 2,
+            pretrainUpdates: 20,
+            priorActionProbability: { initial: 0, final: 0, decaySteps: 0 },
+          },
+        }),
+        runDir: dir,
+        prior,
+        onNotice: (m) => notices.push(m),
+      });
+      const records = readMetrics(runFiles(dir).metrics).filter((r) => r.kind === 'train');
+      return { values: [...new Set(records.map((r) => r['rollout/policy_steps_labelled']))], notices };
+    };
+    const open = await labelled(memoryless);
+    expect(open.values).toEqual([1]);
+    expect(open.notices).toEqual([
+      "the prior keeps nothing in ctx.memory: its answers on the policy's steps are imitation labels too (rlingua.labelPolicySteps: auto)",
+    ]);
+    const planned = await labelled(phaseMachine);
+    expect(planned.values).toEqual([0]);
+    expect(planned.notices).toEqual([
+      'the prior keeps a plan in ctx.memory: only its own steps are imitation labels (rlingua.labelPolicySteps: auto)',
+    ]);
   });
 });

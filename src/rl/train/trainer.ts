@@ -230,8 +230,35 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       updateSeconds += (performance.now() - t0) / 1000;
     };
 
+    // rlingua.labelPolicySteps: auto. Checked once per round: a sandbox call per step would cost.
+    let labelsAnnounced = false;
+    const labelPolicySteps = (): boolean => {
+      const setting = config.rlingua.labelPolicySteps;
+      if (setting !== 'auto' || priors.length === 0) return setting === true;
+      if (!state.priorKeepsMemory && priors.some((prior) => prior.keepsMemory())) {
+        state.priorKeepsMemory = true;
+        labelsAnnounced = false;
+      }
+      return !state.priorKeepsMemory;
+    };
+
     const runRound = async () => {
       const phase = state.precollected < config.rlingua.precollectEpisodes ? 'precollect' : 'train';
+      const labelsPolicySteps = labelPolicySteps();
+      if (
+        phase === 'train' &&
+        !labelsAnnounced &&
+        config.rlingua.labelPolicySteps === 'auto' &&
+        imitationOn(config) &&
+        priors.length > 0
+      ) {
+        labelsAnnounced = true;
+        options.onNotice?.(
+          labelsPolicySteps
+            ? "the prior keeps nothing in ctx.memory: its answers on the policy's steps are imitation labels too (rlingua.labelPolicySteps: auto)"
+            : 'the prior keeps a plan in ctx.memory: only its own steps are imitation labels (rlingua.labelPolicySteps: auto)',
+        );
+      }
       const rng = collectRng;
       const n = envs.numEnvs;
       const a = sizes.action;
@@ -243,8 +270,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const successes = new Uint8Array(n);
       const probability =
         phase === 'precollect' ? 1 : linearSchedule(config.rlingua.priorActionProbability, state.envSteps);
-      const askPrior =
-        priors.length > 0 && (probability > 0 || (imitationOn(config) && config.rlingua.labelPolicySteps));
+      const askPrior = priors.length > 0 && (probability > 0 || (imitationOn(config) && labelsPolicySteps));
       const perEpisode = config.rlingua.priorActing === 'episode';
       const priorDrives = Uint8Array.from({ length: n }, () =>
         askPrior && probability > 0 && (probability >= 1 || rng.next() < probability) ? 1 : 0,
@@ -318,7 +344,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             // own samples): asked while the policy drives, a phase-machine prior answers from a
             // plan the policy is not following (measured on Push: those labels kept the policy
             // at the do-nothing level). `rlingua.labelPolicySteps` keeps them anyway.
-            priorAction: priorActed[i] || config.rlingua.labelPolicySteps ? priorActions[i] : undefined,
+            priorAction: priorActed[i] || labelsPolicySteps ? priorActions[i] : undefined,
           });
           returns[i] = returns[i]! + result.reward[i]!;
           state.envSteps++;
@@ -341,7 +367,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (phase === 'precollect') state.precollected++;
       }
       state.rounds++;
-      accumulate(state, { 'rollout/prior_action_probability': probability });
+      accumulate(state, {
+        'rollout/prior_action_probability': probability,
+        // 1 while the prior's answers on the policy's steps are imitation labels (labelPolicySteps).
+        'rollout/policy_steps_labelled':
+          phase === 'train' && imitationOn(config) && priors.length > 0
+            ? Number(labelsPolicySteps)
+            : undefined,
+      });
     };
 
     const bestPolicy = BestPolicyKeeper.open(files.bestPolicy, options.onNotice);
