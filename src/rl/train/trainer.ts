@@ -232,7 +232,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     // rlingua.labelPolicySteps: auto. Checked once per round: a sandbox call per step would cost.
     let labelsAnnounced = false;
-    const labelPolicySteps = (): boolean => {
+    const shouldLabelPolicySteps = (): boolean => {
       const setting = config.rlingua.labelPolicySteps;
       if (setting !== 'auto' || priors.length === 0) return setting === true;
       if (!state.priorKeepsMemory && priors.some((prior) => prior.keepsMemory())) {
@@ -244,7 +244,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     const runRound = async () => {
       const phase = state.precollected < config.rlingua.precollectEpisodes ? 'precollect' : 'train';
-      const labelsPolicySteps = labelPolicySteps();
+      const labelsPolicySteps = shouldLabelPolicySteps();
       if (
         phase === 'train' &&
         !labelsAnnounced &&
