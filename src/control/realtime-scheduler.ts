@@ -84,6 +84,12 @@ export class RealtimeScheduler implements SchedulerLike {
    * run in event-loop phase order rather than due order.
    */
   runDue(nowMs: number): void {
+    // The control loop's usual case, once per tick: one action waiting, nothing to order.
+    if (this.waiting.size === 1) {
+      // Taken out first: work that reschedules re-enters the set, which a loop over it would visit.
+      this.waiting.values().next().value!.runIfDue(nowMs);
+      return;
+    }
     const due = [...this.waiting].filter((action) => action.dueMs <= nowMs);
     due.sort((a, b) => a.dueMs - b.dueMs || a.order - b.order);
     // Work may cancel or reschedule actions later in the list: each checks it is still due.

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readMetrics, runFiles } from '../train/run-dir.js';
+import { type MetricsRecord, readMetrics, runFiles } from '../train/run-dir.js';
 
 /** What a learning curve shows: `eval/success_rate` or `eval/mean_return` of the deterministic policy. */
 export type CurveMetric = 'success' | 'return';
@@ -11,6 +11,8 @@ export interface RunCurve {
   steps: number[];
   successRate: number[];
   meanReturn: number[];
+  /** Seconds of training (time/elapsed_s of the train record before each evaluation), if logged. */
+  elapsedSec?: (number | undefined)[];
 }
 
 /** Curves of several seeds of one method, on a common step grid. */
@@ -31,13 +33,25 @@ export interface AggregateCurve {
  */
 export function readRunCurve(runDir: string, label: string, seed: number): RunCurve {
   const file = runFiles(runDir).metrics;
-  const evals = existsSync(file) ? readMetrics(file).filter((r) => r.kind === 'eval') : [];
+  const records = existsSync(file) ? readMetrics(file) : [];
+  const evals: MetricsRecord[] = [];
+  const elapsedSec: (number | undefined)[] = [];
+  let elapsed: number | undefined;
+  for (const record of records) {
+    if (record.kind === 'eval') {
+      evals.push(record);
+      elapsedSec.push(elapsed);
+    } else if (typeof record['time/elapsed_s'] === 'number') {
+      elapsed = record['time/elapsed_s'];
+    }
+  }
   return {
     label,
     seed,
     steps: evals.map((r) => r.step),
     successRate: evals.map((r) => Number(r['eval/success_rate'])),
     meanReturn: evals.map((r) => Number(r['eval/mean_return'])),
+    elapsedSec,
   };
 }
 

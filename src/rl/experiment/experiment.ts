@@ -159,8 +159,7 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
     curveFiles.push(file);
   }
   const runDirs = results.flatMap((r) => r.runDirs);
-  const { speedups, notes } =
-    runDirs.length > 0 ? reportRuns(runDirs, { threshold: plan.threshold }) : { speedups: [], notes: [] };
+  const { speedups, notes } = reportRuns(runDirs, { threshold: plan.threshold });
   const ratios = speedupLines({ speedups, notes });
   const tableFile = join(plan.outDir, 'results.md');
   writeFileSync(

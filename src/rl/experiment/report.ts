@@ -1,4 +1,3 @@
-import { readMetrics, runFiles } from '../train/run-dir.js';
 import { HELD_EVALUATIONS, stepsToThreshold } from './curves.js';
 import { type LabelledRunCurve, PlotError, readRunCurves } from './run-plot.js';
 
@@ -91,11 +90,9 @@ export function reportRuns(
 function summarizeRun(run: LabelledRunCurve, threshold: number, window: number): RunSummary {
   const { steps, successRate } = run.curve;
   const heldAt = stepsToThreshold(run.curve, threshold, window);
-  let heldWallClockSec: number | undefined;
-  if (heldAt !== undefined) {
-    const windowEnd = steps[steps.indexOf(heldAt) + window - 1]!;
-    heldWallClockSec = elapsedAt(run.runDir, windowEnd);
-  }
+  // Known once the window's last evaluation is in.
+  const heldWallClockSec =
+    heldAt === undefined ? undefined : run.curve.elapsedSec?.[steps.indexOf(heldAt) + window - 1];
   const firstOpenWindow = Math.max(0, steps.length - window + 1);
   return {
     runDir: run.runDir,
@@ -109,17 +106,6 @@ function summarizeRun(run: LabelledRunCurve, threshold: number, window: number):
     notHeldBefore: heldAt === undefined ? (steps[firstOpenWindow] ?? steps.at(-1)! + 1) : undefined,
     heldWallClockSec,
   };
-}
-
-/** time/elapsed_s of the last train record at or before `step` (the trainer logs one per round). */
-function elapsedAt(runDir: string, step: number): number | undefined {
-  let elapsed: number | undefined;
-  for (const record of readMetrics(runFiles(runDir).metrics)) {
-    if (record.kind !== 'train' || record.step > step) continue;
-    const value = record['time/elapsed_s'];
-    if (typeof value === 'number') elapsed = value;
-  }
-  return elapsed;
 }
 
 function speedupsOf(groups: readonly GroupSummary[]): { speedups: Speedup[]; notes: string[] } {
