@@ -119,6 +119,7 @@ export function registerTrainCommand(program: Command): void {
           prior,
           demos,
           resume: options.resume !== undefined,
+          onResume: (envSteps) => progress?.continueFrom(envSteps),
           onProgress: (p) => progress?.update(p.envSteps, status(p)),
           onNotice: (message) => process.stderr.write(`armprior: ${message}\n`),
           shouldStop: () => stopRequested,

@@ -97,6 +97,7 @@ describe('training loop', () => {
       r.kind === 'train' ? { ...r, 'time/elapsed_s': day + (r['time/elapsed_s'] as number) } : r,
     );
     writeFileSync(runFiles(stopped).metrics, firstRecords.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const events: string[] = [];
     const second = await train({
       task: 'reach',
       robot: 'panda',
@@ -104,8 +105,13 @@ describe('training loop', () => {
       config,
       runDir: stopped,
       resume: true,
+      onResume: (envSteps) => events.push(`resume ${envSteps}`),
+      onProgress: (p) => events.push(`progress ${p.envSteps}`),
     });
     expect(second.resumedFrom).toBe(800);
+    // The CLI's progress counts its rate from the resumed step: it hears of it before any progress.
+    expect(events[0]).toBe('resume 800');
+    expect(events.slice(1).every((e) => e.startsWith('progress '))).toBe(true);
     expect(second.envSteps).toBe(1500);
     expect(deterministicMetrics(stopped)).toEqual(deterministicMetrics(whole));
     // The clock continues across the resume: time/elapsed_s counts both processes.

@@ -43,6 +43,8 @@ export interface TrainOptions {
   /** Continue from the run folder's newest good checkpoint. */
   resume?: boolean;
   onProgress?: (progress: TrainProgress) => void;
+  /** Called once, before any progress, when a checkpoint was restored: the env steps it stands at. */
+  onResume?: (envSteps: number) => void;
   /** Polled between rounds: true stops training after a checkpoint (Ctrl-C), resumable later. */
   shouldStop?: () => boolean;
   /** Messages a person should see (a damaged checkpoint skipped, a prior that keeps failing). */
@@ -170,6 +172,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (const skipped of checkpoint.skipped)
         options.onNotice?.(`skipped a damaged checkpoint: ${skipped.reason}`);
       resumedFrom = state.envSteps;
+      options.onResume?.(resumedFrom);
       elapsedBefore = lastElapsedSeconds(metrics.truncateAfter(state.envSteps));
       collectRng = restored.collectRng;
       learnRng = restored.learnRng;
