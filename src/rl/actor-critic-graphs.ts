@@ -74,9 +74,11 @@ export function describedInputs(g: GraphBuilder): { inputs: string[]; inputShape
  * RLingua's imitation term (arXiv 2403.06420, §III-C): w · mean over prior-labelled rows of
  * ‖action − a_prior‖², declaring the inputs `prior_action` [batch, action], `has_prior`
  * [batch, 1] and `imitation_weight` [] (its schedule decays on the host). With `qFilter`
- * (Nair et al. 2018), a row imitates only where Q1(s, a_prior) > Q1(s, π(s)); `policyQ` gives
- * Q1(s, π(s)) and is called only then. The mask carries no gradient. Returns the weighted term
- * to add to the actor loss, and the diagnostics to output.
+ * (Nair et al. 2018), a row imitates only where Q1(s, a_prior) > Q1(s, π(s)), while the input
+ * `q_filter_on` [] is 1; at 0 every labelled row imitates (the host switches the filter on once
+ * the critic can judge the prior). `policyQ` gives Q1(s, π(s)) and is called only with
+ * `qFilter`. The mask carries no gradient. Returns the weighted term to add to the actor loss,
+ * and the diagnostics to output.
  */
 export function imitationTerm(
   g: GraphBuilder,
@@ -94,6 +96,7 @@ export function imitationTerm(
   const weight = g.input('imitation_weight', []);
   let mask = hasPrior;
   if (o.qFilter) {
+    const filterOn = g.input('q_filter_on', []);
     const priorQ = forward(g, g.concat([o.obs, priorAction]), o.q1, 'none');
     const better = g.op(
       'Cast',
@@ -101,7 +104,9 @@ export function imitationTerm(
       ['batch', 1],
       [{ name: 'to', int: 1 }],
     );
-    mask = g.mul(mask, g.stopGradient(better));
+    // on · better + (1 − on): exactly `better` when on, exactly 1 when off.
+    const passes = g.add(g.mul(filterOn, better), g.sub(g.scalar(1), filterOn));
+    mask = g.mul(mask, g.stopGradient(passes));
   }
   mask = g.stopGradient(mask);
   const squaredError = g.reduceSum(g.square(g.sub(o.action, priorAction)), [1], true);

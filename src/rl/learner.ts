@@ -38,8 +38,12 @@ export interface Learner {
   readonly algorithm: 'td3' | 'sac';
   /** Gradient steps taken. */
   readonly steps: number;
-  /** One gradient step; rejects (and changes nothing) when it would produce non-finite values. */
-  update(batch: LearnerBatch, rng: Rng): Promise<LearnerStats>;
+  /**
+   * One gradient step; rejects (and changes nothing) when it would produce non-finite values.
+   * `envSteps`, the run's environment steps so far, drives step-scheduled switches (the
+   * imitation term's Q-filter, `qFilterFromStep`).
+   */
+  update(batch: LearnerBatch, rng: Rng, envSteps?: number): Promise<LearnerStats>;
   /**
    * Actions for `rows` normalised inputs, computed on the host (cheap for a handful of envs):
    * `deterministic` is the policy evaluated and exported; otherwise the algorithm's exploration

@@ -216,7 +216,8 @@ function reference(c: SacGraphConfig, f: Feeds, m: Mutation = {}) {
       let weighted = 0;
       let count = 0;
       for (let r = 0; r < BATCH; r++) {
-        const mask = h.has_prior![r]! * (!c.qFilter || priorQ[r]![0]! > policyQ[r]![0]! ? 1 : 0);
+        const filtering = c.qFilter === true && h.q_filter_on![0] === 1;
+        const mask = h.has_prior![r]! * (!filtering || priorQ[r]![0]! > policyQ[r]![0]! ? 1 : 0);
         weighted += mask * s[r]!.deterministic.reduce((sum, v, j) => sum + (v - prior[r]![j]!) ** 2, 0);
         count += mask;
       }
@@ -264,13 +265,14 @@ function disagreement(f: Feeds, out: Record<string, Float32Array>, ref: ReturnTy
   return { loss, grad, step, target };
 }
 
-async function graphAndReference(c: SacGraphConfig, seed: number) {
+async function graphAndReference(c: SacGraphConfig, seed: number, qFilterOn = 1) {
   const graph = buildSacUpdate(c);
   const feeds = randomFeeds(graph, Rng.fromSeed(seed));
   if (c.imitation) {
     feeds.has_prior = Float64Array.of(1, 1, 0, 1, 1);
     feeds.imitation_weight = Float64Array.of(2.5);
   }
+  if (c.qFilter) feeds.q_filter_on = Float64Array.of(qFilterOn);
   return { feeds, out: await run(graph, feeds) };
 }
 
@@ -318,6 +320,16 @@ describe('SAC update graph', () => {
     expect(out.ent_coef_loss).toBeUndefined();
     expect(out.imitation_fraction![0]).toBeGreaterThan(0);
     expect(out.imitation_fraction![0]).toBeLessThan(0.79);
+  });
+
+  it('lets every labelled row imitate while the Q-filter is switched off (q_filter_on = 0)', async () => {
+    const c: SacGraphConfig = { ...base, entCoef: 0.2, imitation: true, qFilter: true };
+    const { feeds, out } = await graphAndReference(c, 32, 0);
+    const d = disagreement(feeds, out, reference(c, feeds));
+    expect(d.loss).toBeLessThan(TOLERANCE.loss);
+    expect(d.grad).toBeLessThan(TOLERANCE.grad);
+    expect(d.step).toBeLessThan(TOLERANCE.step);
+    expect(out.imitation_fraction![0]).toBeCloseTo(0.8, 6); // 4 of the 5 rows have a label
   });
 
   it('leaves the targets exactly as they were when target_tau is 0', async () => {

@@ -19,7 +19,7 @@ import {
   type SacGraphConfig,
   sacActorSizes,
 } from './sac-graphs.js';
-import { NonFiniteUpdateError, Td3ConfigSchema } from './td3.js';
+import { NonFiniteUpdateError, qFilterSwitch, Td3ConfigSchema } from './td3.js';
 
 /**
  * SAC (Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and Applications", arXiv 1812.05905)
@@ -158,7 +158,7 @@ export class SacLearner implements Learner {
    * the critics' targets. A step whose losses or new tensors are not finite is rejected and
    * reported, and nothing changes.
    */
-  async update(batch: LearnerBatch, rng: Rng): Promise<LearnerStats & SacStats> {
+  async update(batch: LearnerBatch, rng: Rng, envSteps?: number): Promise<LearnerStats & SacStats> {
     const n = batch.size;
     const { observationSize: o, actionSize: a } = this.graphConfig;
     // ε for the sample on s (α and actor), then for the one on s' (critic targets).
@@ -194,6 +194,7 @@ export class SacLearner implements Learner {
       data.prior_action = new ort.Tensor('float32', batch.priorAction, [n, a]);
       data.has_prior = new ort.Tensor('float32', batch.hasPriorAction, [n, 1]);
       data.imitation_weight = new ort.Tensor('float32', Float32Array.of(imitationWeight), []);
+      data.q_filter_on = qFilterSwitch(imitation, envSteps);
     }
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.graph.inputs) feeds[name] = data[name] ?? this.state.get(name)!;

@@ -246,40 +246,61 @@ describe('TD3 update graphs', () => {
     expect(out.new_sum![0]!).toBeCloseTo(sum, 2);
   });
 
-  it('add RLingua’s imitation term, gated by the Q-filter, to the actor step', async () => {
-    const withImitation = { ...config, imitation: true, qFilter: true };
-    const graph = buildActorUpdate(withImitation);
+  const imitationFeeds = (graph: UpdateGraph, filterOn: number) => {
     const feeds = randomFeeds(graph, Rng.fromSeed(28));
     feeds.has_prior = Float64Array.of(1, 1, 0, 1, 1);
     feeds.imitation_weight = Float64Array.of(2.5);
-    const imitationLoss = (f: Feeds) => {
-      const obs = rows(f.obs!, config.observationSize);
-      const action = net(f, 'actor', actorSizes(config), obs, 'tanh');
-      const prior = rows(f.prior_action!, config.actionSize);
-      const q = (acts: number[][]) =>
-        net(
-          f,
-          'q1',
-          criticSizes(config),
-          obs.map((s, r) => [...s, ...acts[r]!]),
-          'none',
-        );
-      const policyQ = q(action);
-      const priorQ = q(prior);
-      let weighted = 0;
-      let count = 0;
-      for (let r = 0; r < BATCH; r++) {
-        const mask = f.has_prior![r]! * (priorQ[r]![0]! > policyQ[r]![0]! ? 1 : 0);
-        const error = action[r]!.reduce((sum, v, j) => sum + (v - prior[r]![j]!) ** 2, 0);
-        weighted += mask * error;
-        count += mask;
-      }
-      return actorLoss(f) + f.imitation_weight![0]! * (weighted / (count + 1e-6));
-    };
+    feeds.q_filter_on = Float64Array.of(filterOn);
+    return feeds;
+  };
+
+  const imitationLoss = (f: Feeds) => {
+    const obs = rows(f.obs!, config.observationSize);
+    const action = net(f, 'actor', actorSizes(config), obs, 'tanh');
+    const prior = rows(f.prior_action!, config.actionSize);
+    const q = (acts: number[][]) =>
+      net(
+        f,
+        'q1',
+        criticSizes(config),
+        obs.map((s, r) => [...s, ...acts[r]!]),
+        'none',
+      );
+    const policyQ = q(action);
+    const priorQ = q(prior);
+    let weighted = 0;
+    let count = 0;
+    for (let r = 0; r < BATCH; r++) {
+      const mask = f.has_prior![r]! * (f.q_filter_on![0] === 0 || priorQ[r]![0]! > policyQ[r]![0]! ? 1 : 0);
+      const error = action[r]!.reduce((sum, v, j) => sum + (v - prior[r]![j]!) ** 2, 0);
+      weighted += mask * error;
+      count += mask;
+    }
+    return actorLoss(f) + f.imitation_weight![0]! * (weighted / (count + 1e-6));
+  };
+
+  it('add RLingua’s imitation term, gated by the Q-filter, to the actor step', async () => {
+    const withImitation = { ...config, imitation: true, qFilter: true };
+    const graph = buildActorUpdate(withImitation);
+    const feeds = imitationFeeds(graph, 1);
     const out = await run(graph, feeds);
     expect(out.actor_loss![0]).toBeCloseTo(imitationLoss(feeds), 4);
     expect(out.imitation_fraction![0]).toBeGreaterThan(0); // some rows pass the filter…
     expect(out.imitation_fraction![0]).toBeLessThan(0.79); // …row 2 has no prior action, and the filter drops some
+    expectAdamStep(
+      feeds,
+      out,
+      networkShapes('actor', actorSizes(config)).map((s) => s.name),
+      imitationLoss,
+    );
+  });
+
+  it('let every labelled row imitate while the Q-filter is switched off (q_filter_on = 0)', async () => {
+    const graph = buildActorUpdate({ ...config, imitation: true, qFilter: true });
+    const feeds = imitationFeeds(graph, 0);
+    const out = await run(graph, feeds);
+    expect(out.actor_loss![0]).toBeCloseTo(imitationLoss(feeds), 4);
+    expect(out.imitation_fraction![0]).toBeCloseTo(0.8, 6); // 4 of the 5 rows have a label
     expectAdamStep(
       feeds,
       out,

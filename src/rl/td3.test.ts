@@ -100,6 +100,39 @@ describe('Td3Learner', () => {
     }
   });
 
+  it('gates the imitation term with the Q-filter only from qFilterFromStep environment steps on', async () => {
+    const filterConfig = Td3ConfigSchema.parse({
+      hidden: [16, 16],
+      batchSize: 8,
+      policyDelay: 1,
+      imitation: { enabled: true, qFilter: true, qFilterFromStep: 1000 },
+    });
+    /** The imitation fraction of one actor step from the same learner and batch, at `envSteps`. */
+    const fraction = async (envSteps: number | undefined) => {
+      const learner = await Td3Learner.create(filterConfig, sizes, Rng.fromSeed(0));
+      try {
+        const rng = Rng.fromSeed(4);
+        const stats = await learner.update(
+          {
+            ...batch(rng),
+            priorAction: Float32Array.from({ length: 16 }, () => rng.uniform(-1, 1)),
+            hasPriorAction: new Float32Array(8).fill(1),
+          },
+          rng,
+          envSteps,
+        );
+        return stats['train/imitation_fraction']!;
+      } finally {
+        await learner.close();
+      }
+    };
+    expect(await fraction(999)).toBe(1); // before the switch every labelled row imitates
+    const filtered = await fraction(1000);
+    expect(filtered).toBeLessThan(1); // the untrained critic rates some prior actions lower
+    expect(filtered).toBeGreaterThan(0);
+    expect(await fraction(undefined)).toBe(filtered); // no step count: the filter is on
+  });
+
   it('saves and restores its whole state: a restored learner continues exactly like the original', async () => {
     const original = await Td3Learner.create(config, sizes, Rng.fromSeed(7));
     const restored = await Td3Learner.create(config, sizes, Rng.fromSeed(99));

@@ -55,6 +55,13 @@ export const Td3ConfigSchema = z
         decaySteps: z.number().int().min(0).default(20_000),
         /** Imitate only where Q1 rates the prior's action above the policy's (Nair et al. 2018). */
         qFilter: z.boolean().default(true),
+        /**
+         * Environment steps before the Q-filter gates the term (with `qFilter`); until then every
+         * labelled row imitates. Early on the critic is too poor to judge the prior; once it
+         * can, the filter lets the policy leave the prior where it knows better. Counted by the
+         * training loop (an update given no step count filters whenever `qFilter` is on).
+         */
+        qFilterFromStep: z.number().int().min(0).default(0),
       })
       .strict()
       .prefault({}),
@@ -183,7 +190,7 @@ export class Td3Learner implements Learner {
    * or parameters come out non-finite is rejected whole and reported: nothing changes, and
    * training never goes on with NaN weights.
    */
-  async update(batch: LearnerBatch, rng: Rng): Promise<LearnerStats & Td3Stats> {
+  async update(batch: LearnerBatch, rng: Rng, envSteps?: number): Promise<LearnerStats & Td3Stats> {
     const n = batch.size;
     const { observationSize: o, actionSize: a } = this.graphConfig;
     const t = this.updates + 1;
@@ -212,6 +219,7 @@ export class Td3Learner implements Learner {
         data.prior_action = new ort.Tensor('float32', batch.priorAction!, [n, a]);
         data.has_prior = new ort.Tensor('float32', batch.hasPriorAction!, [n, 1]);
         data.imitation_weight = new ort.Tensor('float32', Float32Array.of(weight), []);
+        data.q_filter_on = qFilterSwitch(imitation, envSteps);
       }
     }
     const part = actorStep ? this.criticActor : this.critic;
@@ -338,6 +346,18 @@ export class Td3Learner implements Learner {
     for (const [name, tensor] of Object.entries(out))
       if (name.startsWith('new.')) this.state.set(name.slice(4), tensor as ort.Tensor);
   }
+}
+
+/**
+ * The graph input `q_filter_on` for an actor step at `envSteps` (unknown: on): 1 once the run
+ * is past `qFilterFromStep`, else 0. Shared with SAC, whose imitation config is TD3's.
+ */
+export function qFilterSwitch(
+  imitation: Pick<Td3Config['imitation'], 'qFilter' | 'qFilterFromStep'>,
+  envSteps: number | undefined,
+): ort.Tensor {
+  const on = imitation.qFilter && (envSteps === undefined || envSteps >= imitation.qFilterFromStep);
+  return new ort.Tensor('float32', Float32Array.of(on ? 1 : 0), []);
 }
 
 function scalar(value: ort.OnnxValue | undefined): number {

@@ -2,6 +2,7 @@ import { ArmEnv } from '../../../sim/env.js';
 import { Rng } from '../../core/rng.js';
 import { ReplayBuffer } from '../replay-buffer.js';
 import { createLearner, createNormalizer } from './learner-factory.js';
+import { PolicyAverage } from './policy-average.js';
 import { policyMetadataFor, writePolicyFile } from './policy-file.js';
 import { readRunInfo, runFiles } from './run-dir.js';
 import { applyRunCheckpoint, type RunState, readRunCheckpoint } from './run-state.js';
@@ -27,6 +28,7 @@ export async function exportRun(
   try {
     const normalizer = createNormalizer(config, sizes);
     const checkpoint = readRunCheckpoint(runFiles(runDir).checkpoints);
+    const average = new PolicyAverage(config.policyAveraging);
     // The checkpoint is restored whole (buffers included): one code path with resuming.
     applyRunCheckpoint(checkpoint, {
       state: {} as RunState,
@@ -34,8 +36,9 @@ export async function exportRun(
       online: new ReplayBuffer(checkpoint.capacities.online, sizes),
       demo: new ReplayBuffer(checkpoint.capacities.demo, sizes),
       learner,
+      average,
     });
-    writePolicyFile(out, learner, normalizer, policyMetadataFor(env, config.algo));
+    writePolicyFile(out, average.policy(learner), normalizer, policyMetadataFor(env, config.algo));
     return { file: out, step: checkpoint.step, skipped: checkpoint.skipped };
   } finally {
     await learner.close();

@@ -3,9 +3,9 @@ import { runEpisode, summarize } from '../../../sim/rollout.js';
 import type { EpisodeController } from '../../controllers/basic.js';
 import { Rng } from '../../core/rng.js';
 import type { ReplayRecorder } from '../../replays/replay-recorder.js';
-import type { Learner } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
 import { policyInput } from './batch-builder.js';
+import type { DeterministicPolicy } from './policy-average.js';
 
 /** Success rate and return of the deterministic policy over a fixed set of episodes. */
 export interface PolicyEvaluation {
@@ -14,9 +14,9 @@ export interface PolicyEvaluation {
   meanReturn: number;
 }
 
-/** The learner's deterministic policy as an episode controller (the one that gets exported). */
+/** The deterministic policy as an episode controller (the one that gets exported). */
 export function policyController(
-  learner: Learner,
+  learner: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
   sizes: { observation: number; goal: number; action: number },
 ): EpisodeController {
@@ -38,7 +38,7 @@ export function policyController(
  */
 export function evaluatePolicy(
   env: ArmEnv,
-  learner: Learner,
+  learner: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
   options: { episodes: number; seed: number; recorder?: ReplayRecorder | undefined },
 ): PolicyEvaluation {

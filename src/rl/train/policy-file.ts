@@ -1,23 +1,23 @@
 import type { ArmEnv } from '../../../sim/env.js';
-import type { Learner } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
 import { exportPolicy, type PolicyMetadata } from '../policy-export.js';
 import { identityNormalizer } from './learner-factory.js';
+import type { DeterministicPolicy } from './policy-average.js';
 import { writeFileAtomic } from './run-dir.js';
 
-/** Writes the learner's deterministic policy (normalisation inside) as ONNX, atomically. */
+/** Writes the deterministic policy (normalisation inside) as ONNX, atomically. */
 export function writePolicyFile(
   file: string,
-  learner: Learner,
+  learner: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
   metadata: PolicyMetadata,
 ): void {
   writeFileAtomic(file, encodePolicy(learner, normalizer, metadata));
 }
 
-/** The learner's deterministic policy as ONNX bytes, with `extra` key/value metadata. */
+/** The deterministic policy as ONNX bytes, with `extra` key/value metadata. */
 export function encodePolicy(
-  learner: Learner,
+  learner: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
   metadata: PolicyMetadata,
   extra: Record<string, string> = {},

@@ -8,6 +8,7 @@ import {
   loadLatestCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
+import type { PolicyAverage, PolicyAverageState } from './policy-average.js';
 import type { PolicyEvaluation } from './policy-evaluation.js';
 
 /** The training loop's own counters: all plain numbers, saved in every checkpoint. */
@@ -48,6 +49,8 @@ export interface RunParts {
   online: ReplayBuffer;
   demo: ReplayBuffer;
   learner: Learner;
+  /** The mean of the late policies (policyAveraging), evaluated and exported once it holds one. */
+  average: PolicyAverage;
 }
 
 /** Writes a checkpoint of the whole run at `state.envSteps`. */
@@ -59,6 +62,8 @@ export function saveRun(checkpoints: string, keep: number, parts: RunParts): str
   const demo = parts.demo.snapshot();
   for (const [name, array] of Object.entries(online.arrays)) arrays[`online/${name}`] = array;
   for (const [name, array] of Object.entries(demo.arrays)) arrays[`demo/${name}`] = array;
+  const average = parts.average.getState();
+  for (const [name, array] of Object.entries(average.arrays)) arrays[`average/${name}`] = array;
   const meta = {
     // JSON cannot hold Infinity: a disabled schedule is stored as null.
     state: {
@@ -79,6 +84,7 @@ export function saveRun(checkpoints: string, keep: number, parts: RunParts): str
       onlineCapacity: parts.online.capacity,
       demoCapacity: parts.demo.capacity,
     },
+    average: average.state,
   };
   return saveCheckpoint(checkpoints, parts.state.envSteps, { meta, arrays }, keep);
 }
@@ -98,6 +104,8 @@ interface RunMeta {
   normalizer: ReturnType<RunningNormalizer['getState']> | null;
   learner: { algorithm: string; counters: Record<string, number>; shapes: Record<string, number[]> };
   buffers: { online: number; demo: number; onlineCapacity: number; demoCapacity: number };
+  /** Absent in checkpoints written before policy averaging. */
+  average?: PolicyAverageState;
 }
 
 /** Finds and verifies the newest good checkpoint of a run (damaged ones skipped and listed). */
@@ -142,6 +150,7 @@ export function applyRunCheckpoint(
     );
   parts.online.restore({ added: meta.buffers.online, arrays: pick('online/') });
   parts.demo.restore({ added: meta.buffers.demo, arrays: pick('demo/') });
+  parts.average.loadState(meta.average, pick('average/'), parts.learner.policyParameters().sizes);
   if (parts.normalizer && meta.normalizer)
     parts.normalizer.loadFrom(RunningNormalizer.fromState(meta.normalizer));
   Object.assign(parts.state, {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseConfig } from '../../core/config-file.js';
 import { SacConfigSchema } from '../sac.js';
 import { Td3ConfigSchema } from '../td3.js';
+import { PolicyAveragingSchema } from './policy-average.js';
 
 const schedule = (initial: number, final: number, decaySteps: number) =>
   z
@@ -76,6 +77,8 @@ export const TrainConfigSchema = z
       .prefault({}),
     /** Environment steps between two metrics lines of the train group. */
     logEverySteps: z.number().int().positive().default(1000),
+    /** Evaluate and export the mean of the policy's weights over the late part of training. */
+    policyAveraging: PolicyAveragingSchema,
     rlingua: z
       .object({
         /** Which prior drives: 'active' (the store's pinned version, else the bundled one), 'bundled' or 'vN'. */
@@ -139,7 +142,8 @@ export const ALGOS: readonly Algo[] = ['td3', 'sac', 'rlingua'];
  * The preset of each `--algo`: td3 and sac are the plain baselines (HER on); rlingua is TD3 with
  * the three RLingua parts on: prior demonstrations collected first (and an offline start on
  * them), the prior acting for whole episodes with a decaying probability, and the decaying
- * imitation term in the actor loss.
+ * imitation term in the actor loss, Q-filtered late; the evaluated and exported policy is the
+ * mean of the late policies.
  */
 export function presetFor(algo: Algo): Record<string, unknown> {
   if (algo === 'sac') return { algo, learner: 'sac' };
@@ -148,6 +152,9 @@ export function presetFor(algo: Algo): Record<string, unknown> {
     algo,
     learner: 'td3',
     learningStarts: 0,
+    // 90% is held from 24–46k steps on both tasks; the last stretch makes the policy better than
+    // its prior rather than as good (below: the Q-filter from 70k, the mean of the policies from 80k).
+    totalSteps: 90_000,
     rlingua: {
       // Enough demonstrations and offline updates for the policy to start near its prior:
       // behaviour cloning alone of an 80% Push prior (3 × 256, every row labelled) reached 79%
@@ -163,13 +170,25 @@ export function presetFor(algo: Algo): Record<string, unknown> {
       // labels kept on HER-relabelled rows; with the phase-machine bundled prior, 40% and 39%.
       imitateRelabeled: false,
     },
-    // Q normalised as in TD3+BC, so the imitation weight keeps its meaning as |Q| grows; no
-    // Q-filter by default: early on the critic is too poor to judge the prior (measured on Push,
-    // it let through 5% of the labelled rows and the policy fell below the prior).
+    // Q normalised as in TD3+BC, so the imitation weight keeps its meaning as |Q| grows. The
+    // Q-filter only from 70k: early on the critic is too poor to judge the prior (measured on
+    // Push, from the start it let through 5% of the labelled rows and the policy fell below the
+    // prior); from 70k to 90k it let through a third of them and the Push policies rose from
+    // 86.7% to 90.1% over 600 episodes (the same 20k steps with the weight lowered instead: 88.1%).
     td3: {
       normalizeActorQ: true,
-      imitation: { enabled: true, initialWeight: 10, finalWeight: 1, decaySteps: 25_000, qFilter: false },
+      imitation: {
+        enabled: true,
+        initialWeight: 10,
+        finalWeight: 1,
+        decaySteps: 25_000,
+        qFilter: true,
+        qFilterFromStep: 70_000,
+      },
     },
+    // The policy moves from one checkpoint to the next (one Push seed: 81.7% at 80k, 89.2% at
+    // 90k); the mean of the late policies is better than either (Push, 3 seeds: 91.2%).
+    policyAveraging: { enabled: true, fromStep: 80_000, everySteps: 1000 },
   };
 }
 

@@ -76,7 +76,11 @@ describe('training loop', () => {
   });
 
   it('resumes from a checkpoint exactly: stopped and continued equals uninterrupted', async () => {
-    const config = smallConfig('sac', { totalSteps: 1500 });
+    // The policy average too: its mean at the stop (steps 500, 700) goes on into the evaluations.
+    const config = smallConfig('sac', {
+      totalSteps: 1500,
+      policyAveraging: { enabled: true, fromStep: 500, everySteps: 200 },
+    });
     const whole = runDir();
     await train({ task: 'reach', robot: 'panda', seed: 1, config, runDir: whole });
     const stopped = runDir();

@@ -16,6 +16,7 @@ import { BatchBuilder, policyInput, updateNormalizer } from './batch-builder.js'
 import { type BestEvaluation, BestPolicyKeeper, evaluationMetadata } from './best-policy.js';
 import { EpisodeRecorder } from './episode-recorder.js';
 import { createLearner, createNormalizer } from './learner-factory.js';
+import { PolicyAverage } from './policy-average.js';
 import { evaluatePolicy, type PolicyEvaluation } from './policy-evaluation.js';
 import { encodePolicy, policyMetadataFor, writePolicyFile } from './policy-file.js';
 import { MetricsLog, runFiles } from './run-dir.js';
@@ -163,12 +164,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ),
       sizes,
     );
+    const average = new PolicyAverage(config.policyAveraging);
     const metrics = new MetricsLog(files.metrics);
     let resumedFrom: number | undefined;
     // Wall clock of the processes that trained this run before (time/elapsed_s counts them all).
     let elapsedBefore = 0;
     if (checkpoint) {
-      const restored = applyRunCheckpoint(checkpoint, { state, normalizer, online, demo, learner });
+      const restored = applyRunCheckpoint(checkpoint, {
+        state,
+        normalizer,
+        online,
+        demo,
+        learner,
+        average,
+      });
       for (const skipped of checkpoint.skipped)
         options.onNotice?.(`skipped a damaged checkpoint: ${skipped.reason}`);
       resumedFrom = state.envSteps;
@@ -213,7 +222,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         sampleMixed(replayBatch, rng, { online, demo }, fraction, her);
         let stats: LearnerStats;
         try {
-          stats = await activeLearner.update(batches.build(), rng);
+          stats = await activeLearner.update(batches.build(), rng, state.envSteps);
         } catch (error) {
           if (!(error instanceof NonFiniteUpdateError)) throw error;
           state.rejectedUpdates++;
@@ -389,7 +398,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             dir: join(options.runDir, 'replays'),
           })
         : undefined;
-      const evaluation = evaluatePolicy(evalEnv, activeLearner, normalizer, {
+      const evaluation = evaluatePolicy(evalEnv, average.policy(activeLearner), normalizer, {
         ...config.evaluation,
         recorder,
       });
@@ -404,7 +413,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       });
       const { successRate, meanReturn, episodes } = evaluation;
       bestPolicy.consider({ step: state.envSteps, successRate, meanReturn, episodes }, (chosen) =>
-        encodePolicy(activeLearner, normalizer, policyMetadata, evaluationMetadata(chosen)),
+        encodePolicy(average.policy(activeLearner), normalizer, policyMetadata, evaluationMetadata(chosen)),
       );
       return evaluation;
     };
@@ -427,6 +436,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         state.pretrained = true;
       }
       await runRound();
+      average.observe(state.envSteps, activeLearner);
       if (state.envSteps >= state.nextLog || state.envSteps >= config.totalSteps) {
         metrics.append(trainRecord(state, activeLearner.steps, { updatesDone, updateSeconds, started }));
         state.sums = {};
@@ -452,8 +462,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           online,
           demo,
           learner: activeLearner,
+          average,
         });
-        writePolicyFile(files.policy, activeLearner, normalizer, policyMetadata);
+        writePolicyFile(files.policy, average.policy(activeLearner), normalizer, policyMetadata);
       }
       report();
       if (stopping)
