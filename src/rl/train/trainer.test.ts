@@ -119,6 +119,11 @@ describe('training loop', () => {
     expect(events.slice(1).every((e) => e.startsWith('progress '))).toBe(true);
     expect(second.envSteps).toBe(1500);
     expect(deterministicMetrics(stopped)).toEqual(deterministicMetrics(whole));
+    // Evaluated at 1000 and 1500: the mean of the policies of 500, 700, 900 and of 500 … 1500.
+    const averaged = readMetrics(runFiles(stopped).metrics)
+      .filter((r) => r.kind === 'eval')
+      .map((r) => r['eval/policies_averaged']);
+    expect(averaged).toEqual([3, 6]);
     // The clock continues across the resume: time/elapsed_s counts both processes.
     const elapsed = readMetrics(runFiles(stopped).metrics)
       .filter((r) => r.kind === 'train')

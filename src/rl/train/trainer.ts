@@ -410,6 +410,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         'eval/success_rate': evaluation.successRate,
         'eval/mean_return': evaluation.meanReturn,
         'eval/episodes': evaluation.episodes,
+        // How many policies the evaluated mean holds (0: the learner's own policy was evaluated).
+        ...(config.policyAveraging.enabled ? { 'eval/policies_averaged': average.size } : {}),
       });
       const { successRate, meanReturn, episodes } = evaluation;
       bestPolicy.consider({ step: state.envSteps, successRate, meanReturn, episodes }, (chosen) =>
