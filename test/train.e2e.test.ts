@@ -42,6 +42,12 @@ describe('armprior train / eval / export', () => {
   it('trains, writes a run folder, and the exported ONNX policy scores what training measured', async () => {
     const ws = workspace();
     const runs = join(ws, 'runs');
+    // The evaluated and exported policy is the mean of the policies of steps 1000, 1100, … 1500:
+    // `eval` of policy.onnx and of `export`'s file (restored from the checkpoint) must score it.
+    writeFileSync(
+      join(ws, 'small.yaml'),
+      `${SMALL}policyAveraging: { enabled: true, fromStep: 1000, everySteps: 100 }\n`,
+    );
     const trained = await runCli([
       'train',
       '--task',
@@ -70,6 +76,8 @@ describe('armprior train / eval / export', () => {
       .filter((m) => m.kind === 'eval')
       .at(-1)!;
     expect(lastEval.step).toBe(1500);
+    expect(lastEval['eval/policies_averaged']).toBe(6);
+    expect(trained.stdout).toContain('(the mean of 6 policies, one every 100 steps from step 1000)');
     // The final evaluation's episodes are kept as replays for the viewer, one per episode.
     const replays = listReplays(join(run, 'replays'));
     expect(replays).toHaveLength(10);
@@ -110,6 +118,12 @@ describe('armprior train / eval / export', () => {
     expect(exported.stdout).toContain('checkpoint at 1500 env steps');
     const again = await runCli(['eval', out, '--task', 'reach', '-n', '10', '--seed', '1000000', '--json']);
     expect(JSON.parse(again.stdout).successRate).toBe(lastEval['eval/success_rate']);
+    // The same network, not just the same score: every episode ends at the same distance.
+    const distances = (stdout: string) =>
+      (JSON.parse(stdout) as { episodes: { finalGoalDistance: number }[] }).episodes.map(
+        (e) => e.finalGoalDistance,
+      );
+    expect(distances(again.stdout)).toEqual(distances(evaluated.stdout));
 
     // Every failed episode is diagnosed by the prior's rollout critic, so a policy's failures
     // read like its prior's: the counts add up to the failed episodes, in JSON and in the text.

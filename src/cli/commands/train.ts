@@ -144,7 +144,7 @@ export function registerTrainCommand(program: Command): void {
               ? `  success rate  ${(100 * evaluation.successRate).toFixed(0)}% of ${evaluation.episodes} evaluation episodes (deterministic policy)\n`
               : '') +
             `  run           ${runDir}\n` +
-            `  policy        ${runFiles(runDir).policy}\n` +
+            `  policy        ${runFiles(runDir).policy}${averagedNote(result.policiesAveraged, config.policyAveraging)}\n` +
             (result.best
               ? `  best policy   ${runFiles(runDir).bestPolicy} (${(100 * result.best.successRate).toFixed(0)}% at step ${result.best.step}; check it on other seeds: armprior eval ${runDir} --best -n 100)\n`
               : '') +
@@ -277,4 +277,10 @@ async function loadDemos(
   } finally {
     env.close();
   }
+}
+
+/** What policy.onnx is when it is a mean of policies (policyAveraging). */
+function averagedNote(policies: number, averaging: { fromStep: number; everySteps: number }): string {
+  if (policies === 0) return '';
+  return ` (the mean of ${policies} policies, one every ${averaging.everySteps} steps from step ${averaging.fromStep})`;
 }

@@ -71,6 +71,8 @@ export interface TrainResult {
   /** The evaluation that chose `<run>/best-policy.onnx` (over the whole run, resumes included). */
   best: BestEvaluation | undefined;
   resumedFrom: number | undefined;
+  /** How many policies `<run>/policy.onnx` averages (policyAveraging; 0: the learner's last one). */
+  policiesAveraged: number;
 }
 
 /** Consecutive rejected (non-finite) updates after which training stops instead of going on. */
@@ -476,6 +478,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           lastEvaluation: state.lastEval,
           best: bestPolicy.current,
           resumedFrom,
+          policiesAveraged: average.size,
         };
     }
     const lastEvaluation = state.lastEval ?? evaluate(true);
@@ -485,6 +488,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       lastEvaluation,
       best: bestPolicy.current,
       resumedFrom,
+      policiesAveraged: average.size,
     };
   } finally {
     for (const prior of priors) prior.dispose?.();
