@@ -58,6 +58,9 @@ export interface Learner {
   close(): Promise<void>;
 }
 
+/** What evaluating and exporting a policy needs of it: a learner, or the mean of its policies. */
+export type DeterministicPolicy = Pick<Learner, 'algorithm' | 'act' | 'policyParameters'>;
+
 /** A saved learner state that does not fit this learner (other algorithm, network size or task). */
 export class LearnerStateMismatchError extends ArmpriorError {
   constructor(message: string) {

@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import { type MlpParameters, mlpForward } from '../graph/mlp.js';
-import type { Learner } from '../learner.js';
-
-/** What evaluating and exporting a policy needs of it: the learner, or an average of its policies. */
-export type DeterministicPolicy = Pick<Learner, 'algorithm' | 'act' | 'policyParameters'>;
+import type { DeterministicPolicy, Learner } from '../learner.js';
 
 export const PolicyAveragingSchema = z
   .object({

@@ -3,9 +3,9 @@ import { runEpisode, summarize } from '../../../sim/rollout.js';
 import type { EpisodeController } from '../../controllers/basic.js';
 import { Rng } from '../../core/rng.js';
 import type { ReplayRecorder } from '../../replays/replay-recorder.js';
+import type { DeterministicPolicy } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
 import { policyInput } from './batch-builder.js';
-import type { DeterministicPolicy } from './policy-average.js';
 
 /** Success rate and return of the deterministic policy over a fixed set of episodes. */
 export interface PolicyEvaluation {
@@ -16,18 +16,18 @@ export interface PolicyEvaluation {
 
 /** The deterministic policy as an episode controller (the one that gets exported). */
 export function policyController(
-  learner: DeterministicPolicy,
+  policy: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
   sizes: { observation: number; goal: number; action: number },
 ): EpisodeController {
   // Deterministic acting draws nothing; the generator only satisfies the signature.
   const unused = Rng.fromSeed(0);
   return {
-    name: `${learner.algorithm} policy`,
+    name: `${policy.algorithm} policy`,
     reset() {},
     act(observation, _achieved, desiredGoal) {
       const input = policyInput(observation, desiredGoal, 1, sizes, normalizer);
-      return Float64Array.from(learner.act(input, 1, 'deterministic', unused));
+      return Float64Array.from(policy.act(input, 1, 'deterministic', unused));
     },
   };
 }
@@ -38,11 +38,11 @@ export function policyController(
  */
 export function evaluatePolicy(
   env: ArmEnv,
-  learner: DeterministicPolicy,
+  policy: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
   options: { episodes: number; seed: number; recorder?: ReplayRecorder | undefined },
 ): PolicyEvaluation {
-  const controller = policyController(learner, normalizer, {
+  const controller = policyController(policy, normalizer, {
     observation: env.observationSize,
     goal: env.goalSize,
     action: env.actionSize,

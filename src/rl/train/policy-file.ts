@@ -1,29 +1,29 @@
 import type { ArmEnv } from '../../../sim/env.js';
+import type { DeterministicPolicy } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
 import { exportPolicy, type PolicyMetadata } from '../policy-export.js';
 import { identityNormalizer } from './learner-factory.js';
-import type { DeterministicPolicy } from './policy-average.js';
 import { writeFileAtomic } from './run-dir.js';
 
 /** Writes the deterministic policy (normalisation inside) as ONNX, atomically. */
 export function writePolicyFile(
   file: string,
-  learner: DeterministicPolicy,
+  policy: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
   metadata: PolicyMetadata,
 ): void {
-  writeFileAtomic(file, encodePolicy(learner, normalizer, metadata));
+  writeFileAtomic(file, encodePolicy(policy, normalizer, metadata));
 }
 
 /** The deterministic policy as ONNX bytes, with `extra` key/value metadata. */
 export function encodePolicy(
-  learner: DeterministicPolicy,
+  policy: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
   metadata: PolicyMetadata,
   extra: Record<string, string> = {},
 ): Uint8Array {
   return exportPolicy(
-    learner.policyParameters(),
+    policy.policyParameters(),
     normalizer ?? identityNormalizer(metadata.inputSize),
     metadata,
     extra,
