@@ -38,28 +38,28 @@ export async function runReplayBench(
     const controller = createBasicController('zero', env.actionSize, Rng.fromSeed(0));
     const recorder = new ReplayRecorder(env, { actor: 'zero', dir });
     let file = '';
-    const plain = () => {
-      for (let k = 0; k < perRound; k++) runEpisode(env, controller, k);
+    const plain = async () => {
+      for (let k = 0; k < perRound; k++) await runEpisode(env, controller, k);
     };
-    const recorded = () => {
+    const recorded = async () => {
       for (let k = 0; k < perRound; k++) {
         const capture = recorder.begin(k);
-        runEpisode(env, controller, k, 0, capture.observer, capture.onStep);
+        await runEpisode(env, controller, k, 0, capture.observer, capture.onStep);
         file = capture.save();
       }
     };
-    plain(); // warm-up: V8 tiers the wasm up over the first thousands of steps
-    recorded();
-    const time = (body: () => void) => {
+    await plain(); // warm-up: V8 tiers the wasm up over the first thousands of steps
+    await recorded();
+    const time = async (body: () => Promise<void>) => {
       const start = performance.now();
-      body();
+      await body();
       return (performance.now() - start) / perRound;
     };
     const plainMs: number[] = [];
     const recordedMs: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      plainMs.push(time(plain));
-      recordedMs.push(time(recorded));
+      plainMs.push(await time(plain));
+      recordedMs.push(await time(recorded));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     return {

@@ -34,23 +34,24 @@ export type StepObserver = (before: GoalObservation, action: ArrayLike<number>, 
 
 /**
  * Runs one episode of `controller` on `env` from `env.reset({ seed })`. It ends at the env's
- * termination or truncation, or when the controller asks to stop (too many failures).
+ * termination or truncation, or when the controller asks to stop (too many failures). The
+ * controller may answer asynchronously (a prior in its sandbox process, an ONNX policy).
  */
-export function runEpisode(
+export async function runEpisode(
   env: ArmEnv,
   controller: EpisodeController,
   seed: number,
   index = 0,
   observer?: EpisodeObserver,
   onStep?: StepObserver,
-): EpisodeSummary {
+): Promise<EpisodeSummary> {
   let { obs } = env.reset({ seed });
   controller.reset();
   let total = 0;
   let everSucceeded = false;
   observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
   for (;;) {
-    const action = controller.act(obs.observation, obs.achievedGoal, obs.desiredGoal);
+    const action = await controller.act(obs.observation, obs.achievedGoal, obs.desiredGoal);
     const result = env.step(action);
     onStep?.(obs, action, result);
     total += result.reward;
@@ -65,40 +66,6 @@ export function runEpisode(
         { index, seed, total, everSucceeded, abortReason },
         controller.failures?.().length ?? 0,
       );
-    }
-  }
-}
-
-/**
- * {@link runEpisode} for an actor that answers asynchronously (an ONNX policy run by
- * onnxruntime): same episode, same summary, the same observers.
- */
-export async function runEpisodeAsync(
-  env: ArmEnv,
-  act: (
-    observation: Float64Array,
-    achievedGoal: Float64Array,
-    desiredGoal: Float64Array,
-  ) => Promise<ArrayLike<number>>,
-  seed: number,
-  index = 0,
-  observer?: EpisodeObserver,
-  onStep?: StepObserver,
-): Promise<EpisodeSummary> {
-  let { obs } = env.reset({ seed });
-  let total = 0;
-  let everSucceeded = false;
-  observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
-  for (;;) {
-    const action = await act(obs.observation, obs.achievedGoal, obs.desiredGoal);
-    const result = env.step(action);
-    onStep?.(obs, action, result);
-    total += result.reward;
-    everSucceeded ||= result.info.isSuccess;
-    obs = result.obs;
-    observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
-    if (result.terminated || result.truncated) {
-      return episodeSummary(env, result, { index, seed, total, everSucceeded, abortReason: undefined }, 0);
     }
   }
 }

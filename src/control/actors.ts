@@ -18,7 +18,11 @@ export interface Actor {
   readonly actionSize: number;
   /** A new episode begins (phase machines restart). */
   reset(): void;
-  act(obs: GoalObservation): ArrayLike<number> | Promise<ArrayLike<number>>;
+  /**
+   * The action for `obs`. `signal` aborts when the loop gives up on this step (its deadline
+   * passed): the actor stops waiting for its answer and frees what the call held.
+   */
+  act(obs: GoalObservation, signal?: AbortSignal): ArrayLike<number> | Promise<ArrayLike<number>>;
   close(): Promise<void>;
 }
 
@@ -30,14 +34,15 @@ export class ActorFault extends ArmpriorError {
 }
 
 /**
- * A prior controller (LLM-written or bundled) in its sandbox. A failed call is answered with a
- * zero action and counted, as in simulation; once the sandbox says the episode must end (too
- * many failures, memory limit), the actor faults and the loop stops the robot.
+ * A prior controller (LLM-written or bundled) in its sandbox process. A failed call is answered
+ * with a zero action and counted, as in simulation; once the sandbox says the episode must end
+ * (too many failures, its process gone: memory, a crash, a call the loop abandoned), the actor
+ * faults and the loop stops the robot.
  */
-export function priorActor(task: Task, prior: ResolvedPrior): Actor {
+export async function priorActor(task: Task, prior: ResolvedPrior): Promise<Actor> {
   const fields = observationFieldsOf(task);
   const actionSize = task.usesGripper ? 4 : 3;
-  const controller: SandboxedController = createPriorController(
+  const controller: SandboxedController = await createPriorController(
     { observationFields: fields, actionSize, task },
     prior,
   );
@@ -47,8 +52,8 @@ export function priorActor(task: Task, prior: ResolvedPrior): Actor {
     priorVersion: prior.version === 'bundled' ? 'bundled' : `v${prior.version}`,
     actionSize,
     reset: () => controller.reset(),
-    act(obs) {
-      const action = controller.act(obs.observation, obs.achievedGoal, obs.desiredGoal);
+    async act(obs, signal) {
+      const action = await controller.act(obs.observation, obs.achievedGoal, obs.desiredGoal, signal);
       const abort = controller.abortReason();
       if (abort) throw new ActorFault(`${label}: ${abort}`);
       return action;

@@ -202,19 +202,59 @@ describe('runControlLoop (virtual time)', () => {
     expect(report.stopReason).toMatch(/without an outcome/);
   });
 
-  it('ends on a fault when a step is still running after maxStateAgeMs', async () => {
+  it('abandons a step still running after maxStateAgeMs, holds the arm and keeps its rate (issue #17)', async () => {
+    const signals: AbortSignal[] = [];
     const run = runVirtual({
       periodMs: 2,
       maxStateAgeMs: 5,
-      durationMs: 100,
-      step: (ts) => (): Observable<StepOutcome> => timer(50, ts).pipe(map(() => quietOutcome)),
+      durationMs: 20,
+      step:
+        (ts) =>
+        (_state, _tick, signal): Observable<StepOutcome> => {
+          signals.push(signal);
+          return timer(50, ts).pipe(map(() => quietOutcome)); // an actor that hangs
+        },
     });
-    // Ticks at 2 and 4 find it running for 2 and 4 ms (overruns); at 6 it has run 6 ms > 5 ms.
+    // Ticks at 2 and 4 find the step running (overruns); at 6 it has run 6 ms > 5 ms: abandoned,
+    // the arm held. The tick at 8 starts a new step from fresh state; the same again at 14 and 16.
+    expect(run.stepCalls.map((c) => c.atMs)).toEqual([0, 8, 16]);
     const report = await run.handle.done;
-    expect(report.fault).toBe(true);
-    expect(report.stopReason).toMatch(/running for 6\.0 ms, longer than maxStateAgeMs \(5 ms\)/);
-    expect(report).toMatchObject({ elapsedMs: 6, steps: 0, overruns: 3 });
+    expect(report).toMatchObject({
+      fault: false,
+      stopReason: 'duration reached',
+      elapsedMs: 20,
+      steps: 0,
+      abandonedSteps: 2,
+      overruns: 7, // 2, 4, 6, 10, 12, 14, 18
+    });
+    expect(signals.map((s) => s.aborted)).toEqual([true, true, true]);
+    expect(signals[0]!.reason).toBe('the control step ran past maxStateAgeMs, 5 ms');
+    expect(signals[2]!.reason).toBe('duration reached');
+    // Each step sent once at its start (the test step); each abandonment held the arm.
+    expect(run.robot.sent.map((c) => (isHold(c) ? 'hold' : 'move'))).toEqual([
+      'move',
+      'hold',
+      'move',
+      'hold',
+      'move',
+    ]);
     expect(run.robot.stopCalls).toBe(1);
+  });
+
+  it('lets an abandoned step that answers late send nothing and count nothing', async () => {
+    const run = runVirtual({
+      periodMs: 2,
+      maxStateAgeMs: 3,
+      durationMs: 12,
+      step:
+        (ts) =>
+        (_state, tick): Observable<StepOutcome> =>
+          timer(tick.index === 0 ? 7 : 1, ts).pipe(map(() => quietOutcome)),
+    });
+    // Step 0 runs 0–7 ms: abandoned at 4 (ran 4 > 3 ms); the tick at 6 starts the next one.
+    expect(run.stepCalls.map((c) => c.atMs)).toEqual([0, 6, 8, 10]);
+    const report = await run.handle.done;
+    expect(report).toMatchObject({ abandonedSteps: 1, steps: 3, overruns: 2, fault: false });
   });
 
   it('ends on a fault when the robot itself throws inside the loop', async () => {

@@ -77,8 +77,10 @@ const DEFAULT_REPORT_EVERY_MS = 1000;
  *    zero-velocity command holds the arm (counted in `watchdogHolds`), the step is not called;
  * 3. otherwise `options.step(state, tick, signal)`; ticks arriving while it runs are dropped,
  *    never queued, and counted as overruns, as are deadlines the clock skipped because it was late.
- *    A tick that finds the step still running after more than `maxStateAgeMs` ends the loop on a
- *    fault: the arm has been keeping the step's previous command all that time.
+ *    A tick that finds the step still running after more than `maxStateAgeMs` abandons it: its
+ *    signal is aborted (it must send nothing after), a zero-velocity command holds the arm
+ *    (counted in `abandonedSteps`), and the next tick starts a new step from fresh state. The
+ *    clock and the watchdog never wait on a step (an actor that hangs, issue #17).
  *
  * The loop ends when `durationMs` is reached (`duration reached`), `stop$` emits or
  * {@link ControlLoopHandle.stop} is called (that reason), a step throws or rejects (its message,
@@ -117,8 +119,8 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
   // The contract has no way to unregister; after the end, the subject has no subscriber left.
   robot.onFault((reason) => requestedEnding$.next({ reason, fault: true }));
 
-  /** When the step in flight started (scheduler ms), undefined when none is running. */
-  let stepStartedMs: number | undefined;
+  /** The step in flight: when it started (scheduler ms), and how to give it up. */
+  let inFlight: { startedMs: number; abandon: AbortController; abandoned$: Subject<void> } | undefined;
   const handleTick = (tick: Tick): Observable<never> => {
     stats.tickHandled(tick);
     if (robot.link() !== 'connected') {
@@ -132,26 +134,34 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
       stats.watchdogHold();
       return EMPTY;
     }
-    const startedMs = scheduler.now();
-    stepStartedMs = startedMs;
-    return outcome$(options.step(state, tick, abort.signal)).pipe(
+    const step = {
+      startedMs: scheduler.now(),
+      abandon: new AbortController(),
+      abandoned$: new Subject<void>(),
+    };
+    inFlight = step;
+    // The step's own signal: aborted when it is abandoned, and when the loop ends.
+    const signal = AbortSignal.any([abort.signal, step.abandon.signal]);
+    return outcome$(options.step(state, tick, signal)).pipe(
+      takeUntil(step.abandoned$),
       tap((outcome) => stats.stepDone(outcome)),
       ignoreElements(),
       finalize(() => {
-        if (stepStartedMs === startedMs) stepStartedMs = undefined;
+        if (inFlight === step) inFlight = undefined;
       }),
     );
   };
   const tickDropped = (): void => {
     stats.tickDropped();
-    const runningMs = stepStartedMs === undefined ? 0 : scheduler.now() - stepStartedMs;
-    // The watchdog cannot hold the arm while a step runs (its command could land after the hold),
-    // and the arm keeps the last command meanwhile: a step running past the state age limit is a fault.
-    if (runningMs > options.maxStateAgeMs) {
-      throw new ControlLoopError(
-        `the control step has been running for ${runningMs.toFixed(1)} ms, longer than maxStateAgeMs (${options.maxStateAgeMs} ms)`,
-      );
-    }
+    const step = inFlight;
+    if (step === undefined || scheduler.now() - step.startedMs <= options.maxStateAgeMs) return;
+    // The arm has kept the step's previous command all this time, and what the step would send
+    // now comes from a state older than the limit: give the step up (its signal tells it to send
+    // nothing), hold the arm, and go on at the loop's rate with fresh state.
+    step.abandon.abort(`the control step ran past maxStateAgeMs, ${options.maxStateAgeMs} ms`);
+    robot.act(zeroCommand(robot.spec.jointNames.length));
+    stats.stepAbandoned();
+    step.abandoned$.next();
   };
 
   const ticks$ = controlClock$(options.periodMs, scheduler).pipe(

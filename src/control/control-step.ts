@@ -101,7 +101,7 @@ export function createControlStep(parts: ControlStepParts): {
     const obs = observer.observe(state);
     if (task.isSuccess(obs.achievedGoal, obs.desiredGoal)) tally.succeeded = true;
     const started = parts.latencyClock();
-    const action = await actor.act(obs);
+    const action = await actor.act(obs, signal);
     const actorLatencyMs = parts.latencyClock() - started;
     checkAction(actor.label, action, actor.actionSize, stepInEpisode);
     kinematics.jointVelocitiesFor(action, jointVelocities);

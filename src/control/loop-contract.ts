@@ -36,11 +36,13 @@ export interface StepOutcome {
  * The step may answer synchronously, with a Promise, or with an Observable (its first value is
  * the outcome; an Observable lets tests give a step a duration in virtual time, e.g.
  * `timer(3, scheduler).pipe(map(() => outcome))`). While it runs, later ticks are dropped and
- * counted as overruns; a step still running after `maxStateAgeMs` is a fault.
+ * counted as overruns; a step still running after `maxStateAgeMs` is abandoned: the loop holds
+ * the robot and goes on (issue #17: the loop never waits on an actor).
  *
- * `signal` is aborted when the loop ends, just before `robot.stop()`: an asynchronous step must
- * check `signal.aborted` right before `robot.act()` and send nothing once it is set, or a command
- * sent after the safe stop would keep the arm moving (commands are held until the next one).
+ * `signal` is aborted when the step is abandoned, and when the loop ends (just before
+ * `robot.stop()`): an asynchronous step must pass it to whatever it waits on, check
+ * `signal.aborted` right before `robot.act()` and send nothing once it is set, or a command sent
+ * after a hold or the safe stop would set the arm moving again (commands are held until the next one).
  */
 export type ControlStep = (
   state: RobotState,
@@ -87,6 +89,11 @@ export interface LoopStats {
   readonly overruns: number;
   /** Ticks on which the watchdog held the robot (stale or missing state). */
   readonly watchdogHolds: number;
+  /**
+   * Steps given up because they ran past `maxStateAgeMs` (an actor that did not answer in time):
+   * the loop held the robot instead and went on at its rate.
+   */
+  readonly abandonedSteps: number;
   /** Ticks with the link down (nothing sent). */
   readonly linkDownTicks: number;
   /** Safety interventions by kind. */

@@ -135,7 +135,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const observer = new TaskObserver(task, kinematics, options.goalM);
     const actor: Actor =
       actorSpec.kind === 'prior'
-        ? priorActor(task, resolvePrior(options.priors, task.name, actorSpec.version))
+        ? await priorActor(task, resolvePrior(options.priors, task.name, actorSpec.version))
         : await policyActor(actorSpec.file, task);
     cleanups.push(() => actor.close());
     const robot: Robot = isSim

@@ -47,6 +47,7 @@ export class LoopStatsRecorder {
   private steps = 0;
   private overruns = 0;
   private watchdogHolds = 0;
+  private abandonedSteps = 0;
   private linkDownTicks = 0;
 
   /** @param startMs scheduler time at which the loop started. */
@@ -77,6 +78,11 @@ export class LoopStatsRecorder {
     this.watchdogHolds++;
   }
 
+  /** A step that ran past its deadline: given up, the robot held instead. */
+  stepAbandoned(): void {
+    this.abandonedSteps++;
+  }
+
   stepDone(outcome: StepOutcome): void {
     this.steps++;
     this.actorLatency.add(outcome.actorLatencyMs);
@@ -94,6 +100,7 @@ export class LoopStatsRecorder {
       actorLatencyMs: this.actorLatency.summary(),
       overruns: this.overruns,
       watchdogHolds: this.watchdogHolds,
+      abandonedSteps: this.abandonedSteps,
       linkDownTicks: this.linkDownTicks,
       interventions: { ...this.interventions },
     };

@@ -6,7 +6,12 @@ export interface EpisodeController {
   readonly name: string;
   /** Called at the start of each episode. */
   reset(): void;
-  act(observation: Float64Array, achievedGoal: Float64Array, desiredGoal: Float64Array): Float64Array;
+  /** A sandboxed prior answers asynchronously: its code runs in another process. */
+  act(
+    observation: Float64Array,
+    achievedGoal: Float64Array,
+    desiredGoal: Float64Array,
+  ): ArrayLike<number> | Promise<ArrayLike<number>>;
   /** When set, the episode must end now (e.g. a sandboxed controller failed too often); says why. */
   abortReason?(): string | undefined;
   /** Failed calls of the current episode, for controllers that can fail. */

@@ -39,7 +39,7 @@ export async function evaluateController(
   for (const [index, seed] of seeds.entries()) {
     const tracker = new EpisodeTracker(layout, env.task.config.distanceThresholdM);
     const capture = recorder?.begin(seed);
-    const episode = runEpisode(
+    const episode = await runEpisode(
       env,
       controller,
       seed,

@@ -179,7 +179,7 @@ export async function evaluate(
   prior: ResolvedPrior,
   options: Pick<RoundOptions, 'episodes' | 'onEpisode'> & { replaysDir?: string | undefined },
 ): Promise<ControllerEvaluation> {
-  const controller = createPriorController(env, prior);
+  const controller = await createPriorController(env, prior);
   const recorder = options.replaysDir
     ? new ReplayRecorder(env, { actor: priorActorName(prior.task, prior.version), dir: options.replaysDir })
     : undefined;

@@ -61,14 +61,15 @@ export function createPriorController(
   env: Pick<ArmEnv, 'observationFields' | 'actionSize' | 'task'>,
   prior: ResolvedPrior,
   config: SandboxConfig = loadSandboxConfig(),
-): SandboxedController {
+): Promise<SandboxedController> {
   const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
-  return new SandboxedController(`prior ${prior.label}`, prior.code, layout, {
+  return SandboxedController.create(`prior ${prior.label}`, prior.code, layout, {
     maxFailuresPerEpisode: config.maxFailuresPerEpisode,
     dtSec: env.task.config.ctrlDtSec,
     maxSteps: env.task.config.maxEpisodeSteps,
     limits: {
       memoryLimitMb: config.memoryLimitMb,
+      processMemoryLimitMb: config.processMemoryLimitMb,
       callTimeoutMs: config.callTimeoutMs,
       loadTimeoutMs: config.loadTimeoutMs,
     },

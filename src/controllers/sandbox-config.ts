@@ -7,6 +7,11 @@ export const SandboxConfigSchema = z
   .object({
     /** V8 heap per controller (MiB; isolated-vm's minimum is 8). */
     memoryLimitMb: z.number().int().min(8).max(4096),
+    /**
+     * Data segment of each controller's sandbox process (MiB; RLIMIT_DATA, enforced by the OS):
+     * typed arrays, WebAssembly memories and the isolate together. Node itself needs about 64.
+     */
+    processMemoryLimitMb: z.number().int().min(64).max(65_536),
     /** Longest one act() call may run (ms). */
     callTimeoutMs: z.number().positive().max(10_000),
     /** Longest the module's top level may run when loaded (ms). */

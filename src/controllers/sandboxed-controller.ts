@@ -1,11 +1,13 @@
 import type { EpisodeController } from './basic.js';
 import type { ObservationLayout } from './contract.js';
-import { type ActFailureKind, ControllerSandbox, type SandboxLimits } from './sandbox.js';
+import { ControllerSandbox } from './sandbox/controller-sandbox.js';
+import { type ActFailureKind, ControllerLoadError, type SandboxLimits } from './sandbox/types.js';
 
 /** One failed `act` call. */
 export interface ControllerFailure {
   step: number;
   kind: ActFailureKind;
+  /** Bounded: it came from the controller. */
   message: string;
 }
 
@@ -18,28 +20,50 @@ export interface SandboxedControllerOptions {
 }
 
 /**
- * A prior controller (LLM-written or bundled) driving an env through its sandbox. A call that
- * throws, times out, returns the wrong number of values or a non-finite one is answered with a
- * zero action (the arm holds still), recorded, and after `maxFailuresPerEpisode` of them, or a
- * memory-limit kill, {@link SandboxedController.abortReason} tells the caller to end the episode.
+ * A prior controller (LLM-written or bundled) driving an env through its sandbox process. A call
+ * that throws, times out, returns the wrong number of values or a non-finite one is answered with
+ * a zero action (the arm holds still), recorded, and after `maxFailuresPerEpisode` of them, or
+ * once the sandbox process is gone (memory, a crash, a call killed at its deadline),
+ * {@link SandboxedController.abortReason} tells the caller to end the episode. A sandbox that is
+ * gone is started again at the next episode (counted in {@link SandboxedController.restarts}).
  */
 export class SandboxedController implements EpisodeController {
   readonly name: string;
-  private readonly sandbox: ControllerSandbox;
+  private sandbox: ControllerSandbox;
+  private readonly code: string;
+  private readonly layout: ObservationLayout;
   private readonly options: SandboxedControllerOptions;
   private readonly zero: Float64Array;
   private step = 0;
   private failureList: ControllerFailure[] = [];
   private abort: string | undefined;
+  private keptMemory = false;
+  private restartCount = 0;
+  private disposed = false;
 
-  constructor(name: string, code: string, layout: ObservationLayout, options: SandboxedControllerOptions) {
+  /** Starts the sandbox and loads `code`; throws ControllerLoadError when it cannot be a controller. */
+  static async create(
+    name: string,
+    code: string,
+    layout: ObservationLayout,
+    options: SandboxedControllerOptions,
+  ): Promise<SandboxedController> {
+    const sandbox = await ControllerSandbox.create(code, layout, sandboxOptions(options));
+    return new SandboxedController(name, code, layout, options, sandbox);
+  }
+
+  private constructor(
+    name: string,
+    code: string,
+    layout: ObservationLayout,
+    options: SandboxedControllerOptions,
+    sandbox: ControllerSandbox,
+  ) {
     this.name = name;
+    this.code = code;
+    this.layout = layout;
     this.options = options;
-    this.sandbox = ControllerSandbox.create(code, layout, {
-      dtSec: options.dtSec,
-      maxSteps: options.maxSteps,
-      ...(options.limits ? { limits: options.limits } : {}),
-    });
+    this.sandbox = sandbox;
     this.zero = new Float64Array(layout.actionSize);
   }
 
@@ -47,22 +71,33 @@ export class SandboxedController implements EpisodeController {
     this.step = 0;
     this.failureList = [];
     this.abort = undefined;
-    this.sandbox.startEpisode();
   }
 
-  act(observation: Float64Array, achievedGoal: Float64Array, desiredGoal: Float64Array): Float64Array {
-    const result = this.sandbox.act(observation, achievedGoal, desiredGoal, this.step++);
-    if (result.ok) return result.action;
-    this.failureList.push({ step: this.step - 1, kind: result.kind, message: result.message });
-    if (result.fatal || this.failureList.length >= this.options.maxFailuresPerEpisode) {
-      this.abort = `the controller failed ${this.failureList.length} time(s) this episode (last at step ${this.step - 1}: ${result.kind}: ${result.message})`;
+  /**
+   * The controller's action for this step, or a zero action when the call failed (recorded in
+   * {@link failures}). `signal` abandons the call (the control loop's deadline passed): the
+   * sandbox process is killed and the call counts as a timeout.
+   */
+  async act(
+    observation: Float64Array,
+    achievedGoal: Float64Array,
+    desiredGoal: Float64Array,
+    signal?: AbortSignal,
+  ): Promise<Float64Array> {
+    const step = this.step++;
+    if (step === 0 && !this.sandbox.alive && !this.disposed) {
+      const restarted = await this.restart();
+      if (restarted !== undefined) return this.failed(step, 'crashed', restarted, true);
     }
-    return this.zero.slice();
+    const result = await this.sandbox.act(observation, achievedGoal, desiredGoal, step, step === 0, signal);
+    this.keptMemory ||= this.sandbox.keepsMemory();
+    if (result.ok) return result.action;
+    return this.failed(step, result.kind, result.message, result.fatal);
   }
 
-  /** Whether the controller has kept state in `ctx.memory` (see ControllerSandbox.keepsMemory). */
+  /** Whether the controller has kept state in `ctx.memory`, in any episode (sticky). */
   keepsMemory(): boolean {
-    return this.sandbox.keepsMemory();
+    return this.keptMemory;
   }
 
   /** Set once the episode should end because of the controller's failures. */
@@ -75,7 +110,45 @@ export class SandboxedController implements EpisodeController {
     return this.failureList;
   }
 
+  /** Sandbox processes started again after one was gone. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
   dispose(): void {
+    this.disposed = true;
     this.sandbox.dispose();
   }
+
+  private failed(step: number, kind: ActFailureKind, message: string, fatal: boolean): Float64Array {
+    this.failureList.push({ step, kind, message });
+    // The first reason to end the episode is the one to tell: later calls only fail because of it.
+    if (this.abort === undefined && fatal) {
+      this.abort = `its sandbox stopped at step ${step} (${kind}): ${message}`;
+    } else if (this.abort === undefined && this.failureList.length >= this.options.maxFailuresPerEpisode) {
+      this.abort = `the controller failed ${this.failureList.length} time(s) this episode (last at step ${step}: ${kind}: ${message})`;
+    }
+    return this.zero.slice();
+  }
+
+  /** A new sandbox for a new episode; the reason when it cannot be had. */
+  private async restart(): Promise<string | undefined> {
+    this.restartCount++;
+    try {
+      this.sandbox = await ControllerSandbox.create(this.code, this.layout, sandboxOptions(this.options));
+      return undefined;
+    } catch (error) {
+      if (error instanceof ControllerLoadError)
+        return `its sandbox could not be started again: ${error.message}`;
+      throw error;
+    }
+  }
+}
+
+function sandboxOptions(options: SandboxedControllerOptions) {
+  return {
+    dtSec: options.dtSec,
+    maxSteps: options.maxSteps,
+    ...(options.limits ? { limits: options.limits } : {}),
+  };
 }

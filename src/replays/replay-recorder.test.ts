@@ -29,17 +29,17 @@ describe('episode replays', () => {
   const freshDir = () => mkdtempSync(join(tmpdir(), 'armprior-replays-'));
 
   /** One random-controller episode recorded into `dir`; the summary and the written file. */
-  const recordEpisode = (dir: string, seed: number) => {
+  const recordEpisode = async (dir: string, seed: number) => {
     const recorder = new ReplayRecorder(env, { actor: 'random', dir });
     const capture = recorder.begin(seed);
     const controller = createBasicController('random', env.actionSize, Rng.fromSeed(seed));
-    const summary = runEpisode(env, controller, seed, 0, capture.observer, capture.onStep);
+    const summary = await runEpisode(env, controller, seed, 0, capture.observer, capture.onStep);
     return { summary, file: capture.save(), recorder };
   };
 
-  it('round-trips an episode: one frame per step plus the reset, every body, what the episode summary says', () => {
+  it('round-trips an episode: one frame per step plus the reset, every body, what the episode summary says', async () => {
     const dir = freshDir();
-    const { summary, file, recorder } = recordEpisode(dir, 3);
+    const { summary, file, recorder } = await recordEpisode(dir, 3);
     expect(file).toBe(join(dir, replayFileName(0)));
     const replay = readReplay(file);
 
@@ -73,13 +73,13 @@ describe('episode replays', () => {
     expect(replay.frames.at(-1)!.rewardTerms[distance]).toBeCloseTo(summary.finalGoalDistance!, 4);
   });
 
-  it('appends after the highest index and never overwrites', () => {
+  it('appends after the highest index and never overwrites', async () => {
     const dir = freshDir();
-    const first = recordEpisode(dir, 1).file;
+    const first = (await recordEpisode(dir, 1)).file;
     const before = readFileSync(first, 'utf8');
     // A gap (a file someone kept from elsewhere): the next one goes after it, not into the gap.
     writeFileSync(join(dir, replayFileName(7)), before);
-    const next = recordEpisode(dir, 2).file;
+    const next = (await recordEpisode(dir, 2)).file;
     expect(next).toBe(join(dir, replayFileName(8)));
     expect(writeReplay(dir, readReplay(next))).toBe(join(dir, replayFileName(9)));
     expect(readFileSync(first, 'utf8')).toBe(before);
@@ -94,9 +94,9 @@ describe('episode replays', () => {
     expect(listReplays(join(dir, 'missing'))).toEqual([]);
   });
 
-  it('refuses a truncated or invalid file, naming it and the problem', () => {
+  it('refuses a truncated or invalid file, naming it and the problem', async () => {
     const dir = freshDir();
-    const { file } = recordEpisode(dir, 4);
+    const { file } = await recordEpisode(dir, 4);
     const text = readFileSync(file, 'utf8');
 
     const truncated = join(dir, 'truncated.json');

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
-import { type EpisodeSummary, runEpisodeAsync, summarize } from '../../../sim/rollout.js';
+import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
 import { observationLayout } from '../../controllers/contract.js';
 import { EpisodeTracker, failureCounts } from '../../controllers/rollout-critic.js';
 import { ArmpriorError } from '../../core/errors.js';
@@ -76,9 +76,9 @@ export function registerEvalCommand(program: Command): void {
         for (let k = 0; k < options.episodes; k++) {
           const capture = recorder?.begin(options.seed + k);
           const tracker = new EpisodeTracker(layout, env.task.config.distanceThresholdM);
-          const episode = await runEpisodeAsync(
+          const episode = await runEpisode(
             env,
-            (o, _a, g) => loaded.act(o, g),
+            { name: file, reset() {}, act: (o, _a, g) => loaded.act(o, g) },
             options.seed + k,
             k,
             allObservers((o, a, d) => tracker.observe(o, a, d), capture?.observer),

@@ -164,7 +164,7 @@ function finalReport(r: RunSessionResult): string {
     `  steps ${rep.steps} in ${(rep.elapsedMs / 1000).toFixed(1)} s (${rep.rateHz.toFixed(1)} Hz)`,
     `  period jitter   ${timing(rep.periodJitterMs)}`,
     `  actor latency   ${timing(rep.actorLatencyMs)}`,
-    `  overruns ${rep.overruns} · watchdog holds ${rep.watchdogHolds} · link-down ticks ${rep.linkDownTicks}`,
+    `  overruns ${rep.overruns} · watchdog holds ${rep.watchdogHolds} · steps abandoned ${rep.abandonedSteps} · link-down ticks ${rep.linkDownTicks}`,
     `  safety interventions: ${kinds.length ? kinds.join(', ') : 'none'}`,
     `  episodes ${r.tally.episodes} (goal reached in ${r.tally.successes})`,
   ];

@@ -64,7 +64,7 @@ export function registerSimCommand(program: Command): void {
       let controller: EpisodeController | undefined;
       try {
         const rng = Rng.fromSeed(options.seed);
-        const created = createController(env, options, rng);
+        const created = await createController(env, options, rng);
         controller = created.controller;
         const dataset = options.record ? await openSimDataset(resolve(options.record), env) : undefined;
         const recorder = options.replays
@@ -77,7 +77,7 @@ export function registerSimCommand(program: Command): void {
         for (let k = 0; k < options.episodes; k++) {
           const collector = dataset ? episodeCollector(env, { priorActed: isPrior }) : undefined;
           const capture = recorder?.begin(options.seed + k);
-          const episode = runEpisode(
+          const episode = await runEpisode(
             env,
             controller,
             options.seed + k,
@@ -137,16 +137,16 @@ export function registerSimCommand(program: Command): void {
  * `random`, `zero`, or `prior[:version]` loaded from the store into its sandbox, with the name a
  * replay gives it (`prior:push:v3`, `random`).
  */
-function createController(
+async function createController(
   env: ArmEnv,
   options: SimOptions,
   rng: Rng,
-): { controller: EpisodeController; actor: string } {
+): Promise<{ controller: EpisodeController; actor: string }> {
   const [kind, version] = options.controller.split(':', 2) as [string, string | undefined];
   if (kind === 'prior') {
     const prior = resolvePrior(openStore(options.priors), env.task.name, version);
     return {
-      controller: createPriorController(env, prior),
+      controller: await createPriorController(env, prior),
       actor: priorActorName(prior.task, prior.version),
     };
   }

@@ -73,7 +73,7 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
       let successRate: number;
       try {
         // The same episodes the policies are evaluated on.
-        const controller = createPriorController(env, prior);
+        const controller = await createPriorController(env, prior);
         try {
           const evaluation = await evaluateController(
             env,

@@ -1,5 +1,5 @@
 import type { ArmEnv } from '../../../sim/env.js';
-import { runEpisode, summarize } from '../../../sim/rollout.js';
+import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
 import type { EpisodeController } from '../../controllers/basic.js';
 import { Rng } from '../../core/rng.js';
 import type { ReplayRecorder } from '../../replays/replay-recorder.js';
@@ -36,23 +36,23 @@ export function policyController(
  * Evaluation episode k is reset with `seed + k`: every evaluation of a run sees the same episodes.
  * With a `recorder`, each episode is also saved as a replay (the viewer).
  */
-export function evaluatePolicy(
+export async function evaluatePolicy(
   env: ArmEnv,
   policy: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
   options: { episodes: number; seed: number; recorder?: ReplayRecorder | undefined },
-): PolicyEvaluation {
+): Promise<PolicyEvaluation> {
   const controller = policyController(policy, normalizer, {
     observation: env.observationSize,
     goal: env.goalSize,
     action: env.actionSize,
   });
-  const episodes = Array.from({ length: options.episodes }, (_, k) => {
+  const episodes: EpisodeSummary[] = [];
+  for (let k = 0; k < options.episodes; k++) {
     const capture = options.recorder?.begin(options.seed + k);
-    const episode = runEpisode(env, controller, options.seed + k, k, capture?.observer, capture?.onStep);
+    episodes.push(await runEpisode(env, controller, options.seed + k, k, capture?.observer, capture?.onStep));
     capture?.save();
-    return episode;
-  });
+  }
   const stats = summarize(episodes);
   return { episodes: stats.episodes, successRate: stats.successRate, meanReturn: stats.meanReturn };
 }

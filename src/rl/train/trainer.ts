@@ -116,7 +116,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     });
     const envs = vec;
     if (priorNeeded(config) && options.prior) {
-      for (let i = 0; i < envs.numEnvs; i++) priors.push(createPriorController(evalEnv, options.prior));
+      for (let i = 0; i < envs.numEnvs; i++) priors.push(await createPriorController(evalEnv, options.prior));
     }
     const root = Rng.fromSeed(options.seed);
     const initRng = root.split();
@@ -244,7 +244,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       updateSeconds += (performance.now() - t0) / 1000;
     };
 
-    // rlingua.labelPolicySteps: auto. Checked once per round: a sandbox call per step would cost.
+    // rlingua.labelPolicySteps: auto. Checked once per round, so the choice changes between rounds only.
     let labelsAnnounced = false;
     const shouldLabelPolicySteps = (): boolean => {
       const setting = config.rlingua.labelPolicySteps;
@@ -299,15 +299,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const actions = new Float64Array(n * a);
         const priorActions: (Float64Array | undefined)[] = [];
         const priorActed = new Uint8Array(n);
+        // Each prior runs in its own sandbox process: ask them all at once.
+        const answers = await Promise.all(
+          priors.map((prior, i) =>
+            askPrior && active[i] && !priorBroken[i]
+              ? prior.act(
+                  obs.observation.subarray(i * sizes.observation, (i + 1) * sizes.observation),
+                  obs.achievedGoal.subarray(i * sizes.goal, (i + 1) * sizes.goal),
+                  obs.desiredGoal.subarray(i * sizes.goal, (i + 1) * sizes.goal),
+                )
+              : undefined,
+          ),
+        );
         for (let i = 0; i < n; i++) {
-          let proposal: Float64Array | undefined;
-          if (askPrior && active[i] && !priorBroken[i]) {
+          let proposal = answers[i];
+          if (proposal !== undefined) {
             const prior = priors[i]!;
-            proposal = prior.act(
-              obs.observation.subarray(i * sizes.observation, (i + 1) * sizes.observation),
-              obs.achievedGoal.subarray(i * sizes.goal, (i + 1) * sizes.goal),
-              obs.desiredGoal.subarray(i * sizes.goal, (i + 1) * sizes.goal),
-            );
             if (prior.abortReason() !== undefined) {
               // A prior that keeps failing hands the episode to the policy; it is counted.
               priorBroken[i] = 1;
@@ -393,14 +400,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     const bestPolicy = BestPolicyKeeper.open(files.bestPolicy, options.onNotice);
     /** The final evaluation's episodes are kept as replays in `<run>/replays`, for the viewer. */
-    const evaluate = (final: boolean) => {
+    const evaluate = async (final: boolean) => {
       const recorder = final
         ? new ReplayRecorder(evalEnv, {
             actor: `policy:${config.algo} after ${state.envSteps} steps`,
             dir: join(options.runDir, 'replays'),
           })
         : undefined;
-      const evaluation = evaluatePolicy(evalEnv, average.policy(activeLearner), normalizer, {
+      const evaluation = await evaluatePolicy(evalEnv, average.policy(activeLearner), normalizer, {
         ...config.evaluation,
         recorder,
       });
@@ -451,11 +458,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       const finished = state.envSteps >= config.totalSteps;
       if (state.envSteps >= state.nextEval) {
-        evaluate(finished);
+        await evaluate(finished);
         while (state.nextEval <= state.envSteps) state.nextEval += config.evaluation.everySteps;
       }
       const stopping = !finished && options.shouldStop?.() === true;
-      if (finished && state.lastEvalStep !== state.envSteps) evaluate(true);
+      if (finished && state.lastEvalStep !== state.envSteps) await evaluate(true);
       if (finished || stopping || state.envSteps >= state.nextCheckpoint) {
         while (state.nextCheckpoint <= state.envSteps) state.nextCheckpoint += config.checkpoint.everySteps;
         saveRun(files.checkpoints, config.checkpoint.keep, {
@@ -481,7 +488,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           policiesAveraged: average.size,
         };
     }
-    const lastEvaluation = state.lastEval ?? evaluate(true);
+    const lastEvaluation = state.lastEval ?? (await evaluate(true));
     return {
       envSteps: state.envSteps,
       interrupted: false,
