@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_UNTRUSTED_TEXT_CHARS } from '../../core/bounded-text.js';
 import { observationLayout } from '../contract.js';
@@ -239,6 +240,15 @@ describe('ControllerSandbox', () => {
     const f = failure(await act(s, 1));
     expect(f.kind).toBe('crashed');
     expect(f.fatal).toBe(true);
+  });
+
+  it('runs in a process group of its own, so a Ctrl-C meant for the host does not end it', async () => {
+    const s = await load('export function act() { return [0, 0, 0]; }');
+    // /proc/<pid>/stat: "pid (comm) state ppid pgrp …"
+    const group = (pid: number) =>
+      Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+    expect(group(s.pid!)).toBe(s.pid);
+    expect(group(s.pid!)).not.toBe(group(process.pid));
   });
 
   it('bounds every message that comes out of controller code', async () => {

@@ -2,19 +2,11 @@
  * The host's handle on one controller: a sandbox process (./sandbox-process.ts) holding the
  * controller's isolate, behind OS limits (issue #17). isolated-vm alone shared the host's process,
  * and its heap limit is not a hard limit: one `new Array(1e8)` in controller code aborted the
- * host — the process that drives the robot — and typed arrays and `WebAssembly.Memory` were not
- * counted at all. Here the isolate lives in its own process, started with RLIMIT_DATA, so what
- * escapes the isolate's limit fails inside it or ends that process, never the host; and the host
- * never waits on it: every call has a deadline after which the process is killed.
+ * host — the process that drives the robot — and a long built-in call froze it. Here the isolate
+ * lives in its own process, started with RLIMIT_DATA, so what escapes the isolate's limit fails
+ * inside it or ends that process, never the host; and the host never waits on it: every call has
+ * a deadline after which the process is killed.
  */
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, sep } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
 import { boundText } from '../../core/bounded-text.js';
 import type { ObservationLayout } from '../contract.js';
 import {
@@ -23,10 +15,11 @@ import {
   decodeLoaded,
   encodeAct,
   encodeLoad,
-  FrameReader,
   MAX_REPLY_BYTES,
   Reply,
 } from './protocol.js';
+import { ReplyPipe } from './reply-pipe.js';
+import { launchSandbox, type SandboxChild } from './sandbox-launch.js';
 import {
   type ActFailureKind,
   type ActResult,
@@ -42,20 +35,14 @@ const START_TIMEOUT_MS = 30_000;
 /** The end of the sandbox's stderr kept to explain how it died (V8's "heap out of memory"). */
 const STDERR_TAIL_BYTES = 4096;
 
-type SandboxChild = ChildProcessByStdio<Writable, Readable, Readable>;
-
-/** The call waiting for the sandbox's answer. */
-interface Pending {
-  resolve: (payload: Buffer) => void;
-  /** Ends the call without an answer: the process died, was killed, or the call was abandoned. */
-  fail: (kind: ActFailureKind, message: string) => void;
-}
-
 export interface SandboxOptions {
   dtSec: number;
   maxSteps: number;
   limits?: Partial<SandboxLimits>;
 }
+
+/** What a call is: its deadline and how a failure to answer is reported. */
+type CallKind = 'start' | 'load' | 'act';
 
 /**
  * A controller module running in its own sandbox process. {@link ControllerSandbox.act} never
@@ -66,11 +53,12 @@ export class ControllerSandbox {
   readonly layout: ObservationLayout;
   readonly limits: SandboxLimits;
   private readonly child: SandboxChild;
-  private readonly reader = new FrameReader(MAX_REPLY_BYTES);
+  private readonly replies = new ReplyPipe(MAX_REPLY_BYTES);
   /** The act request frame and the values it carries, reused call after call. */
   private readonly request: Buffer;
   private readonly values: Float64Array;
-  private pending: Pending | undefined;
+  /** Fails the call in flight, if any: the process died or was killed meanwhile. */
+  private failPending: ((kind: ActFailureKind, message: string) => void) | undefined;
   private stderrTail = Buffer.alloc(0);
   /** Why the process is gone, once it is. */
   private ended: { kind: ActFailureKind; message: string } | undefined;
@@ -90,28 +78,22 @@ export class ControllerSandbox {
     const limits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
     const sandbox = new ControllerSandbox(layout, limits);
     try {
-      await sandbox.call(undefined, START_TIMEOUT_MS, 'start').then((payload) => {
-        if (payload[0] !== Reply.ready)
-          throw new SandboxStartError('the sandbox process answered out of turn');
+      const ready = await sandbox.call(undefined, START_TIMEOUT_MS, 'start');
+      if (ready[0] !== Reply.ready) throw new SandboxStartError('the sandbox process answered out of turn');
+      sandbox.replies.writerConnected();
+      const request = encodeLoad({
+        code,
+        fields: layout.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size })),
+        observationSize: layout.observationSize,
+        goalSize: layout.goalSize,
+        actionSize: layout.actionSize,
+        dtSec: options.dtSec,
+        maxSteps: options.maxSteps,
+        memoryLimitMb: limits.memoryLimitMb,
+        loadTimeoutMs: limits.loadTimeoutMs,
+        callTimeoutMs: limits.callTimeoutMs,
       });
-      const loaded = decodeLoaded(
-        await sandbox.call(
-          encodeLoad({
-            code,
-            fields: layout.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size })),
-            observationSize: layout.observationSize,
-            goalSize: layout.goalSize,
-            actionSize: layout.actionSize,
-            dtSec: options.dtSec,
-            maxSteps: options.maxSteps,
-            memoryLimitMb: limits.memoryLimitMb,
-            loadTimeoutMs: limits.loadTimeoutMs,
-            callTimeoutMs: limits.callTimeoutMs,
-          }),
-          killDeadlineMs(limits.loadTimeoutMs),
-          'load',
-        ),
-      );
+      const loaded = decodeLoaded(await sandbox.call(request, killDeadlineMs(limits.loadTimeoutMs), 'load'));
       if (!loaded.ok) throw new ControllerLoadError(loaded.message);
       return sandbox;
     } catch (error) {
@@ -125,29 +107,7 @@ export class ControllerSandbox {
     this.limits = limits;
     this.values = new Float64Array(layout.observationSize + 2 * layout.goalSize);
     this.request = Buffer.alloc(actFrameBytes(this.values.length));
-    const { args, env } = sandboxEntry();
-    // The OS limit is set by the shell that then becomes the sandbox (exec): Node has no
-    // setrlimit, and a limit set before the process starts covers everything it allocates.
-    // RLIMIT_DATA, not RLIMIT_AS: V8 reserves large address ranges it never touches.
-    this.child = spawn(
-      '/bin/sh',
-      [
-        '-c',
-        'ulimit -d "$1" && shift && exec "$@"',
-        'sh',
-        String(limits.processMemoryLimitMb * 1024),
-        process.execPath,
-        // No V8 background threads: nothing of the controller's can run between calls.
-        '--single-threaded',
-        // No WebAssembly: controllers have no use for it, and its memories and compiles were
-        // the way around the isolate's limits.
-        '--no-expose-wasm',
-        ...args,
-      ],
-      // Nothing of the host's environment (API keys among it) is handed to controller code's process.
-      { stdio: ['pipe', 'pipe', 'pipe'], env },
-    );
-    this.child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.child = launchSandbox(limits.processMemoryLimitMb, this.replies.path);
     this.child.stderr.on('data', (chunk: Buffer) => {
       const joined = Buffer.concat([this.stderrTail, chunk]);
       this.stderrTail = joined.subarray(Math.max(0, joined.length - STDERR_TAIL_BYTES));
@@ -158,9 +118,9 @@ export class ControllerSandbox {
       this.end('crashed', `the sandbox process could not be started: ${error.message}`),
     );
     this.child.on('close', (code, signal) => this.onExit(code, signal));
-    // Idle sandboxes never keep the host alive; a call in flight does, through its deadline timer.
+    // Idle sandboxes never keep the host alive; a call in flight does (its timer, its read).
     this.child.unref();
-    for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr]) {
+    for (const stream of [this.child.stdin, this.child.stderr]) {
       (stream as unknown as { unref?: () => void }).unref?.();
     }
   }
@@ -195,12 +155,8 @@ export class ControllerSandbox {
     signal?: AbortSignal,
   ): Promise<ActResult> {
     if (this.ended) {
-      return {
-        ok: false,
-        kind: this.ended.kind,
-        message: `the controller's sandbox has stopped: ${this.ended.message}`,
-        fatal: true,
-      };
+      const message = `the controller's sandbox has stopped: ${this.ended.message}`;
+      return { ok: false, kind: this.ended.kind, message, fatal: true };
     }
     const { observationSize, goalSize } = this.layout;
     const values = this.values;
@@ -220,13 +176,9 @@ export class ControllerSandbox {
     }
     const reply = payload[0] === Reply.acted ? decodeActed(payload) : undefined;
     if (reply === undefined || (reply.ok && reply.action.length !== this.layout.actionSize)) {
-      this.kill('crashed', 'the sandbox process sent a malformed answer');
-      return {
-        ok: false,
-        kind: 'crashed',
-        message: 'the sandbox process sent a malformed answer',
-        fatal: true,
-      };
+      const message = 'the sandbox process sent a malformed answer';
+      this.kill('crashed', message);
+      return { ok: false, kind: 'crashed', message, fatal: true };
     }
     this.memoryKept ||= reply.memoryKept;
     if (reply.ok) return { ok: true, action: reply.action };
@@ -241,87 +193,80 @@ export class ControllerSandbox {
   /** Kills the sandbox process. Safe to call twice. */
   dispose(): void {
     this.kill('crashed', 'the sandbox was closed');
+    this.replies.close();
   }
 
   /**
    * Sends `request` (or nothing: waits for the first frame) and resolves with the next frame.
-   * Past `deadlineMs`, or when `signal` aborts, the process is killed and the call rejects with
-   * {@link SandboxEnded}; also when the process dies meanwhile.
+   * Past `deadlineMs`, or when `signal` aborts, the process is killed and the call rejects
+   * ({@link SandboxEnded} for an act, the creation's errors for the others); also when the
+   * process dies meanwhile. One call at a time.
    */
   private call(
     request: Buffer | undefined,
     deadlineMs: number,
-    what: string,
+    kind: CallKind,
     signal?: AbortSignal,
   ): Promise<Buffer> {
-    if (this.ended) return Promise.reject(new SandboxEnded(this.ended.kind, this.ended.message));
-    if (this.pending) throw new Error(`ControllerSandbox: a ${what} call while another is in flight`);
+    if (this.ended) return Promise.reject(this.failure(kind, this.ended.kind, this.ended.message));
+    if (this.failPending) throw new Error(`ControllerSandbox: a ${kind} call while another is in flight`);
+    if (signal?.aborted) {
+      this.kill('timeout', abandonedMessage(signal));
+      return Promise.reject(this.failure(kind, 'timeout', abandonedMessage(signal)));
+    }
     return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.kill(
-          what === 'start' ? 'crashed' : 'timeout',
-          what === 'act'
-            ? `act() did not return within ${deadlineMs} ms (its limit is ${this.limits.callTimeoutMs} ms): its sandbox process was killed`
-            : what === 'load'
-              ? `loading the controller did not finish within ${deadlineMs} ms: its sandbox process was killed`
-              : `the sandbox process did not start within ${deadlineMs / 1000} s`,
-        );
-      }, deadlineMs);
-      const onAbort = () =>
-        this.kill(
-          'timeout',
-          `act() was abandoned (${String(signal?.reason)}): its sandbox process was killed`,
-        );
-      signal?.addEventListener('abort', onAbort, { once: true });
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => this.kill('timeout', abandonedMessage(signal));
       const settle = () => {
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        this.pending = undefined;
+        this.failPending = undefined;
       };
-      this.pending = {
-        resolve: (payload) => {
+      this.failPending = (failureKind, message) => {
+        settle();
+        this.replies.cancel();
+        reject(this.failure(kind, failureKind, message));
+      };
+      if (request) this.child.stdin.write(request);
+      this.replies.read({
+        frame: (payload) => {
           settle();
           resolve(payload);
         },
-        fail: (kind, message) => {
-          settle();
-          reject(
-            what === 'start'
-              ? new SandboxStartError(message)
-              : what === 'load'
-                ? new ControllerLoadError(`the controller could not be loaded: ${message}`)
-                : new SandboxEnded(kind, message),
-          );
-        },
-      };
-      if (signal?.aborted) onAbort();
-      else if (request) this.child.stdin.write(request);
+        ended: () => {}, // the process's exit fails the call, saying how it ended
+        broken: (reason) => this.kill('crashed', reason),
+      });
+      // Answered within the spin (the usual case): no timer, no listener.
+      if (this.failPending === undefined) return;
+      timer = setTimeout(
+        () => this.kill(kind === 'start' ? 'crashed' : 'timeout', this.lateMessage(kind, deadlineMs)),
+        deadlineMs,
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  private onData(chunk: Buffer): void {
-    let payloads: Buffer[];
-    try {
-      payloads = this.reader.push(chunk);
-    } catch (error) {
-      this.kill('crashed', `the sandbox process broke the protocol (${(error as Error).message})`);
-      return;
+  private lateMessage(kind: CallKind, deadlineMs: number): string {
+    if (kind === 'act') {
+      return `act() did not return within ${deadlineMs} ms (its limit is ${this.limits.callTimeoutMs} ms): its sandbox process was killed`;
     }
-    for (const payload of payloads) {
-      const pending = this.pending;
-      if (!pending) {
-        this.kill('crashed', 'the sandbox process spoke out of turn');
-        return;
-      }
-      pending.resolve(payload);
-    }
+    if (kind === 'load')
+      return `loading the controller did not finish within ${deadlineMs} ms: its sandbox process was killed`;
+    return `the sandbox process did not start within ${deadlineMs / 1000} s`;
+  }
+
+  /** The error a call of `kind` rejects with when the process is gone. */
+  private failure(kind: CallKind, failureKind: ActFailureKind, message: string): Error {
+    if (kind === 'start') return new SandboxStartError(message);
+    if (kind === 'load') return new ControllerLoadError(`the controller could not be loaded: ${message}`);
+    return new SandboxEnded(failureKind, message);
   }
 
   /** Records why the process is gone and fails the call in flight, if any. */
   private end(kind: ActFailureKind, message: string): void {
     if (this.ended) return;
     this.ended = { kind, message };
-    this.pending?.fail(kind, message);
+    this.failPending?.(kind, message);
   }
 
   private kill(kind: ActFailureKind, message: string): void {
@@ -350,6 +295,10 @@ export class ControllerSandbox {
   }
 }
 
+function abandonedMessage(signal: AbortSignal | undefined): string {
+  return `act() was abandoned (${String(signal?.reason)}): its sandbox process was killed`;
+}
+
 /** A call ended because the sandbox process is gone. */
 class SandboxEnded extends Error {
   constructor(
@@ -358,38 +307,4 @@ class SandboxEnded extends Error {
   ) {
     super(message);
   }
-}
-
-/** The bundle of ./sandbox-process.ts made for this process, when running from sources. */
-let sourceBundle: { args: string[]; env: Record<string, string> } | undefined;
-
-/**
- * How to start ./sandbox-process: from the build, its `.js`. From sources (vitest, tsx), its
- * `.ts` bundled once per host process with esbuild into a temporary file, isolated-vm left out
- * and found through NODE_PATH: starting every sandbox through tsx's loader took seconds.
- */
-function sandboxEntry(): { args: string[]; env: Record<string, string> } {
-  if (!import.meta.url.endsWith('.ts')) {
-    return { args: [fileURLToPath(new URL('./sandbox-process.js', import.meta.url))], env: {} };
-  }
-  if (sourceBundle === undefined) {
-    const { outputFiles } = buildSync({
-      entryPoints: [fileURLToPath(new URL('./sandbox-process.ts', import.meta.url))],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      external: ['isolated-vm'],
-      write: false,
-      logLevel: 'silent',
-    });
-    const dir = mkdtempSync(join(tmpdir(), 'armprior-sandbox-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, 'sandbox-process.cjs');
-    writeFileSync(file, outputFiles[0]!.contents);
-    // …/node_modules/isolated-vm/… → …/node_modules
-    const isolatedVm = createRequire(import.meta.url).resolve('isolated-vm');
-    const nodeModules = isolatedVm.slice(0, isolatedVm.lastIndexOf(`${sep}isolated-vm${sep}`));
-    sourceBundle = { args: [file], env: { NODE_PATH: nodeModules } };
-  }
-  return sourceBundle;
 }

@@ -1,10 +1,11 @@
 /**
- * Entry point of a sandbox process (started by ./controller-sandbox.ts, never imported): one
+ * Entry point of a sandbox process (started by ./sandbox-launch.ts, never imported): one
  * controller in its isolate, behind OS limits the host set before this process started. It reads
  * requests from stdin with blocking reads (no event loop: nothing runs between calls) and writes
- * each answer to stdout. When the host goes away, stdin ends and so does this process.
+ * each answer to the FIFO named by its last argument (./reply-pipe.ts). When the host goes away,
+ * stdin ends and so does this process.
  */
-import { readSync, writeSync } from 'node:fs';
+import { openSync, readSync, writeSync } from 'node:fs';
 import { boundText } from '../../core/bounded-text.js';
 import { messageOf } from '../../core/errors.js';
 import { IsolateController } from './isolate-controller.js';
@@ -20,7 +21,7 @@ import {
 } from './protocol.js';
 
 const STDIN = 0;
-const STDOUT = 1;
+const replies = openSync(process.argv.at(-1)!, 'w');
 const header = Buffer.alloc(4);
 let payload = Buffer.alloc(64 * 1024);
 
@@ -47,7 +48,7 @@ function readFully(buffer: Buffer, length: number): boolean {
 
 function send(bytes: Buffer): void {
   let sent = 0;
-  while (sent < bytes.length) sent += writeSync(STDOUT, bytes, sent, bytes.length - sent);
+  while (sent < bytes.length) sent += writeSync(replies, bytes, sent, bytes.length - sent);
 }
 
 function serve(): void {
