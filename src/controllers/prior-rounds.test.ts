@@ -99,6 +99,16 @@ describe('feedback rounds read stored text bounded (issue #17)', () => {
   });
 });
 
+describe('a failed feedback round changes nothing (issue #17)', () => {
+  it('on a fresh store: the bundled prior evaluated, the LLM fails, not even a folder is left', async () => {
+    server.enqueue({ kind: 'error', status: 400, message: 'no such model' });
+    await expect(
+      feedbackRound({ store, client: client(), task: 'reach', episodes: 2, feedback: 'lower' }),
+    ).rejects.toThrow(/rejected the request/);
+    expect(readdirSync(store.root)).toEqual([]);
+  });
+});
+
 describe('a new version exists only once its evaluation is saved (issue #17)', () => {
   const add = (code: string, onEpisode?: (label: string, done: number) => void) =>
     addRound({

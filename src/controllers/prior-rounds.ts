@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { ArmEnv } from '../../sim/env.js';
 import { boundText } from '../core/bounded-text.js';
 import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
@@ -96,15 +95,15 @@ export async function feedbackRound(
         ? undefined
         : savedEvaluation(options.store, options.task, base.version, seeds);
     // Evaluated now, its replays go aside until the round has succeeded.
-    const pendingReplays =
-      saved || options.replays === false ? undefined : options.store.pendingReplaysDir(options.task);
+    const pending =
+      saved || options.replays === false ? undefined : options.store.pendingReplays(options.task);
     try {
       let fresh: ControllerEvaluation | undefined;
       let baseEvaluation: BaseEvaluation;
       if (saved) {
         baseEvaluation = saved;
       } else {
-        fresh = await evaluate(env, base, { ...options, replaysDir: pendingReplays });
+        fresh = await evaluate(env, base, { ...options, replaysDir: pending?.dir });
         const { successRate, episodes } = fresh.stats;
         baseEvaluation = { successRate, episodes, summary: fresh.summary, saved: false };
       }
@@ -121,8 +120,8 @@ export async function feedbackRound(
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       const keepBaseEvaluation = () => {
-        if (pendingReplays !== undefined)
-          appendReplays(pendingReplays, options.store.replaysDir(options.task, base.version));
+        if (pending !== undefined)
+          appendReplays(pending.dir, options.store.replaysDir(options.task, base.version));
         if (
           fresh &&
           base.version !== 'bundled' &&
@@ -144,9 +143,9 @@ export async function feedbackRound(
         parent: { prior: base, evaluation: baseEvaluation },
         attempts: generated.attempts.length,
       };
-    } finally {
-      // Moved away on success; left only when the round failed.
-      if (pendingReplays !== undefined) rmSync(pendingReplays, { recursive: true, force: true });
+    } catch (error) {
+      pending?.discard();
+      throw error;
     }
   });
 }

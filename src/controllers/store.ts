@@ -11,7 +11,7 @@ import {
   rmdirSync,
   rmSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { boundStrings } from '../core/bounded-text.js';
 import { ArmpriorError, DiskFullError } from '../core/errors.js';
 import { diskFullOr, writeFreshFile } from '../core/fs-write.js';
@@ -154,11 +154,33 @@ export class PriorStore {
 
   /**
    * A fresh folder for replays recorded before it is known whether they are kept (a feedback
-   * round's evaluation of its base, kept only if the round succeeds; see `appendReplays`).
-   * Not a version; created when the first replay is written.
+   * round's evaluation of its base, kept only if the round succeeds; see `appendReplays`), not a
+   * version. `discard` removes it and any folder made for it, so a failed round leaves nothing.
    */
-  pendingReplaysDir(task: string): string {
-    return join(this.root, task, `.pending-replays-${process.pid}-${Date.now()}`);
+  pendingReplays(task: string): { dir: string; discard: () => void } {
+    const dir = join(this.root, task, `.pending-replays-${process.pid}-${Date.now()}`);
+    let firstMade: string | undefined;
+    try {
+      firstMade = mkdirSync(dir, { recursive: true });
+    } catch (cause) {
+      throw storeFailure(cause, dir, `cannot create ${dir}`);
+    }
+    const discard = () => {
+      rmSync(dir, { recursive: true, force: true });
+      // The folders made for it, if still empty (rmdir refuses otherwise: nothing else is lost).
+      for (
+        let parent = dirname(dir);
+        firstMade !== undefined && parent.length >= firstMade.length;
+        parent = dirname(parent)
+      ) {
+        try {
+          rmdirSync(parent);
+        } catch {
+          break;
+        }
+      }
+    };
+    return { dir, discard };
   }
 
   /**
