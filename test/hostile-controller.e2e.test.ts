@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_UNTRUSTED_TEXT_CHARS } from '../src/core/bounded-text.js';
+import { MAX_TEXT_CHARS } from '../src/core/bounded-text.js';
 import { runCli } from './support/run-cli.js';
 
 /**
@@ -137,7 +137,7 @@ describe('controller code cannot kill, freeze or flood the host', () => {
     );
     expect(added.code).toBe(0);
     // Before: a 193 MB evaluation.json and 38 MB on stdout.
-    expect(added.stdout.length).toBeLessThan(20 * MAX_UNTRUSTED_TEXT_CHARS);
+    expect(added.stdout.length).toBeLessThan(20 * MAX_TEXT_CHARS);
     expect(statSync(join(ws.priors, 'reach', 'v1', 'evaluation.json')).size).toBeLessThan(50_000);
   });
 

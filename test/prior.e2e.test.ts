@@ -1,11 +1,23 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listReplays, readReplay } from '../src/replays/replay-recorder.js';
 import { FakeOpenAiServer } from './support/fake-openai-server.js';
 import { FLAT_REACH, FULL_REACH } from './support/reach-controllers.js';
-import { runCli } from './support/run-cli.js';
+import { cliBin, runCli } from './support/run-cli.js';
 
 const API_KEY = 'sk-test-e2e-0123456789';
 
@@ -68,7 +80,7 @@ describe('prior controllers: generate → evaluate → feedback → new version 
     const run = await prior('feedback', 'the gripper never moves up or down to the goal');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('reach v2 stored');
-    expect(run.stdout).toMatch(/success \d+% \(reach v1\) → 100% \(v2\)/);
+    expect(run.stdout).toMatch(/success \d+% \(reach v1, as saved\) → 100% \(v2\)/);
     const sent = JSON.stringify(server.requests.at(-1)?.body);
     expect(sent).toContain('the gripper never moves up or down to the goal'); // the person's words
     expect(sent).toContain('obs.eePosition[2]'); // the previous code
@@ -78,8 +90,9 @@ describe('prior controllers: generate → evaluate → feedback → new version 
     expect(readFileSync(join(priors, 'reach', 'v2', 'feedback.md'), 'utf8')).toContain(
       'never moves up or down',
     );
-    // The round evaluated v1 again (its replays appended) and the new v2.
-    expect(replays('v1')).toHaveLength(12);
+    // v1's saved evaluation was on the same seeds: the round used it (no replays appended) and
+    // evaluated the new v2.
+    expect(replays('v1')).toHaveLength(6);
     expect(replays('v2').map((r) => r.seed)).toEqual([1000, 1001, 1002, 1003, 1004, 1005]);
   });
 
@@ -274,5 +287,215 @@ describe('prior add: a person’s own edit becomes a version', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('cannot read the controller module');
     expect(readdirSync(join(priors, 'reach')).sort()).toEqual(before);
+  });
+});
+
+/**
+ * Every entry under `dir` (relative path → kind, size and SHA-256 of the content), to show that
+ * a failed command left a store exactly as it was.
+ */
+function snapshot(dir: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  const walk = (relative: string) => {
+    for (const name of readdirSync(join(dir, relative)).sort()) {
+      const path = join(relative, name);
+      const stat = lstatSync(join(dir, path));
+      if (stat.isDirectory()) {
+        entries[path] = 'dir';
+        walk(path);
+      } else {
+        const content = readFileSync(join(dir, path));
+        entries[path] = `${stat.size} ${createHash('sha256').update(content).digest('hex')}`;
+      }
+    }
+  };
+  walk('');
+  return entries;
+}
+
+/** The error output holds one `armprior:` line, matching `pattern`, and no stack trace (progress lines aside). */
+function expectOneLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.split('\n');
+  expect(
+    lines.filter((line) => line.startsWith('armprior:')),
+    stderr,
+  ).toHaveLength(1);
+  expect(lines.find((line) => line.startsWith('armprior:'))).toMatch(pattern);
+  expect(stderr).not.toMatch(/^\s+at /m);
+}
+
+/** Whether `unshare -rm` can mount a tmpfs here (user namespaces): a real full disk, unprivileged. */
+function canMountTmpfs(): boolean {
+  const dir = mkdtempSync(join(tmpdir(), 'armprior-ns-'));
+  const probe = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$0"', dir], {
+    stdio: 'ignore',
+  });
+  return probe.status === 0;
+}
+
+describe('what a failure leaves in the store (issue #17)', () => {
+  const server = new FakeOpenAiServer();
+  let priors: string;
+  let files: string;
+  let env: Record<string, string>;
+  let llmConfig: string;
+  beforeAll(async () => {
+    await server.start();
+    priors = mkdtempSync(join(tmpdir(), 'armprior-priors-'));
+    files = mkdtempSync(join(tmpdir(), 'armprior-modules-'));
+    env = { OPENAI_BASE_URL: server.baseUrl, OPENAI_API_KEY: API_KEY, ARMPRIOR_LLM_MODEL: 'fake-model' };
+    writeFileSync(join(files, 'flat.js'), FLAT_REACH);
+    writeFileSync(join(files, 'full.js'), FULL_REACH);
+    // Slow but within the sandbox's time limit per call: time to kill the evaluation midway.
+    writeFileSync(
+      join(files, 'slow.js'),
+      FULL_REACH.replace('// Head', 'let x = 0;\n  for (let i = 0; i < 2e6; i++) x += i;\n  // Head'),
+    );
+    // One attempt and a short timeout: the failing rounds below end quickly.
+    llmConfig = join(files, 'llm.yaml');
+    writeFileSync(
+      llmConfig,
+      'baseUrl: https://api.openai.com/v1\nmodel: fake-model\ntemperature: 0.2\ntimeoutMs: 1000\nmaxRetries: 0\nmaxTokens: 4096\n',
+    );
+    const first = await runCli(
+      ['prior', 'add', join(files, 'flat.js'), '--task', 'reach', '--priors', priors, '--episodes', '4'],
+      env,
+    );
+    expect(first.code).toBe(0);
+  });
+  afterAll(() => server.stop());
+
+  const prior = (args: string[], extraEnv: Record<string, string> = {}) =>
+    runCli(['prior', ...args, '--task', 'reach', '--priors', priors], { ...env, ...extraEnv });
+  const list = async () => (await prior(['list'])).stdout;
+
+  it('a failed feedback round (LLM error, hang, no code) exits 2 and changes nothing', async () => {
+    const before = snapshot(priors);
+    const feedback = (episodes: string) =>
+      prior([
+        'feedback',
+        'go lower',
+        '--llm-config',
+        llmConfig,
+        '--max-attempts',
+        '1',
+        '--episodes',
+        episodes,
+      ]);
+    server.enqueue({ kind: 'error', status: 500, message: 'the model is overloaded' });
+    // 4 episodes: v1's saved evaluation is on those seeds; 3: v1 is evaluated again first.
+    const failures = [await feedback('4')];
+    server.enqueue({ kind: 'error', status: 500, message: 'the model is overloaded' });
+    failures.push(await feedback('3'));
+    server.enqueue({ kind: 'hang' });
+    failures.push(await feedback('3'));
+    server.enqueue({ kind: 'reply', text: 'I would rather describe it in words.' });
+    failures.push(await feedback('3'));
+    for (const run of failures) {
+      expect(run.stderr).not.toContain('unexpected');
+      expect(run.code).toBe(2);
+    }
+    expect(failures[2]!.stderr).toMatch(/did not answer/);
+    expect(failures[3]!.stderr).toMatch(/code block/);
+    expect(snapshot(priors)).toEqual(before);
+  });
+
+  it('refuses credentials in OPENAI_BASE_URL without printing the password or calling it a connection failure', async () => {
+    const requests = server.requests.length;
+    const url = new URL(server.baseUrl);
+    url.username = 'user';
+    url.password = 'pa55-w0rd-e2e';
+    const run = await prior(['feedback', 'go lower', '--episodes', '4'], { OPENAI_BASE_URL: url.toString() });
+    expect(run.code).toBe(2);
+    expect(run.stderr).not.toContain('pa55-w0rd-e2e');
+    expect(run.stderr).not.toMatch(/cannot connect/);
+    expect(run.stderr).toContain('must not hold a user name or password');
+    expect(run.stderr).toContain(`http://user:***@127.0.0.1:${url.port}/v1`);
+    expect(server.requests.length).toBe(requests);
+  });
+
+  it('a full disk during `prior add`: one line, exit 2, nothing half-written, the previous version active', async () => {
+    const before = snapshot(priors);
+    // While the new version's replays are written (its evaluation), then when its evaluation is saved.
+    for (const failing of ['/replays/', '/evaluation\\.json$']) {
+      const run = await prior(['add', join(files, 'full.js'), '--episodes', '4'], {
+        NODE_OPTIONS: `--import=${fileURLToPath(new URL('./support/disk-full-preload.mjs', import.meta.url))}`,
+        ARMPRIOR_TEST_DISK_FULL: failing,
+      });
+      expectOneLine(run.stderr, /^armprior: no space left on device while writing \/\S+$/);
+      expect(run.code, failing).toBe(2);
+      expect(snapshot(priors), failing).toEqual(before);
+    }
+    expect(await list()).toMatch(/^\* v1 /m);
+  });
+
+  it.skipIf(!canMountTmpfs())('a really full disk (a small tmpfs): the same', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'armprior-full-'));
+    const mount = join(out, 'mnt');
+    mkdirSync(mount);
+    const script = [
+      'set -e',
+      'mount -t tmpfs -o size=1m tmpfs "$MNT"',
+      'node "$BIN" prior add "$FILES/flat.js" --task reach --priors "$MNT/priors" -n 2 --no-replays > "$OUT/first.txt" 2>&1',
+      // Leave 64 KiB: the new version's files fit, two replays (30 KB each) do not.
+      'avail=$(df --output=avail -B1 "$MNT" | tail -1)',
+      'head -c $((avail - 65536)) /dev/zero > "$MNT/filler"',
+      'set +e',
+      'node "$BIN" prior add "$FILES/full.js" --task reach --priors "$MNT/priors" -n 4 > "$OUT/add.out" 2> "$OUT/add.err"',
+      'echo $? > "$OUT/add.code"',
+      'node "$BIN" prior list --task reach --priors "$MNT/priors" > "$OUT/list.txt" 2>&1',
+      'ls -A "$MNT/priors/reach" > "$OUT/ls.txt"',
+    ].join('\n');
+    const done = spawnSync('unshare', ['-rm', 'sh', '-c', script], {
+      env: { ...process.env, MNT: mount, OUT: out, FILES: files, BIN: cliBin },
+      encoding: 'utf8',
+    });
+    expect(done.status, done.stderr).toBe(0);
+    const read = (name: string) => readFileSync(join(out, name), 'utf8');
+    expectOneLine(read('add.err'), /^armprior: no space left on device while writing \/\S+$/);
+    expect(read('add.code').trim()).toBe('2');
+    expect(read('ls.txt').split('\n').filter(Boolean).sort()).toEqual(['v1']);
+    expect(read('list.txt')).toMatch(/^\* v1 /m);
+  });
+
+  it('a version killed during its evaluation is never counted or active; the previous one stays', async () => {
+    const child = spawn(process.execPath, [
+      cliBin,
+      ...['prior', 'add', join(files, 'slow.js'), '--task', 'reach', '--priors', priors, '--episodes', '20'],
+    ]);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Kill it once the evaluation has saved a first episode (anywhere but v1's replays).
+    const evaluating = () =>
+      Object.keys(snapshot(join(priors, 'reach'))).some(
+        (path) => /episode-\d+\.json$/.test(path) && !path.startsWith('v1/'),
+      );
+    for (let waited = 0; !evaluating(); waited += 50) {
+      expect(waited, 'the evaluation never started').toBeLessThan(120_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(await list()).toMatch(/^\* v1 /m);
+    expect(await list()).not.toMatch(/ v2 /);
+    const sim = await runCli(
+      ['sim', '--task', 'reach', '--controller', 'prior', '--priors', priors, '--episodes', '1', '--json'],
+      env,
+    );
+    expect(JSON.parse(sim.stdout).controller).toBe('prior reach v1');
+    // The next version is made and becomes active as usual (the killed one's number is not reused).
+    const next = await prior(['add', join(files, 'full.js'), '--episodes', '2']);
+    expect(next.code).toBe(0);
+    expect(next.stdout).toContain('reach v3 stored');
+    expect(await list()).toMatch(/^\* v3 /m);
+  });
+
+  it('does not count a symlinked version folder (v9 -> a folder outside the store)', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'armprior-outside-'));
+    writeFileSync(join(outside, 'controller.js'), 'export function act() { return [1, 1, 1]; }');
+    symlinkSync(outside, join(priors, 'reach', 'v9'));
+    const listed = await prior(['list']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toMatch(/ v9 /);
+    expect(listed.stdout).toMatch(/^\* v3 /m);
   });
 });

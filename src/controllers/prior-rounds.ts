@@ -1,16 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ArmEnv } from '../../sim/env.js';
+import { boundText } from '../core/bounded-text.js';
 import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
 import { checkControllerSource } from '../prompts/extract.js';
 import { generateController } from '../prompts/generate.js';
 import { initialMessages } from '../prompts/messages.js';
 import { EXCHANGES_FILE, type RecordedExchange } from '../prompts/replay-client.js';
-import { priorActorName, ReplayRecorder } from '../replays/replay-recorder.js';
+import { appendReplays, priorActorName, ReplayRecorder } from '../replays/replay-recorder.js';
 import { observationLayout } from './contract.js';
 import { type ControllerEvaluation, evaluateController, evaluationSeeds } from './evaluate.js';
 import { bundledReply, createPriorController, type ResolvedPrior, resolvePrior } from './priors.js';
-import type { PriorStore } from './store.js';
+import type { NewPrior, PriorStore } from './store.js';
 
 /** Kept beside each version: the conversation a feedback round on it continues. */
 const CONVERSATION_FILE = 'conversation.json';
@@ -35,11 +34,24 @@ export interface RoundResult {
   version: number;
   evaluation: ControllerEvaluation;
   /** The version (or bundled prior) the feedback was about, and its evaluation. */
-  parent?: { prior: ResolvedPrior; evaluation: ControllerEvaluation };
+  parent?: { prior: ResolvedPrior; evaluation: BaseEvaluation };
   attempts: number;
 }
 
-/** Asks the LLM for a first controller, stores it as a new version and evaluates it. */
+/** What a feedback round knew of the version it started from. */
+export interface BaseEvaluation {
+  successRate: number;
+  episodes: number;
+  /** The rollout summary sent to the LLM (bounded: it holds controller output). */
+  summary: string;
+  /** Read from the version's evaluation.json (on the round's seeds), not run again. */
+  saved: boolean;
+}
+
+/**
+ * Asks the LLM for a first controller and stores it as a new version, evaluated: the version
+ * exists only once its evaluation is saved.
+ */
 export async function generateRound(options: RoundOptions): Promise<RoundResult> {
   return withEnv(options, async (env) => {
     const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
@@ -51,13 +63,12 @@ export async function generateRound(options: RoundOptions): Promise<RoundResult>
       ...(options.stream !== undefined ? { stream: options.stream } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
-    const version = storeGenerated(options, generated, { feedback: null, parent: null });
-    const evaluation = await evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
-      ...options,
-      replaysDir: replaysDirOf(options, version),
-    });
-    options.store.saveEvaluation(options.task, version, evaluationRecord(evaluation));
-    return { version, evaluation, attempts: generated.attempts.length };
+    const stored = await storeEvaluated(
+      options,
+      env,
+      generatedPrior(generated, { feedback: null, parent: null }),
+    );
+    return { ...stored, attempts: generated.attempts.length };
   });
 }
 
@@ -65,6 +76,11 @@ export async function generateRound(options: RoundOptions): Promise<RoundResult>
  * One round of human feedback (RLingua §III-B): the conversation that produced the base version
  * (or the bundled prior's), the person's feedback and the automatic rollout summary of the base
  * go to the LLM; its new controller becomes the next version, evaluated on the same seeds.
+ *
+ * The base's summary is its saved evaluation when that was made on the round's seeds; otherwise
+ * the base is evaluated now, and that evaluation (its replays, and its evaluation.json if it had
+ * none) is kept only if the round succeeds. A round that fails (LLM error or hang, no usable
+ * code, a full disk, a kill) changes nothing in the store (issue #17).
  */
 export async function feedbackRound(
   options: RoundOptions & { feedback: string; from?: string },
@@ -73,40 +89,64 @@ export async function feedbackRound(
     const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
     const base = resolvePrior(options.store, options.task, options.from);
     const history = conversationOf(options.store, base, initialMessages(env.task, layout));
-    const baseEvaluation = await evaluate(env, base, {
-      ...options,
-      replaysDir: replaysDirOf(options, base.version),
-    });
-    if (base.version !== 'bundled') {
-      options.store.saveEvaluation(options.task, base.version, evaluationRecord(baseEvaluation));
+    const seeds = evaluationSeeds(options.episodes);
+    const saved =
+      base.version === 'bundled'
+        ? undefined
+        : savedEvaluation(options.store, options.task, base.version, seeds);
+    // Evaluated now, its replays go aside until the round has succeeded.
+    const pending =
+      saved || options.replays === false ? undefined : options.store.pendingReplays(options.task);
+    try {
+      let fresh: ControllerEvaluation | undefined;
+      let baseEvaluation: BaseEvaluation;
+      if (saved) {
+        baseEvaluation = saved;
+      } else {
+        fresh = await evaluate(env, base, { ...options, replaysDir: pending?.dir });
+        const { successRate, episodes } = fresh.stats;
+        baseEvaluation = { successRate, episodes, summary: fresh.summary, saved: false };
+      }
+      const generated = await generateController({
+        client: options.client,
+        task: env.task,
+        layout,
+        history,
+        previousCode: base.code,
+        feedback: options.feedback,
+        rolloutSummary: baseEvaluation.summary,
+        maxAttempts: options.maxAttempts ?? 3,
+        ...(options.stream !== undefined ? { stream: options.stream } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      const keepBaseEvaluation = () => {
+        if (pending !== undefined)
+          appendReplays(pending.dir, options.store.replaysDir(options.task, base.version));
+        if (
+          fresh &&
+          base.version !== 'bundled' &&
+          options.store.read(options.task, base.version).evaluation === null
+        )
+          options.store.saveEvaluation(options.task, base.version, evaluationRecord(fresh));
+      };
+      const stored = await storeEvaluated(
+        options,
+        env,
+        generatedPrior(generated, {
+          feedback: options.feedback,
+          parent: base.version === 'bundled' ? null : base.version,
+        }),
+        keepBaseEvaluation,
+      );
+      return {
+        ...stored,
+        parent: { prior: base, evaluation: baseEvaluation },
+        attempts: generated.attempts.length,
+      };
+    } catch (error) {
+      pending?.discard();
+      throw error;
     }
-    const generated = await generateController({
-      client: options.client,
-      task: env.task,
-      layout,
-      history,
-      previousCode: base.code,
-      feedback: options.feedback,
-      rolloutSummary: baseEvaluation.summary,
-      maxAttempts: options.maxAttempts ?? 3,
-      ...(options.stream !== undefined ? { stream: options.stream } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    });
-    const version = storeGenerated(options, generated, {
-      feedback: options.feedback,
-      parent: base.version === 'bundled' ? null : base.version,
-    });
-    const evaluation = await evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
-      ...options,
-      replaysDir: replaysDirOf(options, version),
-    });
-    options.store.saveEvaluation(options.task, version, evaluationRecord(evaluation));
-    return {
-      version,
-      evaluation,
-      parent: { prior: base, evaluation: baseEvaluation },
-      attempts: generated.attempts.length,
-    };
   });
 }
 
@@ -132,7 +172,7 @@ export async function addRound(
   return withEnv(options, async (env) => {
     const base = resolvePrior(options.store, options.task, options.from);
     const fence = options.language === 'typescript' ? 'typescript' : 'javascript';
-    const version = options.store.create(options.task, {
+    const stored = await storeEvaluated(options, env, {
       code: checked.code,
       reply: `\`\`\`${fence}\n${checked.source.trimEnd()}\n\`\`\`\n`,
       request: { source: 'person', file: options.origin },
@@ -141,13 +181,63 @@ export async function addRound(
       source: 'person',
       attempts: 0,
     });
-    const evaluation = await evaluate(env, resolvePrior(options.store, options.task, `v${version}`), {
-      ...options,
-      replaysDir: options.replays === false ? undefined : options.store.replaysDir(options.task, version),
-    });
-    options.store.saveEvaluation(options.task, version, evaluationRecord(evaluation));
-    return { version, evaluation, attempts: 0 };
+    return { ...stored, attempts: 0 };
   });
+}
+
+/**
+ * Stages `prior` as the next version, evaluates it in its staging folder (replays there too)
+ * and publishes it with its evaluation saved: only then is it counted, and active unless another
+ * version is pinned (issue #17). An error during the evaluation discards it; a kill leaves only
+ * a staging folder, which no reader counts. `beforePublish` runs once the evaluation is in.
+ */
+async function storeEvaluated(
+  options: Pick<RoundOptions, 'store' | 'task' | 'episodes' | 'onEpisode' | 'replays'>,
+  env: ArmEnv,
+  prior: NewPrior,
+  beforePublish?: () => void,
+): Promise<{ version: number; evaluation: ControllerEvaluation }> {
+  const { store, task } = options;
+  const staged = store.stage(task, prior);
+  try {
+    const evaluation = await evaluate(
+      env,
+      { task, version: staged.version, code: prior.code, label: `${task} v${staged.version}` },
+      { ...options, replaysDir: options.replays === false ? undefined : staged.replaysDir },
+    );
+    store.publish(staged, evaluationRecord(evaluation), beforePublish);
+    return { version: staged.version, evaluation };
+  } catch (error) {
+    store.discard(staged);
+    throw error;
+  }
+}
+
+/**
+ * A version's saved evaluation as a feedback round's base evaluation, when it was made on
+ * exactly `seeds` (same episodes as the round); undefined otherwise. Its summary comes bounded
+ * from the store.
+ */
+function savedEvaluation(
+  store: PriorStore,
+  task: string,
+  version: number,
+  seeds: readonly number[],
+): BaseEvaluation | undefined {
+  const record = store.read(task, version).evaluation as Record<string, unknown> | null;
+  if (record === null || typeof record !== 'object') return undefined;
+  const { successRate, episodes, summary } = record;
+  const recordSeeds = record.seeds;
+  if (
+    typeof successRate !== 'number' ||
+    typeof episodes !== 'number' ||
+    typeof summary !== 'string' ||
+    !Array.isArray(recordSeeds) ||
+    recordSeeds.length !== seeds.length ||
+    recordSeeds.some((seed, i) => seed !== seeds[i])
+  )
+    return undefined;
+  return { successRate, episodes, summary, saved: true };
 }
 
 /** What is saved as a version's evaluation.json. */
@@ -184,47 +274,75 @@ export async function evaluate(
     ? new ReplayRecorder(env, { actor: priorActorName(prior.task, prior.version), dir: options.replaysDir })
     : undefined;
   try {
-    return await evaluateController(
-      env,
-      controller,
-      evaluationSeeds(options.episodes),
-      (done) => options.onEpisode?.(prior.label, done, options.episodes),
-      recorder,
+    return boundEvaluation(
+      await evaluateController(
+        env,
+        controller,
+        evaluationSeeds(options.episodes),
+        (done) => options.onEpisode?.(prior.label, done, options.episodes),
+        recorder,
+      ),
     );
   } finally {
     controller.dispose();
   }
 }
 
-/** Where a round's evaluation of `version` records its replays, unless they are turned off. */
-function replaysDirOf(options: RoundOptions, version: number | 'bundled'): string | undefined {
-  return options.replays === false ? undefined : options.store.replaysDir(options.task, version);
+/**
+ * An evaluation with its controller-made text bounded (the summary quotes failure messages, an
+ * abort reason is one): what goes into evaluation.json, the terminal and the next prompt.
+ * Defence in depth beside the sandbox's own bound (issue #17: an 8 MB `throw` made a 25 MB prompt).
+ */
+function boundEvaluation(evaluation: ControllerEvaluation): ControllerEvaluation {
+  return {
+    ...evaluation,
+    summary: boundText(evaluation.summary),
+    episodes: evaluation.episodes.map((e) =>
+      e.abortReason === undefined ? e : { ...e, abortReason: boundText(e.abortReason) },
+    ),
+  };
 }
 
-/** The messages that produced a prior, ending with its reply: where a feedback round continues. */
+/**
+ * The messages that produced a prior, ending with its reply: where a feedback round continues.
+ * Read from the store, its user messages are bounded line by line: they quote earlier rollout
+ * summaries, and one stored before those were bounded must not make every later prompt huge.
+ */
 function conversationOf(store: PriorStore, prior: ResolvedPrior, initial: ChatMessage[]): ChatMessage[] {
   if (prior.version === 'bundled') {
     return [...initial, { role: 'assistant', content: bundledReply(prior.task) }];
   }
-  const conversation = join(store.root, prior.task, `v${prior.version}`, CONVERSATION_FILE);
-  if (existsSync(conversation)) return JSON.parse(readFileSync(conversation, 'utf8')) as ChatMessage[];
-  const stored = store.read(prior.task, prior.version);
-  const request = stored.request as { params?: { messages?: ChatMessage[] } } | null;
-  const messages = request?.params?.messages ?? initial;
-  return [...messages, { role: 'assistant', content: stored.reply }];
+  const conversation = store.readFile(prior.task, prior.version, CONVERSATION_FILE);
+  let messages: ChatMessage[];
+  if (conversation !== null) {
+    messages = JSON.parse(conversation) as ChatMessage[];
+  } else {
+    const stored = store.read(prior.task, prior.version);
+    const request = stored.request as { params?: { messages?: ChatMessage[] } } | null;
+    messages = [...(request?.params?.messages ?? initial), { role: 'assistant', content: stored.reply }];
+  }
+  return messages.map((m) =>
+    m.role === 'user' ? { ...m, content: boundText(m.content, MAX_STORED_PROMPT_CHARS) } : m,
+  );
 }
 
-function storeGenerated(
-  options: RoundOptions,
+/**
+ * Characters kept of one stored user message: the first prompt (task, guidelines) is under
+ * 10,000, a feedback message quotes the previous code and a summary.
+ */
+const MAX_STORED_PROMPT_CHARS = 64_000;
+
+/** A generated controller as a new version: its reply, request and every exchange. */
+function generatedPrior(
   generated: Awaited<ReturnType<typeof generateController>>,
   origin: { feedback: string | null; parent: number | null },
-): number {
+): NewPrior {
   // Every exchange, failed attempts included, so `--llm replay` can reproduce the round offline.
   const exchanges: RecordedExchange[] = generated.attempts.map((a) => ({
     request: a.reply.request,
     reply: { text: a.reply.text, model: a.reply.model, finishReason: a.reply.finishReason },
   }));
-  const version = options.store.create(options.task, {
+  return {
     code: generated.code,
     reply: generated.reply.text,
     request: generated.request,
@@ -239,8 +357,7 @@ function storeGenerated(
       // feedback round continues.
       [CONVERSATION_FILE]: `${JSON.stringify(generated.messages, null, 2)}\n`,
     },
-  });
-  return version;
+  };
 }
 
 async function withEnv<T>(

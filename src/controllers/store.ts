@@ -1,6 +1,20 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ArmpriorError } from '../core/errors.js';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { boundStrings } from '../core/bounded-text.js';
+import { ArmpriorError, DiskFullError } from '../core/errors.js';
+import { diskFullOr, writeFreshFile } from '../core/fs-write.js';
 
 /** How a version came to be ('person': a module a person wrote or edited, `prior add`). */
 export type PriorSource = 'llm' | 'bundled' | 'replay' | 'person';
@@ -51,13 +65,30 @@ export class PriorStoreError extends ArmpriorError {
   }
 }
 
+/** A version being made ({@link PriorStore.stage}): its number is reserved, no reader counts it yet. */
+export interface StagedVersion {
+  readonly task: string;
+  readonly version: number;
+  /** `<root>/<task>/.v<N>.staging/`: the version's files until {@link PriorStore.publish} renames it. */
+  readonly dir: string;
+  /** Where its evaluation's replays go; they become the version's with the rename. */
+  readonly replaysDir: string;
+}
+
 const VERSION_DIR = /^v(\d+)$/;
+const STAGING_DIR = /^\.v(\d+)\.staging$/;
 
 /**
  * The controller store: `<root>/<task>/v<N>/` holds a version's code, the full request and
  * reply, the feedback that led to it and its evaluation; `<root>/<task>/active` names the
- * version `prior` means. Versions are written to a temporary folder and renamed into place, so a
- * crash never leaves a half-written version, and an existing version is never overwritten.
+ * version `prior` means.
+ *
+ * A version is made in `.v<N>.staging/` (its number reserved by that folder), evaluated there,
+ * and renamed to `v<N>/` only with its evaluation saved (issue #17): a crash, kill, full disk or
+ * error before then leaves no version, so the previous one stays active. A folder left by a
+ * killed process keeps its number (it is never reused) and can be deleted. Existing versions are
+ * never overwritten; only real folders are versions (a symlink `v9 -> /etc` is not), and the
+ * store's files are read without following symlinks.
  */
 export class PriorStore {
   constructor(readonly root: string) {}
@@ -65,20 +96,17 @@ export class PriorStore {
   /** Version numbers of a task, ascending. */
   versions(task: string): number[] {
     const dir = join(this.root, task);
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir)
-      .map((name) => VERSION_DIR.exec(name)?.[1])
-      .filter((v): v is string => v !== undefined)
-      .map(Number)
+    return this.numbered(task, VERSION_DIR)
+      .filter(({ name }) => isRealDirectory(join(dir, name)))
+      .map(({ number }) => number)
       .sort((a, b) => a - b);
   }
 
   /** The pinned version, else the newest, else undefined (use the bundled prior). */
   active(task: string): number | undefined {
-    const file = join(this.root, task, 'active');
-    if (existsSync(file)) {
-      const value = readFileSync(file, 'utf8').trim();
-      const match = VERSION_DIR.exec(value);
+    const pinned = readOwnFile(join(this.root, task, 'active'));
+    if (pinned !== null) {
+      const match = VERSION_DIR.exec(pinned.trim());
       if (match && this.versions(task).includes(Number(match[1]))) return Number(match[1]);
     }
     return this.versions(task).at(-1);
@@ -92,8 +120,7 @@ export class PriorStore {
 
   read(task: string, version: number): StoredPrior {
     const dir = this.requireVersion(task, version);
-    const text = (name: string) =>
-      existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : null;
+    const text = (name: string) => readOwnFile(join(dir, name));
     const json = (name: string) => {
       const raw = text(name);
       if (raw === null) return null;
@@ -113,53 +140,131 @@ export class PriorStore {
       reply: text('reply.md') ?? '',
       request: json('request.json'),
       feedback: text('feedback.md'),
-      evaluation: json('evaluation.json'),
+      // Its strings hold controller output (failure messages in the summary and abort reasons):
+      // bounded here, so one written before the sandbox bounded them cannot flood a prompt or
+      // an API answer (issue #17).
+      evaluation: boundStrings(json('evaluation.json')),
     };
   }
 
-  /** Stores a new version (the next number) and returns its number. */
-  create(task: string, prior: NewPrior): number {
-    const taskDir = join(this.root, task);
-    mkdirSync(taskDir, { recursive: true });
-    const staging = join(taskDir, `.staging-${process.pid}-${Date.now()}`);
-    mkdirSync(staging);
+  /** Another file of a version (`conversation.json`, `exchanges.json`), null when it has none. */
+  readFile(task: string, version: number, name: string): string | null {
+    return readOwnFile(join(this.requireVersion(task, version), name));
+  }
+
+  /**
+   * A fresh folder for replays recorded before it is known whether they are kept (a feedback
+   * round's evaluation of its base, kept only if the round succeeds; see `appendReplays`), not a
+   * version. `discard` removes it and any folder made for it, so a failed round leaves nothing.
+   */
+  pendingReplays(task: string): { dir: string; discard: () => void } {
+    const dir = join(this.root, task, `.pending-replays-${process.pid}-${Date.now()}`);
+    let firstMade: string | undefined;
     try {
-      for (;;) {
-        const version = (this.versions(task).at(-1) ?? 0) + 1;
-        const meta: PriorMeta = {
-          task,
-          version,
-          createdAt: new Date().toISOString(),
-          source: prior.source,
-          parent: prior.parent ?? null,
-          model: prior.model ?? null,
-          attempts: prior.attempts ?? 1,
-        };
-        writeFileSync(join(staging, 'controller.js'), prior.code);
-        writeFileSync(join(staging, 'reply.md'), prior.reply);
-        writeFileSync(join(staging, 'request.json'), `${JSON.stringify(prior.request, null, 2)}\n`);
-        if (prior.feedback) writeFileSync(join(staging, 'feedback.md'), `${prior.feedback}\n`);
-        for (const [name, content] of Object.entries(prior.files ?? {}))
-          writeFileSync(join(staging, name), content);
-        writeFileSync(join(staging, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+      firstMade = mkdirSync(dir, { recursive: true });
+    } catch (cause) {
+      throw storeFailure(cause, dir, `cannot create ${dir}`);
+    }
+    const discard = () => {
+      rmSync(dir, { recursive: true, force: true });
+      // The folders made for it, if still empty (rmdir refuses otherwise: nothing else is lost).
+      for (
+        let parent = dirname(dir);
+        firstMade !== undefined && parent.length >= firstMade.length;
+        parent = dirname(parent)
+      ) {
         try {
-          // rename refuses to replace a non-empty folder: a version another process just
-          // created is never overwritten; take the next number instead.
-          renameSync(staging, join(taskDir, `v${version}`));
-          return version;
-        } catch (error) {
-          if (
-            (error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' &&
-            (error as NodeJS.ErrnoException).code !== 'EEXIST'
-          ) {
-            throw error;
-          }
+          rmdirSync(parent);
+        } catch {
+          break;
         }
       }
+    };
+    return { dir, discard };
+  }
+
+  /**
+   * Reserves the next version number and writes the version's files into its staging folder,
+   * where nothing counts it; evaluate it there ({@link StagedVersion.replaysDir}), then
+   * {@link publish} it with its evaluation, or {@link discard} it.
+   */
+  stage(task: string, prior: NewPrior): StagedVersion {
+    const taskDir = join(this.root, task);
+    try {
+      mkdirSync(taskDir, { recursive: true });
     } catch (cause) {
-      rmSync(staging, { recursive: true, force: true });
-      throw new PriorStoreError(`cannot store a new version of the '${task}' prior in ${taskDir}`, { cause });
+      throw storeFailure(cause, taskDir, `cannot create ${taskDir}`);
     }
+    for (let version = this.nextNumber(task); ; version++) {
+      const dir = join(taskDir, `.v${version}.staging`);
+      try {
+        mkdirSync(dir);
+      } catch (cause) {
+        // Another process is making this number: take the next one.
+        if ((cause as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw storeFailure(cause, dir, `cannot store a new version of the '${task}' prior in ${taskDir}`);
+      }
+      if (existsNoFollow(join(taskDir, `v${version}`))) {
+        // Published since we listed (its staging folder was renamed before our mkdir).
+        rmdirSync(dir);
+        continue;
+      }
+      const staged: StagedVersion = { task, version, dir, replaysDir: join(dir, 'replays') };
+      try {
+        this.writeStaged(staged, prior);
+      } catch (cause) {
+        this.discard(staged);
+        throw storeFailure(cause, dir, `cannot store a new version of the '${task}' prior in ${taskDir}`);
+      }
+      return staged;
+    }
+  }
+
+  /**
+   * Saves a staged version's evaluation (unless undefined) and renames the folder to `v<N>/`:
+   * from then on it is counted, and active unless another version is pinned. `beforeRename` runs
+   * in between, once nothing but the rename can fail (a round keeps its other results there).
+   */
+  publish(staged: StagedVersion, evaluation: unknown, beforeRename?: () => void): void {
+    if (evaluation !== undefined) {
+      const file = join(staged.dir, 'evaluation.json');
+      writeFreshFile(file, `${JSON.stringify(evaluation, null, 2)}\n`);
+    }
+    beforeRename?.();
+    const target = join(this.root, staged.task, `v${staged.version}`);
+    try {
+      renameSync(staged.dir, target);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') {
+        // Only a writer that does not reserve numbers gets here; never overwrite its version.
+        throw new PriorStoreError(
+          `${target} appeared while v${staged.version} was being made; the new version is kept in ${staged.dir}`,
+          { cause },
+        );
+      }
+      throw storeFailure(cause, target, `cannot publish ${staged.dir} as ${target}`);
+    }
+  }
+
+  /** Removes a staged version (a failed round): its number stays unused. */
+  discard(staged: StagedVersion): void {
+    rmSync(staged.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Stores a new version (the next number) at once, with `evaluation` if given, and returns its
+   * number. Rounds that evaluate a version use {@link stage} and {@link publish} instead.
+   */
+  create(task: string, prior: NewPrior, evaluation?: unknown): number {
+    const staged = this.stage(task, prior);
+    try {
+      this.publish(staged, evaluation);
+    } catch (error) {
+      this.discard(staged);
+      throw error;
+    }
+    return staged.version;
   }
 
   /**
@@ -179,9 +284,44 @@ export class PriorStore {
     atomicWrite(join(dir, 'evaluation.json'), `${JSON.stringify(evaluation, null, 2)}\n`);
   }
 
+  private writeStaged(staged: StagedVersion, prior: NewPrior): void {
+    const meta: PriorMeta = {
+      task: staged.task,
+      version: staged.version,
+      createdAt: new Date().toISOString(),
+      source: prior.source,
+      parent: prior.parent ?? null,
+      model: prior.model ?? null,
+      attempts: prior.attempts ?? 1,
+    };
+    const write = (name: string, content: string) => writeFreshFile(join(staged.dir, name), content);
+    write('controller.js', prior.code);
+    write('reply.md', prior.reply);
+    write('request.json', `${JSON.stringify(prior.request, null, 2)}\n`);
+    if (prior.feedback) write('feedback.md', `${prior.feedback}\n`);
+    for (const [name, content] of Object.entries(prior.files ?? {})) write(name, content);
+    write('meta.json', `${JSON.stringify(meta, null, 2)}\n`);
+  }
+
+  /** After every number in use: published, being made, or left by a killed round. */
+  private nextNumber(task: string): number {
+    const used = [...this.numbered(task, VERSION_DIR), ...this.numbered(task, STAGING_DIR)];
+    return Math.max(0, ...used.map(({ number }) => number)) + 1;
+  }
+
+  /** Entries of a task folder whose names match `pattern`, with the number it captures. */
+  private numbered(task: string, pattern: RegExp): { name: string; number: number }[] {
+    const dir = join(this.root, task);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).flatMap((name) => {
+      const match = pattern.exec(name);
+      return match ? [{ name, number: Number(match[1]) }] : [];
+    });
+  }
+
   private requireVersion(task: string, version: number): string {
     const dir = join(this.root, task, `v${version}`);
-    if (!existsSync(dir)) {
+    if (!isRealDirectory(dir)) {
       const known = this.versions(task);
       throw new PriorStoreError(
         `the '${task}' prior has no version v${version} in ${this.root}; ${known.length > 0 ? `versions: ${known.map((v) => `v${v}`).join(', ')}` : 'no versions yet (the bundled prior is used)'}`,
@@ -191,9 +331,64 @@ export class PriorStore {
   }
 }
 
+/** A full disk as itself (one clear line), anything else as a store error saying what failed. */
+function storeFailure(cause: unknown, path: string, message: string): Error {
+  if (cause instanceof DiskFullError || cause instanceof PriorStoreError) return cause;
+  const full = diskFullOr(cause, path);
+  return full instanceof DiskFullError ? full : new PriorStoreError(message, { cause });
+}
+
+/** Whether `path` is a folder itself, not a symlink to one (which may lead out of the store). */
+function isRealDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function existsNoFollow(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A file of the store as text, null when there is none. A symlink is refused, not followed: the
+ * store only holds files it wrote, and a link (to /etc/passwd, say) would hand its target to
+ * whoever reads the store, the viewer's API included.
+ */
+function readOwnFile(file: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    if (code === 'ELOOP')
+      throw new PriorStoreError(`${file} is a symbolic link; the store reads only its own files`, { cause });
+    throw new PriorStoreError(`cannot read ${file} (${code ?? String(cause)})`, { cause });
+  }
+  try {
+    return readFileSync(fd, 'utf8');
+  } catch (cause) {
+    throw new PriorStoreError(
+      `cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
+      {
+        cause,
+      },
+    );
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Writes a file through a temporary name and a rename, so readers never see half a file. */
 function atomicWrite(file: string, content: string): void {
   const temporary = `${file}.tmp-${process.pid}`;
-  writeFileSync(temporary, content);
+  writeFreshFile(temporary, content, file);
   renameSync(temporary, file);
 }

@@ -118,6 +118,15 @@ export class DatasetError extends ArmpriorError {
   }
 }
 
+/** The disk (or the user's quota) is full: ENOSPC or EDQUOT while writing `path`. Bad input from the environment. */
+export class DiskFullError extends ArmpriorError {
+  readonly path: string;
+  constructor(path: string, options?: { cause?: unknown }) {
+    super('disk_full', `no space left on device while writing ${path}`, options);
+    this.path = path;
+  }
+}
+
 /** The message of anything thrown (an Error's message, else its string form). */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closedPort, FakeOpenAiServer } from '../../test/support/fake-openai-server.js';
+import { ConfigError } from '../core/errors.js';
 import type { ChatMessage } from './chat.js';
 import {
   LlmAuthError,
@@ -211,6 +212,16 @@ describe('LlmClient, endpoint failures', () => {
     expect(error).toBeInstanceOf(LlmConnectionError);
     expect(error.message).toContain(`http://127.0.0.1:${port}/v1`);
     expect(error.message).toMatch(/connection refused \(ECONNREFUSED\), 2 attempts/);
+  });
+
+  it('refuses a base URL with a user name and password before sending anything', () => {
+    const url = new URL(server.baseUrl);
+    url.username = 'user';
+    url.password = 'pa55-w0rd-client';
+    expect(() => client({ baseUrl: url.toString() })).toThrow(ConfigError);
+    expect(() => client({ baseUrl: url.toString() })).toThrow(/must not hold a user name or password/);
+    expect(() => client({ baseUrl: url.toString() })).not.toThrow(/pa55-w0rd-client|cannot connect/);
+    expect(server.requests).toHaveLength(0);
   });
 
   it('an endpoint that never answers: a timeout after the bounded retries', async () => {

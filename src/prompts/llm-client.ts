@@ -1,6 +1,7 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
 import type {
   ChatCompleter,
   ChatMessage,
@@ -23,7 +24,13 @@ import {
   LlmStreamCutOffError,
   LlmTimeoutError,
 } from './errors.js';
-import { type Environment, type LlmConfig, loadLlmConfig, readApiKey } from './llm-config.js';
+import {
+  baseUrlCredentialsProblem,
+  type Environment,
+  type LlmConfig,
+  loadLlmConfig,
+  readApiKey,
+} from './llm-config.js';
 import { redactSecret, scrubError } from './redact.js';
 
 /**
@@ -45,6 +52,9 @@ export class LlmClient implements ChatCompleter {
   readonly #apiKey: string;
 
   constructor(config: LlmConfig, credentials: { apiKey: string }) {
+    // loadLlmConfig refuses it already; a config built in code must not get past either.
+    const problem = baseUrlCredentialsProblem(config.baseUrl);
+    if (problem !== undefined) throw new ConfigError('the LLM client config', [`baseUrl: ${problem}`]);
     this.config = config;
     this.#apiKey = credentials.apiKey;
     this.#openai = new OpenAI({

@@ -45,6 +45,26 @@ describe('LLM config', () => {
     );
   });
 
+  it('refuses a user name and password in the base URL, showing it with the password masked', () => {
+    const env = { OPENAI_BASE_URL: 'http://user:pa55-w0rd-cfg@127.0.0.1:8080/v1', OPENAI_API_KEY: KEY };
+    let error: unknown;
+    try {
+      createLlmClient({ env });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('with OPENAI_BASE_URL from the environment');
+    expect(message).toContain(
+      'baseUrl: must not hold a user name or password (http://user:***@127.0.0.1:8080/v1)',
+    );
+    expect(message).not.toContain('pa55-w0rd-cfg');
+    expect(() => loadLlmConfig({ env: { OPENAI_BASE_URL: 'http://user@127.0.0.1:8080/v1' } })).toThrow(
+      /must not hold a user name or password/,
+    );
+  });
+
   it('reports every problem of a bad file at once, an unknown apiKey field included', () => {
     const file = tempConfig(
       'baseUrl: ftp://x\nmodel: ""\ntemperature: 5\ntimeoutMs: 0\nmaxRetries: 2\nmaxTokens: 10\napiKey: x\n',

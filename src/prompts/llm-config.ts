@@ -10,10 +10,15 @@ import { configPath } from '../core/paths.js';
 export const LlmConfigSchema = z
   .object({
     /** Base URL of an OpenAI-compatible API, up to and including `/v1`. */
-    baseUrl: z.url({
-      protocol: /^https?$/,
-      error: 'must be an http(s) URL, such as https://api.openai.com/v1',
-    }),
+    baseUrl: z
+      .url({
+        protocol: /^https?$/,
+        error: 'must be an http(s) URL, such as https://api.openai.com/v1',
+      })
+      .superRefine((url, ctx) => {
+        const problem = baseUrlCredentialsProblem(url);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     /** Model name as the endpoint knows it (`gpt-4.1`, `qwen2.5-coder:14b`…). */
     model: z.string().min(1),
     /** Sampling temperature, 0 (most deterministic) to 2. */
@@ -66,4 +71,33 @@ export function loadLlmConfig(options: { file?: string; env?: Environment } = {}
 export function readApiKey(env: Environment = process.env): string | undefined {
   const key = env.OPENAI_API_KEY?.trim();
   return key ? key : undefined;
+}
+
+/**
+ * Why a base URL holding a user name or password cannot be used (issue #17), or undefined.
+ * Node's fetch refuses to build a request from such a URL, which the `openai` package reports as
+ * a failed connection ("cannot connect", with the server up), and every message naming the
+ * endpoint would print the password. The message shows the URL with the password masked.
+ */
+export function baseUrlCredentialsProblem(baseUrl: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.username === '' && url.password === '') return undefined;
+  return `must not hold a user name or password (${withoutPassword(baseUrl)}): Node's fetch refuses such URLs; give the endpoint's key in OPENAI_API_KEY and the URL without credentials`;
+}
+
+/** `url` with its user name kept and its password, if any, replaced by `***` (for messages). */
+export function withoutPassword(baseUrl: string): string {
+  try {
+    const url = new URL(baseUrl);
+    if (url.password === '') return baseUrl;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return baseUrl;
+  }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +8,11 @@ import { getMujoco } from '../../sim/mujoco/module.js';
 import { Simulation } from '../../sim/mujoco/simulation.js';
 import { runEpisode } from '../../sim/rollout.js';
 import { createBasicController } from '../controllers/basic.js';
+import { DiskFullError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { replayFileName } from './replay-format.js';
 import {
+  appendReplays,
   listReplays,
   ReplayError,
   ReplayRecorder,
@@ -93,6 +95,34 @@ describe('episode replays', () => {
     expect(readdirSync(dir).filter((name) => name.includes('tmp'))).toEqual([]);
     expect(listReplays(join(dir, 'missing'))).toEqual([]);
   });
+
+  it('moves replays recorded aside to the end of a folder, in order, never overwriting', async () => {
+    const aside = freshDir();
+    const dir = freshDir();
+    await recordEpisode(dir, 1);
+    await recordEpisode(aside, 2);
+    await recordEpisode(aside, 3);
+    const moved = appendReplays(aside, dir);
+    expect(moved).toEqual([join(dir, replayFileName(1)), join(dir, replayFileName(2))]);
+    expect(listReplays(dir).map((f) => readReplay(f).seed)).toEqual([1, 2, 3]);
+    expect(existsSync(aside)).toBe(false);
+  });
+
+  it.skipIf(!existsSync('/dev/full'))(
+    'reports a full disk as a DiskFullError naming the replay, leaving no partial file (/dev/full)',
+    async () => {
+      const dir = freshDir();
+      const replay = readReplay((await recordEpisode(dir, 1)).file);
+      // The temporary file this process writes first is /dev/full: a real ENOSPC from the kernel.
+      symlinkSync('/dev/full', join(dir, `.episode.tmp-${process.pid}`));
+      expect(() => writeReplay(dir, replay)).toThrow(DiskFullError);
+      symlinkSync('/dev/full', join(dir, `.episode.tmp-${process.pid}`));
+      expect(() => writeReplay(dir, replay)).toThrow(
+        `no space left on device while writing ${join(dir, replayFileName(1))}`,
+      );
+      expect(readdirSync(dir)).toEqual([replayFileName(0)]);
+    },
+  );
 
   it('refuses a truncated or invalid file, naming it and the problem', async () => {
     const dir = freshDir();

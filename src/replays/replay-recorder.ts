@@ -1,17 +1,10 @@
-import {
-  existsSync,
-  linkSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArmEnv, StepResult } from '../../sim/env.js';
 import type { Simulation } from '../../sim/mujoco/simulation.js';
 import type { EpisodeObserver, StepObserver } from '../../sim/rollout.js';
 import { ArmpriorError } from '../core/errors.js';
+import { diskFullOr, writeFreshFile } from '../core/fs-write.js';
 import {
   REPLAY_FORMAT_VERSION,
   type Replay,
@@ -254,22 +247,60 @@ const REPLAY_FILE = /^episode-(\d{6,})\.json$/;
  * (another process took the index), and the next index is tried.
  */
 export function writeReplay(dir: string, replay: Replay): string {
-  mkdirSync(dir, { recursive: true });
-  const temp = join(dir, `.episode.tmp-${process.pid}`);
-  writeFileSync(temp, JSON.stringify(replay));
   try {
-    for (let index = nextIndex(dir); ; index++) {
-      const file = join(dir, replayFileName(index));
-      try {
-        linkSync(temp, file);
-        return file;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
-          throw new ReplayError(file, 'cannot write the replay', { cause: error });
-      }
-    }
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw diskFullOr(error, dir);
+  }
+  const temp = join(dir, `.episode.tmp-${process.pid}`);
+  // A full disk is one clear error naming the folder, with no partial file left (issue #17).
+  writeFreshFile(temp, JSON.stringify(replay), join(dir, replayFileName(nextIndex(dir))));
+  try {
+    return linkAsNext(temp, dir);
   } finally {
     unlinkSync(temp);
+  }
+}
+
+/**
+ * Moves the replay files of `from` (in order) to the end of `to`, atomically each and never
+ * overwriting, then removes `from`: how an evaluation recorded aside becomes part of a version's
+ * replays only once its round has succeeded. Returns the new paths.
+ */
+export function appendReplays(from: string, to: string): string[] {
+  const files = listReplays(from);
+  if (files.length === 0) {
+    rmSync(from, { recursive: true, force: true });
+    return [];
+  }
+  try {
+    mkdirSync(to, { recursive: true });
+  } catch (error) {
+    throw diskFullOr(error, to);
+  }
+  const moved = files.map((file) => {
+    const target = linkAsNext(file, to);
+    unlinkSync(file);
+    return target;
+  });
+  rmSync(from, { recursive: true, force: true });
+  return moved;
+}
+
+/** Hard-links `file` into `dir` as the replay after the highest index there; returns its path. */
+function linkAsNext(file: string, dir: string): string {
+  for (let index = nextIndex(dir); ; index++) {
+    const target = join(dir, replayFileName(index));
+    try {
+      linkSync(file, target);
+      return target;
+    } catch (error) {
+      // Unlike a rename, a link fails when the name exists (another process took the index).
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        const full = diskFullOr(error, target);
+        throw full !== error ? full : new ReplayError(target, 'cannot write the replay', { cause: error });
+      }
+    }
   }
 }
 

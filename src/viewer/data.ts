@@ -171,13 +171,19 @@ export class ViewerData {
     return { runs: this.runList() };
   }
 
-  /** Real paths of the named run folders; undefined if any is not a run. */
+  /**
+   * Real paths of the named run folders; undefined if any is not a run. The same guard as the
+   * run list, and the files the curves read (run.json, metrics.jsonl) must be inside the folder
+   * too: a symlinked run.json led out of `--runs` (issue #17).
+   */
   runDirs(names: readonly string[]): string[] | undefined {
     const dirs: string[] = [];
     for (const name of names) {
-      const dir = resolveInside(this.runsRoot, name);
-      if (dir === undefined || !existsSync(join(dir, 'run.json'))) return undefined;
-      dirs.push(dir);
+      const run = this.run(name);
+      if (run === undefined) return undefined;
+      if (existsSync(join(run.dir, 'metrics.jsonl')) && !resolveInside(run.dir, 'metrics.jsonl'))
+        return undefined;
+      dirs.push(run.dir);
     }
     return dirs;
   }
@@ -206,15 +212,28 @@ export class ViewerData {
 
   private runList(): RunSummary[] {
     if (!existsSync(this.runsRoot)) return [];
-    const runs: RunSummary[] = [];
-    for (const name of readdirSync(this.runsRoot).sort()) {
-      if (!isSafeSegment(name)) continue;
-      const dir = resolveInside(this.runsRoot, name);
-      const infoFile = dir && resolveInside(dir, 'run.json');
-      if (!infoFile) continue;
-      try {
-        const info = JSON.parse(readFileSync(infoFile, 'utf8')) as RunInfo;
-        runs.push({
+    return readdirSync(this.runsRoot)
+      .sort()
+      .flatMap((name) => {
+        const run = isSafeSegment(name) ? this.run(name) : undefined;
+        return run ? [run.summary] : [];
+      });
+  }
+
+  /**
+   * The run folder `name`, when it is one: a plain name, its real path inside `--runs`, and a
+   * run.json whose real path is inside the folder and that parses. The one guard every route
+   * naming a run goes through.
+   */
+  private run(name: string): { dir: string; summary: RunSummary } | undefined {
+    const dir = resolveInside(this.runsRoot, name);
+    const infoFile = dir && resolveInside(dir, 'run.json');
+    if (!dir || !infoFile) return undefined;
+    try {
+      const info = JSON.parse(readFileSync(infoFile, 'utf8')) as RunInfo;
+      return {
+        dir,
+        summary: {
           name,
           task: String(info.task),
           algo: String(info.algo),
@@ -222,12 +241,12 @@ export class ViewerData {
           status: String(info.status),
           envSteps: Number(info.envSteps),
           updated: String(info.updated),
-        });
-      } catch {
-        // run.json is replaced atomically; a folder whose file does not parse is not a run
-      }
+        },
+      };
+    } catch {
+      // run.json is replaced atomically; a folder whose file does not parse is not a run
+      return undefined;
     }
-    return runs;
   }
 }
 

@@ -17,12 +17,13 @@ export interface FeedbackRunnerOptions {
 
 /**
  * Feedback from the page goes through exactly the code of `armprior prior feedback`
- * (`feedbackRound`: evaluate the base, ask the LLM with the feedback and the rollout summary,
- * store the new version, evaluate it), with its progress hooks turned into text.
+ * (`feedbackRound`: the base's saved evaluation, or a new one, then the LLM with the feedback and
+ * the rollout summary, then the new version, evaluated and stored), with its progress hooks
+ * turned into text.
  */
 export function createFeedbackRunner(options: FeedbackRunnerOptions): FeedbackRunner {
   return async (request, onProgress): Promise<FeedbackResult> => {
-    onProgress('evaluating the current version');
+    onProgress('starting the round');
     const result = await feedbackRound({
       store: options.store,
       client: options.clientFor(request.task),

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -114,6 +114,31 @@ describe('armprior view server', () => {
     );
     writeReplayFixture(join(runs, 'reach__td3__0__20260101-000000', 'replays'), 0, replay);
     symlinkSync(outside, join(runs, 'escaping-run'));
+
+    // Issue #17: a run folder inside --runs whose run.json leads out (to a file that is no run,
+    // or with metrics.jsonl to a valid run outside); a version file leading out; an evaluation
+    // with a failure message of 8 MB, as saved before the sandbox bounded them.
+    mkdirSync(join(runs, 'linked-run-json'));
+    symlinkSync(join(outside, 'secret.json'), join(runs, 'linked-run-json', 'run.json'));
+    const elsewhere = writeRunFixture(
+      join(root, 'elsewhere'),
+      'reach__td3__5__20260101-000000',
+      { task: 'reach', algo: 'td3', seed: 5 },
+      [[0, 0]],
+    );
+    mkdirSync(join(runs, 'linked-valid-run'));
+    for (const file of ['run.json', 'metrics.jsonl'])
+      symlinkSync(join(elsewhere, file), join(runs, 'linked-valid-run', file));
+    writePriorFixture(priors, 'push', V1, { feedback: 'a note' });
+    rmSync(join(priors, 'push', 'v1', 'feedback.md'));
+    symlinkSync(join(outside, 'secret.json'), join(priors, 'push', 'v1', 'feedback.md'));
+    writePriorFixture(priors, 'slide', V1);
+    const evaluationFile = join(priors, 'slide', 'v1', 'evaluation.json');
+    const saved = JSON.parse(readFileSync(evaluationFile, 'utf8')) as { summary: string };
+    writeFileSync(
+      evaluationFile,
+      JSON.stringify({ ...saved, summary: `${saved.summary}\n  e.g. threw: ${'E'.repeat(8 * 1024 * 1024)}` }),
+    );
 
     const staticDir = join(root, 'static');
     mkdirSync(staticDir);
@@ -260,6 +285,34 @@ describe('armprior view server', () => {
       `GET http://127.0.0.1/etc/passwd HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n`,
     );
     expect(absolute).toMatch(/^HTTP\/1\.1 400/);
+  });
+
+  it('refuses run and version files that lead out of the roots, on every route (issue #17)', async () => {
+    for (const run of ['linked-run-json', 'linked-valid-run']) {
+      const response = await rawGet(server.port, `/api/curves.svg?runs=${run}`);
+      expect(response.status, run).toBe(404);
+      expect(response.body, run).not.toContain(SECRET);
+      expect(response.body, run).not.toContain(root);
+    }
+    expect(curveCalls.flat().some((dir) => dir.includes('linked'))).toBe(false);
+    const { runs: list } = await get<RunsResponse>('/api/runs');
+    expect(list.map((r) => r.name)).not.toContain('linked-valid-run');
+    for (const path of ['/api/priors/push', '/api/priors/push/v1', '/api/tasks']) {
+      const response = await rawGet(server.port, path);
+      expect(response.body, path).not.toContain(SECRET);
+    }
+    expect((await rawGet(server.port, '/api/priors/push/v1')).status).toBe(404);
+  });
+
+  it('answers with controller text bounded, however big the saved evaluation (issue #17)', async () => {
+    const response = await rawGet(server.port, '/api/priors/slide');
+    expect(response.status).toBe(200);
+    expect(response.body.length).toBeLessThan(64 * 1024);
+    const slide = JSON.parse(response.body) as PriorsResponse;
+    expect(slide.activeEvaluation?.summary).toMatch(/^success rate: 2\/4\n/);
+    expect(slide.activeEvaluation?.summary).toMatch(/threw: E+… \[\d+ characters cut\]$/);
+    const version = await rawGet(server.port, '/api/priors/slide/v1');
+    expect(version.body.length).toBeLessThan(64 * 1024);
   });
 
   it('answers 404 for unknown things and 400 for malformed input', async () => {

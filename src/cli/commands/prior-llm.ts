@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import type { ControllerEvaluation } from '../../controllers/evaluate.js';
 import {
   feedbackRound,
   generateRound,
@@ -197,11 +196,12 @@ async function withProgress(
 }
 
 function report(task: string, result: RoundResult): void {
-  const rate = (e: ControllerEvaluation) => `${(100 * e.stats.successRate).toFixed(0)}%`;
+  const rate = (successRate: number) => `${(100 * successRate).toFixed(0)}%`;
   const lines = [`\n${task} v${result.version} stored (${result.attempts} LLM call(s))`];
   if (result.parent) {
+    const base = result.parent.evaluation;
     lines.push(
-      `success ${rate(result.parent.evaluation)} (${result.parent.prior.label}) → ${rate(result.evaluation)} (v${result.version})`,
+      `success ${rate(base.successRate)} (${result.parent.prior.label}${base.saved ? ', as saved' : ''}) → ${rate(result.evaluation.stats.successRate)} (v${result.version})`,
     );
   }
   lines.push(result.evaluation.summary);

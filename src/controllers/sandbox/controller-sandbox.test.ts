@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_UNTRUSTED_TEXT_CHARS } from '../../core/bounded-text.js';
+import { MAX_TEXT_CHARS } from '../../core/bounded-text.js';
 import { observationLayout } from '../contract.js';
 import { ControllerSandbox } from './controller-sandbox.js';
 import { type ActResult, ControllerLoadError } from './types.js';
@@ -255,14 +255,14 @@ describe('ControllerSandbox', () => {
     const s = await load("export function act() { throw 'E'.repeat(8 * 1024 * 1024); }");
     const f = failure(await act(s, 0));
     expect(f.kind).toBe('threw');
-    expect(f.message.length).toBeLessThanOrEqual(MAX_UNTRUSTED_TEXT_CHARS);
-    expect(f.message).toMatch(/more characters cut/);
+    expect(f.message.length).toBeLessThanOrEqual(MAX_TEXT_CHARS);
+    expect(f.message).toMatch(/characters cut/);
     const bad = await load("export function act() { return [0, 'x'.repeat(8 * 1024 * 1024), 0]; }");
-    expect(failure(await act(bad, 0)).message.length).toBeLessThanOrEqual(MAX_UNTRUSTED_TEXT_CHARS);
+    expect(failure(await act(bad, 0)).message.length).toBeLessThanOrEqual(MAX_TEXT_CHARS);
     const atLoad = load("throw 'E'.repeat(8 * 1024 * 1024);\nexport function act() { return [0, 0, 0]; }");
     await expect(atLoad).rejects.toThrow(ControllerLoadError);
     const error = await atLoad.catch((e: Error) => e);
-    expect((error as Error).message.length).toBeLessThanOrEqual(MAX_UNTRUSTED_TEXT_CHARS + 100);
+    expect((error as Error).message.length).toBeLessThanOrEqual(MAX_TEXT_CHARS + 100);
   });
 
   it.each([
