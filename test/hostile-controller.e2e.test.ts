@@ -1,9 +1,14 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_TEXT_CHARS } from '../src/core/bounded-text.js';
-import { runCli } from './support/run-cli.js';
+import type { JobResponse } from '../src/viewer/api-types.js';
+import { FakeOpenAiServer } from './support/fake-openai-server.js';
+import { FLAT_REACH } from './support/reach-controllers.js';
+import { cliBin, runCli } from './support/run-cli.js';
+import { writePriorFixture } from './support/viewer-fixtures.js';
 
 /**
  * Controller code written to hurt the process that runs it (issue #17), through the real CLI:
@@ -176,5 +181,65 @@ describe('controller code cannot kill, freeze or flood the host', () => {
     ]);
     expect(first.code).toBe(0);
     expect(first.stdout).toBe(second.stdout);
+  });
+
+  it('a feedback round in armprior view whose new controller runs out of memory: the viewer goes on', async () => {
+    const ws = workspace();
+    writePriorFixture(ws.priors, 'reach', FLAT_REACH, { successRate: 0.25 });
+    const llm = new FakeOpenAiServer();
+    await llm.start();
+    llm.enqueue({
+      kind: 'reply',
+      text: '```javascript\nexport function act() { new Array(1e8).fill(0); return [0, 0, 0]; }\n```\n',
+    });
+    const view = spawn(
+      process.execPath,
+      [cliBin, 'view', '--port', '0', '--priors', ws.priors, '--episodes', '2'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          OPENAI_BASE_URL: llm.baseUrl,
+          OPENAI_API_KEY: 'sk-test-0123',
+          ARMPRIOR_LLM_MODEL: 'fake-model',
+        },
+      },
+    );
+    let exited: number | null | undefined;
+    view.on('exit', (code) => {
+      exited = code;
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        view.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const match = /armprior view: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (match) resolve(match[1]!);
+        });
+        view.on('exit', (code) => reject(new Error(`armprior view exited (${code})`)));
+      });
+      const started = await fetch(new URL('/api/priors/reach/feedback', url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'go faster', from: 'v1' }),
+      });
+      expect(started.status).toBe(202);
+      const { job } = (await started.json()) as { job: string };
+      let state: JobResponse | undefined;
+      for (let i = 0; i < 600 && state?.state !== 'done' && state?.state !== 'failed'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        state = (await (await fetch(new URL(`/api/jobs/${job}`, url))).json()) as JobResponse;
+      }
+      // Before: the round's evaluation aborted the whole viewer (V8 heap out of memory).
+      expect(state?.state).toBe('done');
+      expect(exited).toBeUndefined();
+      const priors = await fetch(new URL('/api/priors/reach', url));
+      expect(priors.status).toBe(200);
+      expect(JSON.stringify(await priors.json())).toMatch(/memory|did not return within/);
+    } finally {
+      view.kill('SIGINT');
+      await llm.stop();
+    }
   });
 });
