@@ -103,7 +103,8 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
   const stats$ = new Subject<LoopStats>();
   // Replayed so that a fault reported before the pipeline subscribes is not lost.
   const requestedEnding$ = new ReplaySubject<Ending>(1);
-  const abort = new AbortController();
+  /** The last step started: its signal is aborted at the end, whether or not it still runs. */
+  let lastStep: AbortController | undefined;
   let ending: Ending | undefined;
   const endWith = (candidate: Ending): void => {
     ending ??= candidate;
@@ -140,9 +141,11 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
       abandoned$: new Subject<void>(),
     };
     inFlight = step;
-    // The step's own signal: aborted when it is abandoned, and when the loop ends.
-    const signal = AbortSignal.any([abort.signal, step.abandon.signal]);
-    return outcome$(options.step(state, tick, signal)).pipe(
+    lastStep = step.abandon;
+    // The step's own signal: aborted when it is abandoned, and when the loop ends (safeStop).
+    // Not AbortSignal.any over a loop-wide signal: one composite per step, at 500 Hz for hours,
+    // is a lot of listeners for the loop's signal to hold.
+    return outcome$(options.step(state, tick, step.abandon.signal)).pipe(
       takeUntil(step.abandoned$),
       tap((outcome) => stats.stepDone(outcome)),
       ignoreElements(),
@@ -184,7 +187,7 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
   const safeStop = (): void => {
     const final = ending ?? { reason: 'control loop unsubscribed', fault: false };
     // Before robot.stop(): an in-flight asynchronous step must not send after the stop.
-    abort.abort(final.reason);
+    lastStep?.abort(final.reason);
     const report: LoopReport = {
       ...stats.snapshot(scheduler.now()),
       stopReason: final.reason,
