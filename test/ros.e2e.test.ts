@@ -258,7 +258,8 @@ describe('armprior run on a robot over rosbridge', () => {
 
   it('a jump in the joint states after the watchdog held is a fault, not a silent resume', async () => {
     const { server, robot } = await setup();
-    const cli = startCli(reachRun(robot));
+    // A duration bounds the run should it (wrongly) go on after the jump.
+    const cli = startCli(reachRun(robot, '--duration', '30'));
     await waitFor('commands', () => server.commands.length > 10, { timeoutMs: 60_000 });
     server.pauseState();
     await waitFor('watchdog holds', () =>

@@ -48,8 +48,10 @@ describe('armprior run on the simulated arm', () => {
     // ends one early as a state gap, and the next counts its 50 steps from there.
     for (const d of data.details) if (d.meta.endReason === 'truncated') expect(d.meta.length).toBe(50);
     expect(reasons.slice(0, -1).every((r) => r === 'truncated' || r === 'state_gap')).toBe(true);
-    // The run ended by its duration: the last episode says so.
-    expect(reasons.at(-1)).toBe('run_ended');
+    // The run ended by its duration: the episode in progress says so (none is in progress when
+    // the duration falls right after a truncation). Nothing was a fault.
+    expect(['run_ended', 'truncated']).toContain(reasons.at(-1));
+    expect(reasons).not.toContain('aborted');
     expect(data.details[0]!.sentAction).toBeDefined();
     expect(data.details[0]!.meta.actor).toBe('prior:push:bundled');
   });
