@@ -338,7 +338,7 @@ describe('armprior run refuses a robot that is not the one its config describes,
     const out = await runCli(reachRun(robot, '--duration', '5'));
     expect(out.code).toBe(2);
     expect(out.stderr).toContain(
-      `armprior: the robot at ${server.url} does not match robot 'panda-test': rosbridge speaks ROS 1 (rosapi lists /joint_states as sensor_msgs/JointState), but ros.rosVersion is 2: set ros.rosVersion: 1. Nothing was commanded`,
+      `armprior: the robot at ${server.url} does not match robot 'panda-test' (nothing was commanded): rosbridge speaks ROS 1 (rosapi lists /joint_states as sensor_msgs/JointState), but ros.rosVersion is 2: set ros.rosVersion: 1\n`,
     );
     expect(server.commands).toEqual([]);
   });

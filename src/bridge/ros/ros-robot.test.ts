@@ -433,9 +433,8 @@ describe('RosRobot: the bridge it meets', () => {
     );
     expect(error).toBeInstanceOf(RobotMismatchError);
     expect((error as Error).message).toBe(
-      `the robot at ${server.url} does not match robot 'panda-test': rosbridge speaks ROS 1 ` +
-        '(rosapi lists /joint_states as sensor_msgs/JointState), but ros.rosVersion is 2: set ros.rosVersion: 1. ' +
-        'Nothing was commanded',
+      `the robot at ${server.url} does not match robot 'panda-test' (nothing was commanded): rosbridge speaks ROS 1 ` +
+        '(rosapi lists /joint_states as sensor_msgs/JointState), but ros.rosVersion is 2: set ros.rosVersion: 1',
     );
     expect(robot.link()).toBe('lost');
     expect(server.commands).toEqual([]);

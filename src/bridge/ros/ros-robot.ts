@@ -506,7 +506,7 @@ export class RosRobot implements Robot {
       this.teardown('lost');
       this.settleConnect(
         new RobotMismatchError(
-          `the robot at ${this.url} does not match robot '${this.config.name}': ${problems.join('; ')}. Nothing was commanded`,
+          `the robot at ${this.url} does not match robot '${this.config.name}' (nothing was commanded): ${problems.join('; ')}`,
         ),
       );
       return;
