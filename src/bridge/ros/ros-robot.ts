@@ -164,6 +164,11 @@ export class RosRobot implements Robot {
   /** From when (loop clock, ms) `lastCommand` counts toward the drift. */
   private commandSinceMs = 0;
   private stopWatch: StopWatch | undefined;
+  /**
+   * stop() was called and nothing commanded since: gaps are not checked (there is no command to
+   * hold back, and a run's report is already written); the next act() checks again.
+   */
+  private stopRequested = false;
 
   private counters = {
     messagesReceived: 0,
@@ -269,6 +274,7 @@ export class RosRobot implements Robot {
     }
     this.publishArm(s, state, v);
     this.noteCommand(v);
+    this.stopRequested = false;
     let gripper: number | undefined;
     if (command.gripper !== undefined && s.gripper && this.config.gripper) {
       gripper = Math.max(-1, Math.min(1, command.gripper));
@@ -290,6 +296,7 @@ export class RosRobot implements Robot {
    * be sent, and the robot's own controller decides what the arm does).
    */
   async stop(): Promise<StopOutcome> {
+    this.stopRequested = true;
     const s = this.usableSession();
     const state = this.latest;
     if (!s || !state) {
@@ -663,7 +670,8 @@ export class RosRobot implements Robot {
   private checkContinuity(positions: Float64Array): void {
     const now = this.now();
     const before = this.lastSeen;
-    if (before && (before.linkLost || now - before.atMs > this.config.safety.maxStateAgeMs)) {
+    const gap = before && (before.linkLost || now - before.atMs > this.config.safety.maxStateAgeMs);
+    if (before && gap && !this.stopRequested) {
       this.counters.stateGaps++;
       const gapMs = now - before.atMs;
       const acc = this.config.safety.maxJointAccRadPerSec2;
