@@ -102,7 +102,7 @@ function standInRobot(nowMs: () => number): Robot {
     connect: async () => {},
     observe: state,
     act: (command: JointCommand) => command,
-    stop: async () => {},
+    stop: async () => ({ kind: 'confirmed', detail: 'a stand-in robot has nothing to stop' }),
     close: async () => {},
     link: () => 'connected',
     onFault: () => {},

@@ -1,10 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { RosInterfaceSchema } from '../src/bridge/ros/ros-config.js';
 import { RobotSafetySchema } from '../src/bridge/safety-config.js';
 import { loadYamlConfig } from '../src/core/config-file.js';
-import { UnknownNameError } from '../src/core/errors.js';
+import { ConfigError, UnknownNameError } from '../src/core/errors.js';
 import { configPath } from '../src/core/paths.js';
 
 const vec3 = z.tuple([z.number(), z.number(), z.number()]);
@@ -125,12 +125,36 @@ export function builtinRobotNames(): string[] {
     .sort();
 }
 
-/** Loads a robot by built-in name (`panda`) or by path to a YAML file. */
+/**
+ * Loads a robot by built-in name (`panda`) or by path to a YAML file. A relative `mjcf` is
+ * resolved against the YAML file's own folder; an MJCF file that is not there is a
+ * {@link ConfigError} naming both files (issue #17: a template copied elsewhere kept
+ * `../../sim/assets/panda.xml`, passed `robot check`, and `run` then died on ENOENT).
+ */
 export function loadRobotConfig(nameOrPath = 'panda'): RobotConfig {
   const isPath = nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml') || nameOrPath.includes('/');
   const file = isPath ? resolve(nameOrPath) : configPath('robots', `${nameOrPath}.yaml`);
   if (!isPath && !existsSync(file)) throw new UnknownNameError('robot', nameOrPath, builtinRobotNames());
   const cfg = loadYamlConfig(file, RobotConfigSchema);
   const mjcfPath = isAbsolute(cfg.mjcf) ? cfg.mjcf : resolve(dirname(file), cfg.mjcf);
+  if (!isFile(mjcfPath)) {
+    // The usual cause: a built-in config copied elsewhere, its path relative to config/robots/.
+    const asBuiltin = isAbsolute(cfg.mjcf) ? undefined : resolve(configPath('robots'), cfg.mjcf);
+    const hint =
+      asBuiltin && asBuiltin !== mjcfPath && isFile(asBuiltin)
+        ? `; relative to the built-in config/robots/ it would be ${asBuiltin}: write that absolute path`
+        : '';
+    throw new ConfigError(file, [
+      `mjcf: ${cfg.mjcf} is ${mjcfPath}, which does not exist (a relative mjcf is resolved against the YAML file's folder, ${dirname(file)})${hint}`,
+    ]);
+  }
   return Object.freeze({ ...cfg, mjcfPath });
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -36,13 +36,22 @@ describe('armprior run on the simulated arm', () => {
     const result = JSON.parse(run.stdout);
     expect(result.report.stopReason).toBe('duration reached');
     expect(result.report.fault).toBe(false);
+    // The simulated arm's stop is confirmed by construction.
+    expect(result.report.stop).toEqual({ kind: 'confirmed', detail: 'the simulated arm holds its position' });
     expect(result.report.steps).toBeGreaterThan(20);
     expect(result.tally.episodes).toBeGreaterThanOrEqual(2); // 50-step episodes at 25 Hz, the last one cut
     const data = await readDataset(record, { task: 'push', observationSize: 18, goalSize: 3, actionSize: 3 });
     const steps = data.episodes.reduce((n, e) => n + e.length, 0);
     expect(steps).toBe(result.report.steps);
-    expect(data.details[0]!.meta.length).toBe(50);
-    expect(data.details.at(-1)!.meta.endReason).toBe('aborted');
+    const reasons = data.details.map((d) => d.meta.endReason);
+    // Episodes end at the task's 50 steps; a loop stalled past maxStateAgeMs (a loaded machine)
+    // ends one early as a state gap, and the next counts its 50 steps from there.
+    for (const d of data.details) if (d.meta.endReason === 'truncated') expect(d.meta.length).toBe(50);
+    expect(reasons.slice(0, -1).every((r) => r === 'truncated' || r === 'state_gap')).toBe(true);
+    // The run ended by its duration: the episode in progress says so (none is in progress when
+    // the duration falls right after a truncation). Nothing was a fault.
+    expect(['run_ended', 'truncated']).toContain(reasons.at(-1));
+    expect(reasons).not.toContain('aborted');
     expect(data.details[0]!.sentAction).toBeDefined();
     expect(data.details[0]!.meta.actor).toBe('prior:push:bundled');
   });

@@ -62,6 +62,24 @@ export interface JointCommand {
 /** Connection state a robot reports; the simulated arm is always `connected`. */
 export type RobotLink = 'connected' | 'reconnecting' | 'lost';
 
+/**
+ * What {@link Robot.stop} actually achieved (issue #17: the robot path never claims a stop it did
+ * not make). Only `confirmed` lets a run end cleanly on a real robot; anything else is a fault,
+ * and the report tells the operator what to do.
+ *
+ * - `confirmed`: the stop command went out and a fresh state measured after it shows the arm at
+ *   rest (every joint slower than `safety.restJointVelRadPerSec`) within `safety.stopConfirmTimeoutMs`;
+ *   the simulated arm's stop is confirmed by construction.
+ * - `unconfirmed`: a stop command went out (or may have), but no fresh state showed the arm at
+ *   rest: none arrived, the arm was still moving, or the link dropped while waiting.
+ * - `impossible`: nothing could be sent (the link is down): the arm does whatever its own
+ *   controller does with the last command.
+ */
+export type StopOutcome =
+  | { readonly kind: 'confirmed'; readonly detail: string }
+  | { readonly kind: 'unconfirmed'; readonly detail: string; readonly operatorAction: string }
+  | { readonly kind: 'impossible'; readonly detail: string; readonly operatorAction: string };
+
 export interface Robot {
   readonly spec: RobotSpec;
   /** Connects (a real robot: waits for the first state). Throws {@link RobotError} when it cannot. */
@@ -73,8 +91,12 @@ export interface Robot {
    * A robot that cannot send now (link down) sends nothing and returns undefined.
    */
   act(command: JointCommand): JointCommand | undefined;
-  /** Safe stop: zero joint velocity, then hold. Resolves once the stop command is out. */
-  stop(): Promise<void>;
+  /**
+   * Safe stop: zero joint velocity, then hold. Resolves with what actually happened (see
+   * {@link StopOutcome}) once that is known: a real robot waits, bounded, for a fresh state that
+   * confirms the arm is at rest. Rejects only on an unexpected failure (a bug).
+   */
+  stop(): Promise<StopOutcome>;
   /** Releases the connection or the simulation. The robot cannot be used afterwards. */
   close(): Promise<void>;
   /** Current link state. */
@@ -95,6 +117,17 @@ export interface Robot {
 export class RobotError extends ArmpriorError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('robot_failed', message, options);
+  }
+}
+
+/**
+ * The robot behind the link is not the one its config describes, found before anything was
+ * commanded: another ROS generation than `ros.rosVersion`, a command topic nobody subscribes to.
+ * Bad input (exit 2): fix the config or start the robot's controller, then run again.
+ */
+export class RobotMismatchError extends ArmpriorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('robot_mismatch', message, options);
   }
 }
 

@@ -26,6 +26,13 @@ export const RobotSafetySchema = z
      * `stop` ends the run with a safe stop.
      */
     onReconnect: z.enum(['resume', 'stop']).default('stop'),
+    /**
+     * How long the safe stop waits (ms) for a joint state, measured after the stop command,
+     * that shows the arm at rest; without one the stop is reported unconfirmed (a fault).
+     */
+    stopConfirmTimeoutMs: z.number().int().positive().default(1000),
+    /** Joint speed (rad/s) below which a joint counts as at rest when confirming a stop. */
+    restJointVelRadPerSec: z.number().positive().default(0.05),
   })
   .strict()
   .prefault({});

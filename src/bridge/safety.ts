@@ -151,6 +151,39 @@ export class SafetyFilter {
   }
 }
 
+/** A joint measured outside its model's range. */
+export interface JointOutOfRange {
+  /** Arm joint index. */
+  readonly index: number;
+  readonly positionRad: number;
+  /** The model's range (the MJCF range, without `arm.jointLimitMarginRad`). */
+  readonly lowRad: number;
+  readonly highRad: number;
+}
+
+/**
+ * The joints of a measured posture that lie outside the model's limits (issue #17). A run must
+ * not start from there: the model and the robot disagree (an arm powered on at zero, a wrong
+ * joint mapping, another model), so every command the IK and the safety filter compute is for an
+ * arm that is not the one measured, and the filter keeps the joint pressed at its limit.
+ *
+ * `range` is the usable range (MJCF range minus `marginRad`), as `CartesianArm.jointRange()` gives.
+ */
+export function jointsOutsideModel(
+  positions: ArrayLike<number>,
+  range: { low: Float64Array; high: Float64Array },
+  marginRad: number,
+): JointOutOfRange[] {
+  const out: JointOutOfRange[] = [];
+  for (let i = 0; i < range.low.length; i++) {
+    const q = positions[i]!;
+    const lowRad = range.low[i]! - marginRad;
+    const highRad = range.high[i]! + marginRad;
+    if (!(q >= lowRad && q <= highRad)) out.push({ index: i, positionRad: q, lowRad, highRad });
+  }
+  return out;
+}
+
 function allFinite(values: Float64Array): boolean {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
   return true;

@@ -1,6 +1,14 @@
 import { ArmEnv } from '../../sim/env.js';
 import type { RobotConfig } from '../../sim/robot-config.js';
-import type { JointCommand, ObjectState, Robot, RobotLink, RobotSpec, RobotState } from './robot.js';
+import type {
+  JointCommand,
+  ObjectState,
+  Robot,
+  RobotLink,
+  RobotSpec,
+  RobotState,
+  StopOutcome,
+} from './robot.js';
 
 export interface SimRobotOptions {
   task: string;
@@ -94,11 +102,13 @@ export class SimRobot implements Robot {
     return command;
   }
 
-  async stop(): Promise<void> {
+  async stop(): Promise<StopOutcome> {
     this.advance();
     this.velocities.fill(0);
     // Hold where the arm is now, not where the targets had run ahead to.
     if (!this.closed) this.targets.set(this.env.armState().jointPositions);
+    // The simulation takes the hold at once: there is no link to lose and no state to wait for.
+    return { kind: 'confirmed', detail: 'the simulated arm holds its position' };
   }
 
   async close(): Promise<void> {

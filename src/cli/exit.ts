@@ -2,8 +2,9 @@ import { CommanderError } from 'commander';
 import { ArmpriorError } from '../core/errors.js';
 
 /**
- * Exit codes: 0 ok, 1 unexpected failure (a bug), 2 bad input (usage, config, model, names),
- * 3 a robot fault (a run stopped on a fault, a robot that cannot be reached or stopped).
+ * Exit codes: 0 ok, 1 unexpected failure (a bug), 2 bad input (usage, config, model, names, a
+ * robot that does not match its config: `robot_mismatch`), 3 a robot fault (a run stopped on a
+ * fault or without a confirmed stop, a robot that cannot be reached or stopped).
  */
 export const ExitCode = { ok: 0, internal: 1, badInput: 2, robotFault: 3 } as const;
 

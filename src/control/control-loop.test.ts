@@ -1,10 +1,10 @@
 import { ignoreElements, map, type Observable, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import type { RobotState } from '../bridge/robot.js';
+import type { RobotState, StopOutcome } from '../bridge/robot.js';
 import { ControlLoopError, type ControlLoopHandle, runControlLoop, SafeStopError } from './control-loop.js';
 import type { ControlLoopOptions, ControlStep, LoopStats, StepOutcome, Tick } from './loop-contract.js';
-import { FakeRobot, LateScheduler, quietOutcome, restState } from './test-helpers.js';
+import { CONFIRMED, FakeRobot, LateScheduler, quietOutcome, restState } from './test-helpers.js';
 
 type Options = Omit<ControlLoopOptions, 'scheduler' | 'robot' | 'step'> & {
   /** The step under test, given the virtual scheduler; default: a quiet outcome at once. */
@@ -364,7 +364,7 @@ describe('runControlLoop (virtual time)', () => {
   it('settles done only after robot.stop() has', async () => {
     let release!: () => void;
     const run = runVirtual({ periodMs: 2, maxStateAgeMs: 3, durationMs: 4 }, (robot) => {
-      robot.stopImpl = () => new Promise<void>((resolve) => (release = resolve));
+      robot.stopImpl = () => new Promise<StopOutcome>((resolve) => (release = () => resolve(CONFIRMED)));
       return undefined;
     });
     let settled = false;
@@ -376,6 +376,59 @@ describe('runControlLoop (virtual time)', () => {
     release();
     await run.handle.done;
     expect(settled).toBe(true);
+  });
+
+  it('reports what the stop achieved, confirmed for a clean ending', async () => {
+    const run = runVirtual({ periodMs: 2, maxStateAgeMs: 3, durationMs: 4 });
+    expect(await run.handle.done).toMatchObject({
+      stopReason: 'duration reached',
+      fault: false,
+      endedOnFault: false,
+      stop: CONFIRMED,
+    });
+  });
+
+  it('makes a clean ending whose stop is unconfirmed or impossible a fault, keeping the reason', async () => {
+    const unconfirmed: StopOutcome = {
+      kind: 'unconfirmed',
+      detail: 'zero joint velocity sent, but no joint state arrived',
+      operatorAction: 'check the arm',
+    };
+    const impossible: StopOutcome = {
+      kind: 'impossible',
+      detail: 'the link is down: no stop command could be sent',
+      operatorAction: 'stop the arm at the robot',
+    };
+    for (const outcome of [unconfirmed, impossible]) {
+      const run = runVirtual({ periodMs: 2, maxStateAgeMs: 3, durationMs: 4 }, (robot) => {
+        robot.stopImpl = () => Promise.resolve(outcome);
+        return undefined;
+      });
+      expect(await run.handle.done).toMatchObject({
+        stopReason: 'duration reached',
+        fault: true,
+        endedOnFault: false,
+        stop: outcome,
+      });
+    }
+  });
+
+  it('tells onHold of every tick it holds, by kind, and not of the ticks it steps', async () => {
+    const holds: [number, string][] = [];
+    const run = runVirtual({ periodMs: 2, maxStateAgeMs: 3, durationMs: 20 }, (robot, ts) => {
+      robot.linkState = () => (ts.now() >= 4 && ts.now() < 8 ? 'reconnecting' : 'connected');
+      robot.state = () => restState(ts.now() >= 8 && ts.now() < 14 ? 0 : ts.now());
+      return { onHold: (kind) => holds.push([ts.now(), kind]) };
+    });
+    expect(holds).toEqual([
+      [4, 'link_down'],
+      [6, 'link_down'],
+      [8, 'stale_state'],
+      [10, 'stale_state'],
+      [12, 'stale_state'],
+    ]);
+    expect(run.stepCalls.map((c) => c.atMs)).toEqual([0, 2, 14, 16, 18]);
+    await run.handle.done;
   });
 
   it('rejects done with a SafeStopError carrying the report when robot.stop() fails', async () => {
@@ -391,6 +444,7 @@ describe('runControlLoop (virtual time)', () => {
     const report = (error as SafeStopError).report;
     expect(report.fault).toBe(true);
     expect(report.stopReason).toBe('duration reached; safe stop failed: controller not answering');
+    expect(report.stop.kind).toBe('unconfirmed');
     expect(report.steps).toBe(2);
     expect(run.robot.stopCalls).toBe(1);
   });

@@ -18,7 +18,7 @@ import {
   throwIfEmpty,
   timer,
 } from 'rxjs';
-import { zeroCommand } from '../bridge/robot.js';
+import { type StopOutcome, zeroCommand } from '../bridge/robot.js';
 import { ArmpriorError, messageOf } from '../core/errors.js';
 import { controlClock$ } from './control-clock.js';
 import type { ControlLoopOptions, LoopReport, LoopStats, StepOutcome, Tick } from './loop-contract.js';
@@ -50,7 +50,8 @@ export class ControlLoopError extends ArmpriorError {
 
 /**
  * `robot.stop()` threw or rejected after the loop ended: the robot may not be stopped. `report`
- * is the run's report, with `fault` true and the failure appended to `stopReason`.
+ * is the run's report, with `fault` true, the failure appended to `stopReason` and an
+ * `unconfirmed` stop.
  */
 export class SafeStopError extends ArmpriorError {
   readonly report: LoopReport;
@@ -72,9 +73,10 @@ const DEFAULT_REPORT_EVERY_MS = 1000;
  * Runs the real-time control loop (DESIGN.md, "Data flow"): starts at once and returns a handle.
  *
  * On each tick of {@link controlClock$}, in order:
- * 1. link not `connected` → nothing is sent (counted in `linkDownTicks`);
+ * 1. link not `connected` → nothing is sent (counted in `linkDownTicks`, told to `onHold`);
  * 2. no state, or a state older than `maxStateAgeMs` on the scheduler's clock → watchdog: a
- *    zero-velocity command holds the arm (counted in `watchdogHolds`), the step is not called;
+ *    zero-velocity command holds the arm (counted in `watchdogHolds`, told to `onHold`), the step
+ *    is not called;
  * 3. otherwise `options.step(state, tick, signal)`; ticks arriving while it runs are dropped,
  *    never queued, and counted as overruns, as are deadlines the clock skipped because it was late.
  *    A tick that finds the step still running after more than `maxStateAgeMs` abandons it: its
@@ -86,7 +88,8 @@ const DEFAULT_REPORT_EVERY_MS = 1000;
  * {@link ControlLoopHandle.stop} is called (that reason), a step throws or rejects (its message,
  * `fault`), `robot.onFault` reports (its reason, `fault`), or anything else in the loop errors
  * (its message, `fault`). Whatever the ending, including unsubscription, the step's `signal` is
- * aborted and then `robot.stop()` is called exactly once; `done` settles after it has.
+ * aborted and then `robot.stop()` is called exactly once; `done` settles after it has, with the
+ * stop's outcome in the report (`report.stop`; one that is not `confirmed` makes `fault` true).
  *
  * Time comes only from `options.scheduler`, so the whole loop runs in virtual time under rxjs
  * `TestScheduler` (with synchronous or Observable steps: a Promise settles outside virtual time).
@@ -126,6 +129,7 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
     stats.tickHandled(tick);
     if (robot.link() !== 'connected') {
       stats.linkDown();
+      options.onHold?.('link_down');
       return EMPTY;
     }
     const state = robot.observe();
@@ -133,6 +137,7 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
       // Acting on an old picture of the world is how an arm hits things: hold until fresh state returns.
       robot.act(zeroCommand(robot.spec.jointNames.length));
       stats.watchdogHold();
+      options.onHold?.('stale_state');
       return EMPTY;
     }
     const step = {
@@ -188,20 +193,21 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
     const final = ending ?? { reason: 'control loop unsubscribed', fault: false };
     // Before robot.stop(): an in-flight asynchronous step must not send after the stop.
     lastStep?.abort(final.reason);
-    const report: LoopReport = {
+    const report = {
       ...stats.snapshot(scheduler.now()),
       stopReason: final.reason,
       fault: final.fault,
+      endedOnFault: final.fault,
     };
     stats$.complete();
-    let stopped: Promise<void>;
+    let stopped: Promise<StopOutcome>;
     try {
       stopped = Promise.resolve(robot.stop());
     } catch (error) {
       stopped = Promise.reject(error);
     }
     stopped.then(
-      () => resolveDone(report),
+      (outcome) => resolveDone(withStop(report, outcome)),
       (error: unknown) =>
         rejectDone(
           new SafeStopError(
@@ -209,6 +215,11 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
               ...report,
               fault: true,
               stopReason: `${report.stopReason}; safe stop failed: ${messageOf(error)}`,
+              stop: {
+                kind: 'unconfirmed',
+                detail: `the safe stop failed (${messageOf(error)}); whether a stop command went out is not known`,
+                operatorAction: STOP_UNKNOWN_ACTION,
+              },
             },
             { cause: error },
           ),
@@ -233,6 +244,22 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
     done,
     stop: (reason) => requestedEnding$.next({ reason, fault: false }),
   };
+}
+
+const STOP_UNKNOWN_ACTION = 'check the arm now and stop it at the robot (its e-stop) if it is moving';
+
+/**
+ * The report with the stop's outcome. A stop that is not confirmed makes the run a fault, whatever
+ * ended it (issue #17): "duration reached" with the link down, or with no state to show the arm
+ * at rest, is not a clean run.
+ */
+function withStop(report: Omit<LoopReport, 'stop'>, outcome: StopOutcome | undefined): LoopReport {
+  const stop: StopOutcome = outcome ?? {
+    kind: 'unconfirmed',
+    detail: 'the robot did not say what its stop achieved',
+    operatorAction: STOP_UNKNOWN_ACTION,
+  };
+  return { ...report, fault: report.fault || stop.kind !== 'confirmed', stop };
 }
 
 /** The step's answer as an Observable of exactly one outcome. */

@@ -4,8 +4,9 @@ import type { KinematicModel } from '../bridge/kinematic-model.js';
 import type { JointCommand, Robot, RobotState } from '../bridge/robot.js';
 import type { SafetyFilter } from '../bridge/safety.js';
 import type { TaskObserver } from '../bridge/task-observer.js';
+import type { EndReason } from '../datasets/index.js';
 import { type Actor, checkAction } from './actors.js';
-import type { ControlStep, StepOutcome, Tick } from './loop-contract.js';
+import type { ControlStep, HoldKind, StepOutcome, Tick } from './loop-contract.js';
 import type { RunRecorder } from './run-recorder.js';
 
 export interface ControlStepParts {
@@ -27,7 +28,12 @@ export interface ControlStepParts {
   recorder?: RunRecorder;
   /** Seed of the first episode, for the recording's metadata. */
   seed?: number;
+  /** Where episode breaks at a gap are told (default: nowhere). */
+  log?: (line: string) => void;
 }
+
+/** How the run ended, for the episode in progress: see {@link EndReason}. */
+export type RunEnding = Extract<EndReason, 'run_ended' | 'aborted' | 'link_lost'>;
 
 /** Episode bookkeeping the run reports at the end. */
 export interface EpisodeTally {
@@ -41,12 +47,21 @@ export interface EpisodeTally {
  * One tick of `armprior run` (issue #5): observation from the measured state, the actor's
  * action, the IK to joint velocities, the safety filter, the command, the recording. A non-finite
  * action or an actor that gave up throws, which the loop turns into a safe stop with the reason.
+ *
+ * An episode never spans a gap (issue #17): the loop tells {@link hold} on every tick it holds
+ * (link down: `link_lost`; stale state: `state_gap`), and a step that comes more than
+ * `safety.maxStateAgeMs` after the previous one (the process stalled, the clock skipped
+ * deadlines) ends the episode as `state_gap` before it records. In both cases the arm did not
+ * follow the last recorded command for one period, so that transition ends its episode, and the
+ * next episode (actor and observer reset) begins with the next step.
  */
 export function createControlStep(parts: ControlStepParts): {
   step: ControlStep;
   tally: EpisodeTally;
-  /** Ends the recording's episode in progress (on any stop): `aborted` unless it just ended. */
-  finish: (finalState: RobotState | undefined) => void;
+  /** The loop held the robot on a tick (`ControlLoopOptions.onHold`): ends the episode in progress. */
+  hold: (kind: HoldKind) => void;
+  /** Ends the episode in progress when the run ends, with the reason that says how. */
+  finish: (finalState: RobotState | undefined, ending: RunEnding) => void;
 } {
   const { robot, task, actor, observer, kinematics, safety, recorder } = parts;
   const n = robot.spec.jointNames.length;
@@ -56,6 +71,12 @@ export function createControlStep(parts: ControlStepParts): {
   let stepInEpisode = 0;
   let episodeStartMs: number | undefined;
   let episodeOpen = false;
+  /** When the last step ran (loop clock, ms). */
+  let lastStepMs: number | undefined;
+  /** Scenes the simulated robot has placed (its seed index); a gap does not place a new one. */
+  let scenes = 0;
+  const maxGapMs = parts.robotConfig.safety.maxStateAgeMs;
+  const log = parts.log ?? (() => {});
   const actionScale = parts.task.config.ctrlDtSec / parts.robotConfig.control.maxEeStepM;
 
   const beginEpisode = () => {
@@ -65,19 +86,38 @@ export function createControlStep(parts: ControlStepParts): {
     episodeStartMs = undefined;
     tally.succeeded = false;
     episodeOpen = true;
-    const seed = parts.seed === undefined ? undefined : parts.seed + tally.episodes;
+    const seed = parts.seed === undefined ? undefined : parts.seed + scenes;
     recorder?.beginEpisode(actor.label, {
       ...(seed === undefined ? {} : { seed }),
       ...(actor.priorVersion ? { priorVersion: actor.priorVersion } : {}),
     });
   };
 
-  const endEpisode = (reason: 'truncated' | 'aborted') => {
+  const endEpisode = (reason: EndReason) => {
     if (!episodeOpen) return;
     episodeOpen = false;
     tally.episodes++;
     if (tally.succeeded) tally.successes++;
     recorder?.endEpisode(reason); // written in the background; run-session awaits recorder.close()
+  };
+
+  /** Ends the episode at a gap; the last step's next observation is the last state seen, if any. */
+  const endAtGap = (reason: 'link_lost' | 'state_gap', why: string, latest: RobotState | undefined) => {
+    if (!episodeOpen) return;
+    noteFinal(latest);
+    endEpisode(reason);
+    if (recorder)
+      log(`recording: episode ended at ${why} (${reason}); the next begins when the loop steps again`);
+  };
+
+  const noteFinal = (state: RobotState | undefined) => {
+    if (!state || !recorder || !episodeOpen) return;
+    try {
+      recorder.observeFinal(observer.observe(state));
+    } catch {
+      // The state may lack what the observation needs (a link that went down); the last step is
+      // then written with the last observation the loop saw.
+    }
   };
 
   /** The sent joint command as a task action (end-effector velocity in action units), for the recording. */
@@ -95,8 +135,12 @@ export function createControlStep(parts: ControlStepParts): {
     _tick: Tick,
     signal: AbortSignal,
   ): Promise<StepOutcome> => {
-    if (!episodeOpen) beginEpisode();
     const nowMs = parts.now();
+    if (lastStepMs !== undefined && nowMs - lastStepMs > maxGapMs) {
+      endAtGap('state_gap', `a ${(nowMs - lastStepMs).toFixed(0)} ms gap between steps`, undefined);
+    }
+    lastStepMs = nowMs;
+    if (!episodeOpen) beginEpisode();
     episodeStartMs ??= nowMs;
     const obs = observer.observe(state);
     if (task.isSuccess(obs.achievedGoal, obs.desiredGoal)) tally.succeeded = true;
@@ -124,22 +168,23 @@ export function createControlStep(parts: ControlStepParts): {
       const next = robot.observe();
       if (next && recorder) recorder.observeFinal(observer.observe(next));
       endEpisode('truncated');
-      robot.newEpisode?.();
+      if (robot.newEpisode) {
+        robot.newEpisode();
+        scenes++;
+      }
     }
     return { actorLatencyMs, interventions: filtered.interventions };
   };
 
-  const finish = (finalState: RobotState | undefined) => {
-    if (finalState && recorder && episodeOpen) {
-      try {
-        recorder.observeFinal(observer.observe(finalState));
-      } catch {
-        // The final state may lack what the observation needs (a link that went down); the
-        // last step is then written with the last observation the loop saw.
-      }
-    }
-    endEpisode('aborted');
+  const hold = (kind: HoldKind) => {
+    if (kind === 'link_down') endAtGap('link_lost', 'a link loss', undefined);
+    else endAtGap('state_gap', 'stale robot state (the watchdog held the arm)', robot.observe());
   };
 
-  return { step, tally, finish };
+  const finish = (finalState: RobotState | undefined, ending: RunEnding) => {
+    noteFinal(finalState);
+    endEpisode(ending);
+  };
+
+  return { step, tally, hold, finish };
 }

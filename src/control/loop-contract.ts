@@ -1,5 +1,5 @@
 import type { Observable, SchedulerLike } from 'rxjs';
-import type { Robot, RobotState } from '../bridge/robot.js';
+import type { Robot, RobotState, StopOutcome } from '../bridge/robot.js';
 
 /** One tick of the control clock. */
 export interface Tick {
@@ -64,7 +64,16 @@ export interface ControlLoopOptions {
   readonly stop$?: Observable<string>;
   /** How often live statistics are emitted (ms of scheduler time); default 1000. */
   readonly reportEveryMs?: number;
+  /**
+   * Told on every tick that does not step: `link_down` (nothing sent) or `stale_state` (the
+   * watchdog held the arm). The arm did not follow the last step's command for a whole period,
+   * so a recording must not join the steps on either side (issue #17).
+   */
+  readonly onHold?: (kind: HoldKind) => void;
 }
+
+/** Why a tick held the robot instead of stepping. */
+export type HoldKind = 'link_down' | 'stale_state';
 
 /** Percentiles of a timing series (ms). */
 export interface TimingSummary {
@@ -103,6 +112,13 @@ export interface LoopStats {
 export interface LoopReport extends LoopStats {
   /** Why the loop ended: `duration reached`, the stop reason, or the fault's message. */
   readonly stopReason: string;
-  /** True when it ended on a fault (a step threw, the robot reported one). */
+  /**
+   * True when it ended on a fault ({@link endedOnFault}), or when the robot's stop was not
+   * confirmed: a run that cannot show the arm stopped did not end cleanly (issue #17).
+   */
   readonly fault: boolean;
+  /** The ending itself was a fault (a step threw, the robot reported one), whatever the stop achieved. */
+  readonly endedOnFault: boolean;
+  /** What `robot.stop()` achieved at the end: the report says exactly what happened to the robot. */
+  readonly stop: StopOutcome;
 }

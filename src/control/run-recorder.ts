@@ -33,9 +33,10 @@ export interface RecordedStep {
  * Records `armprior run` as episodes in the dataset format of `train --demos` (src/datasets):
  * each step's observation, the actor's proposed action, the action actually sent, the safety
  * interventions and the time. A step is written once the next observation is known (its
- * `next_observation`); ending an episode — at its length, on Ctrl-C or on a fault — writes the
- * last step with the last observation seen, so nothing recorded is lost, and the file appears
- * only complete (the writer publishes it atomically).
+ * `next_observation`); ending an episode — at its length, at a gap in the robot's state or link,
+ * on Ctrl-C or on a fault — writes the last step with the last observation seen, so nothing
+ * recorded is lost and no step spans a gap, and the file appears only complete (the writer
+ * publishes it atomically).
  */
 export class RunRecorder {
   private pending: RecordedStep | undefined;
@@ -88,7 +89,8 @@ export class RunRecorder {
   }
 
   /**
-   * Ends the episode: `truncated` at its length, `aborted` on a stop or a fault. Its file is
+   * Ends the episode: `truncated` at its length, `run_ended` when the run ended normally,
+   * `aborted` on a fault, `link_lost`/`state_gap` at a gap (see {@link EndReason}). Its file is
    * written in the background: a control step must not wait for the disk (an fsync on a busy
    * machine takes longer than a robot may go without a command). A write that fails makes the
    * next {@link step} throw, naming the recording, and {@link close} throw too.

@@ -6,9 +6,9 @@ import { loadRobotConfig, type RobotConfig } from '../../sim/robot-config.js';
 import { createTask } from '../../sim/tasks/registry.js';
 import { computeTaskReward, type Task } from '../../sim/tasks/task.js';
 import { KinematicModel } from '../bridge/kinematic-model.js';
-import type { Robot } from '../bridge/robot.js';
+import { type Robot, RobotError } from '../bridge/robot.js';
 import { RosRobot, type RosRobotStats } from '../bridge/ros/ros-robot.js';
-import { SafetyFilter, safetyLimitsOf } from '../bridge/safety.js';
+import { jointsOutsideModel, SafetyFilter, safetyLimitsOf } from '../bridge/safety.js';
 import { SimRobot } from '../bridge/sim-robot.js';
 import { TaskObserver } from '../bridge/task-observer.js';
 import { resolvePrior } from '../controllers/priors.js';
@@ -17,7 +17,7 @@ import { ArmpriorError } from '../core/errors.js';
 import { readModelMetadata } from '../rl/graph/builder.js';
 import { type Actor, policyActor, priorActor } from './actors.js';
 import { runControlLoop } from './control-loop.js';
-import { createControlStep, type EpisodeTally } from './control-step.js';
+import { createControlStep, type EpisodeTally, type RunEnding } from './control-step.js';
 import type { LoopReport, LoopStats } from './loop-contract.js';
 import { RealtimeScheduler, spinMarginFor } from './realtime-scheduler.js';
 import { RunRecorder } from './run-recorder.js';
@@ -93,10 +93,45 @@ function policyTask(file: string): string | undefined {
   }
 }
 
+/** How the episode in progress ends with the run: at a lost link, on a fault, or normally. */
+function episodeEnding(report: LoopReport | undefined, robot: Robot): RunEnding {
+  if (report === undefined) return 'aborted'; // the safe stop itself failed
+  if (robot.link() !== 'connected' || report.stop.kind === 'impossible') return 'link_lost';
+  return report.endedOnFault ? 'aborted' : 'run_ended';
+}
+
+/**
+ * Refuses to start from a posture outside the model's joint limits (issue #17): a real arm
+ * powered on at zero, or a wrong joint mapping, would otherwise be driven against a limit on every
+ * step without a word. Nothing has been commanded yet.
+ */
+function checkStartPosture(robot: Robot, config: RobotConfig, kinematics: KinematicModel): void {
+  const state = robot.observe();
+  if (!state) return; // connect() waits for a state; a robot without one is held by the watchdog
+  const outside = jointsOutsideModel(
+    state.jointPositions,
+    kinematics.arm.jointRange(),
+    config.arm.jointLimitMarginRad,
+  );
+  if (outside.length === 0) return;
+  const robotNames = config.ros?.jointNames;
+  const joints = outside.map((j) => {
+    const name = config.arm.joints[j.index]!;
+    const onRobot = robotNames?.[j.index];
+    return `${name}${onRobot && onRobot !== name ? ` (${onRobot})` : ''} at ${j.positionRad.toFixed(3)} rad, limits [${j.lowRad.toFixed(3)}, ${j.highRad.toFixed(3)}]`;
+  });
+  throw new RobotError(
+    `robot '${config.name}' reports joint positions outside the limits of its model ${config.mjcfPath}: ` +
+      `${joints.join('; ')}. The run does not start (nothing was commanded): move the arm into its range ` +
+      '(e.g. to its home posture), or check ros.jointNames and the model',
+  );
+}
+
 /**
  * `armprior run`: builds the robot, the actor, the kinematic model, the safety filter and the
  * recorder, runs the control loop until the duration, a stop or a fault, and always ends with
- * the robot stopped, the recording's episode closed and everything released.
+ * the robot's safe stop (what it achieved is `report.stop`), the recording's episode closed and
+ * everything released.
  */
 export async function runSession(options: RunSessionOptions): Promise<RunSessionResult> {
   const log = options.log ?? (() => {});
@@ -159,6 +194,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     if (recorder) cleanups.push(() => recorder.close().catch(() => {}));
     log(`connecting to ${isSim ? 'the simulated arm' : `${robotConfig.name} (${robotConfig.ros?.url})`}…`);
     await robot.connect();
+    checkStartPosture(robot, robotConfig, kinematics);
     const safety = new SafetyFilter(safetyLimitsOf(robotConfig, kinematics.arm.jointRange()), kinematics);
     const episodeSteps =
       options.episodeSteps ??
@@ -179,10 +215,12 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       ...(episodeSteps === undefined ? {} : { episodeSteps }),
       ...(recorder ? { recorder } : {}),
       ...(isSim ? { seed: options.seed } : {}),
+      log,
     });
     const loop = runControlLoop({
       robot,
       step: control.step,
+      onHold: control.hold,
       scheduler,
       periodMs,
       maxStateAgeMs: robotConfig.safety.maxStateAgeMs,
@@ -191,12 +229,14 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       reportEveryMs: options.reportEveryMs ?? 1000,
     });
     const subscription = options.onStats ? loop.stats$.subscribe(options.onStats) : undefined;
-    let report: LoopReport;
+    // Every ending comes through here: the loop has stopped the robot (report.stop says how), and
+    // the episode in progress closes with the reason the run ended.
+    let report: LoopReport | undefined;
     try {
       report = await loop.done;
     } finally {
       subscription?.unsubscribe();
-      control.finish(robot.observe());
+      control.finish(robot.observe(), episodeEnding(report, robot));
     }
     // The run reports once every recorded episode is on disk; a failed write is the run's error.
     await recorder?.close();

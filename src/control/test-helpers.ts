@@ -1,5 +1,5 @@
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
-import type { JointCommand, Robot, RobotLink, RobotSpec, RobotState } from '../bridge/robot.js';
+import type { JointCommand, Robot, RobotLink, RobotSpec, RobotState, StopOutcome } from '../bridge/robot.js';
 import type { StepOutcome } from './loop-contract.js';
 
 /**
@@ -17,8 +17,8 @@ export class FakeRobot implements Robot {
   state: () => RobotState | undefined = () => undefined;
   /** What `link()` returns; a function so tests can drop the link for a while. */
   linkState: () => RobotLink = () => 'connected';
-  /** What `stop()` does; resolves by default. */
-  stopImpl: () => Promise<void> = () => Promise.resolve();
+  /** What `stop()` does; resolves confirmed by default. */
+  stopImpl: () => Promise<StopOutcome> = () => Promise.resolve(CONFIRMED);
   private readonly faultListeners: ((reason: string) => void)[] = [];
 
   async connect(): Promise<void> {}
@@ -34,7 +34,7 @@ export class FakeRobot implements Robot {
     return command;
   }
 
-  stop(): Promise<void> {
+  stop(): Promise<StopOutcome> {
     this.stopCalls++;
     return this.stopImpl();
   }
@@ -54,6 +54,9 @@ export class FakeRobot implements Robot {
     for (const listener of this.faultListeners) listener(reason);
   }
 }
+
+/** The stop a robot that is always stopped at once reports. */
+export const CONFIRMED: StopOutcome = { kind: 'confirmed', detail: 'the fake robot holds' };
 
 /** A state measured at `stampMs`, joints at rest. */
 export function restState(stampMs: number, joints = 3): RobotState {

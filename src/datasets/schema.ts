@@ -73,8 +73,24 @@ export type DatasetMetaInput = Omit<DatasetMeta, 'formatVersion' | 'observationF
   observationFields: readonly FieldSize[];
 };
 
-/** Why an episode ended. `aborted`: stopped by a person or a safety stop before its end. */
-export const EndReasonSchema = z.enum(['terminated', 'truncated', 'aborted']);
+/**
+ * Why an episode ended. `terminated`: a terminal state; `truncated`: its length (a time limit);
+ * `aborted`: a fault or a safety stop before its end; `run_ended`: the run that recorded it ended
+ * normally (its duration, Ctrl-C) in the middle of it; `link_lost`: the link to the robot was lost
+ * (its last step's next observation is the last one seen before the loss); `state_gap`: the
+ * robot's state stopped coming, or the loop could not step, for longer than `maxStateAgeMs`.
+ * A recorded episode never spans a gap (issue #17): after `link_lost` or `state_gap` the next
+ * episode begins when the loop steps again. The last three were added without a format version
+ * change: files written before read as they did.
+ */
+export const EndReasonSchema = z.enum([
+  'terminated',
+  'truncated',
+  'aborted',
+  'run_ended',
+  'link_lost',
+  'state_gap',
+]);
 export type EndReason = z.output<typeof EndReasonSchema>;
 
 /** Who acted and how the episode started; given at `beginEpisode`. */

@@ -5,9 +5,17 @@ import { type WebSocket, WebSocketServer } from 'ws';
 /**
  * A rosbridge v2 protocol server (JSON over WebSocket) with a simulated arm behind it, for tests
  * that drive the REAL roslib client: the ops roslib uses (advertise, unadvertise, publish,
- * subscribe, unsubscribe, call_service for rosapi), a joint-state publisher integrating the
- * commands it receives, a record of every command, and switches for the faults a real bridge
- * has (killed, restarted on the same port, slow, silent, garbage on the wire).
+ * subscribe, unsubscribe, call_service for rosapi: topics, topic_type, subscribers), a joint-state
+ * publisher integrating the commands it receives, a record of every command, and switches for
+ * the faults a real bridge has (killed, restarted on the same port, slow, silent, garbage on the
+ * wire, an arm that jumps while unobserved).
+ *
+ * Like rosbridge, it speaks one ROS generation: on ROS 1 a subscribe or advertise with a ROS 2
+ * type name (`pkg/msg/Type`) is refused with an error status (real rosbridge cannot load that
+ * message class, so the topic stays silent); on ROS 2 both spellings are accepted and rosapi
+ * lists the `pkg/msg/Type` one. The simulated arm's controller subscribes to the velocity and
+ * trajectory topics (and `controllerTopics`), as `/rosapi/subscribers` says: a command sent
+ * anywhere else moves nothing.
  *
  * Listens on 127.0.0.1 only; port 0 picks a free port. No ROS is needed.
  */
@@ -32,6 +40,8 @@ export interface RosbridgeServerOptions {
   readonly extraTopics?: Readonly<Record<string, string>>;
   /** Publish a joint state as soon as a command arrives (the round-trip benchmark), besides the timer. */
   readonly stateOnCommand?: boolean;
+  /** More topics the simulated controller subscribes to (a gripper relay…), for `/rosapi/subscribers`. */
+  readonly controllerTopics?: readonly string[];
 }
 
 /** One command the arm received. */
@@ -58,6 +68,10 @@ const finiteNumbers = (v: unknown): number[] | undefined =>
     : undefined;
 
 export class RosbridgeTestServer {
+  /** The node `/rosapi/subscribers` names for the simulated arm's controller. */
+  static readonly CONTROLLER_NODE = '/simulated_arm_controller';
+  /** The node it names for a topic a WebSocket client subscribed to (rosbridge subscribes for it). */
+  static readonly BRIDGE_NODE = '/rosbridge_websocket';
   /** Every command received, in order of arrival, across restarts. */
   readonly commands: ReceivedCommand[] = [];
   /** Every message clients published, on any topic (gripper targets, poses…), in order. */
@@ -66,10 +80,16 @@ export class RosbridgeTestServer {
   readonly received: Json[] = [];
   /** Joint-state messages sent. */
   statesSent = 0;
+  /** Joint-state messages written to client sockets (one per subscribed client per state). */
+  statesDelivered = 0;
 
   private wss: WebSocketServer | undefined;
   private readonly clients = new Set<Client>();
-  private readonly opts: Required<Omit<RosbridgeServerOptions, 'initialPositions' | 'extraTopics'>>;
+  private readonly opts: Required<
+    Omit<RosbridgeServerOptions, 'initialPositions' | 'extraTopics' | 'controllerTopics'>
+  >;
+  /** Topics the simulated arm's controller subscribes to. */
+  private readonly controllerTopics: Set<string>;
   private readonly extraTopics: Record<string, string>;
   /** Topic → type, from clients' advertisements and the server's own publishers. */
   private readonly advertised = new Map<string, string>();
@@ -80,6 +100,8 @@ export class RosbridgeTestServer {
   private readonly delayed = new Set<NodeJS.Timeout>();
   private stateDelayMs = 0;
   private paused = false;
+  private commandsIgnored = false;
+  private rosapiUp = true;
   private lastTickMs = 0;
   private generation = 0;
   private portInUse = 0;
@@ -97,6 +119,11 @@ export class RosbridgeTestServer {
       stateOnCommand: options.stateOnCommand ?? false,
     };
     this.extraTopics = { ...(options.extraTopics ?? {}) };
+    this.controllerTopics = new Set([
+      this.opts.velocityTopic,
+      this.opts.trajectoryTopic,
+      ...(options.controllerTopics ?? []),
+    ]);
     this.jointNames = [...this.opts.jointNames];
     this.positions = this.jointNames.map((_, i) => options.initialPositions?.[i] ?? 0);
     this.velocities = this.jointNames.map(() => 0);
@@ -140,6 +167,15 @@ export class RosbridgeTestServer {
     return [...this.positions];
   }
 
+  /**
+   * Puts the arm somewhere else at once and at rest, as a reset or a person moving it would
+   * (joints in the published name order; missing ones keep their position).
+   */
+  setJointPositions(positions: readonly number[]): void {
+    this.positions = this.positions.map((q, i) => positions[i] ?? q);
+    this.velocities = this.velocities.map(() => 0);
+  }
+
   // -- fault controls -------------------------------------------------------------------------
 
   /** Drops every connection at once (no close handshake) and stops listening. */
@@ -160,12 +196,26 @@ export class RosbridgeTestServer {
     this.stateDelayMs = ms;
   }
 
+  /** Stops publishing joint states (the arm goes on moving); rosbridge stays up. */
   pauseState(): void {
     this.paused = true;
   }
 
   resumeState(): void {
     this.paused = false;
+  }
+
+  /**
+   * The controller stops obeying: commands are still recorded, but the arm keeps the velocity it
+   * has (a controller that hung, or one in another mode).
+   */
+  ignoreCommands(): void {
+    this.commandsIgnored = true;
+  }
+
+  /** rosapi is not running: its services answer as rosbridge does for a missing service. */
+  disableRosapi(): void {
+    this.rosapiUp = false;
   }
 
   /** Sends raw text to every client (malformed JSON, wrong shapes). */
@@ -265,7 +315,8 @@ export class RosbridgeTestServer {
           this.status(client, 'error', 'advertise needs topic and type', op.id);
           return;
         }
-        this.advertised.set(topic, op.type);
+        if (!this.knownType(client, op.type, op.id)) return;
+        this.advertised.set(topic, this.spelled(op.type));
         return;
       case 'unadvertise':
         return;
@@ -274,6 +325,7 @@ export class RosbridgeTestServer {
           this.status(client, 'error', 'subscribe needs a topic', op.id);
           return;
         }
+        if (typeof op.type === 'string' && !this.knownType(client, op.type, op.id)) return;
         client.subscriptions.add(topic);
         return;
       case 'unsubscribe':
@@ -295,13 +347,50 @@ export class RosbridgeTestServer {
     }
   }
 
+  /**
+   * Whether this bridge can load the message type: ROS 1's cannot load a ROS 2 name (an error
+   * status, as rosbridge sends when it fails to import the class).
+   */
+  private knownType(client: Client, type: string, id: unknown): boolean {
+    if (this.opts.rosVersion === 1 && type.includes('/msg/')) {
+      this.status(
+        client,
+        'error',
+        `Unable to load the manifest for package ${type.split('/')[0]}: ${type}`,
+        id,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /** A type name in this bridge's own spelling (ROS 2 lists `pkg/msg/Type`). */
+  private spelled(type: string): string {
+    if (this.opts.rosVersion === 1 || type.includes('/msg/')) return type;
+    const [pkg, name] = type.split('/');
+    return pkg && name ? `${pkg}/msg/${name}` : type;
+  }
+
   private callService(client: Client, op: Json): void {
     const service = typeof op.service === 'string' ? op.service.replace(/^\/?/, '/') : '';
     const reply = (result: boolean, values: unknown) =>
       this.send(client, { op: 'service_response', id: op.id, service: op.service, result, values });
     const topics = { ...this.extraTopics, ...Object.fromEntries(this.advertised) };
+    if (!this.rosapiUp) {
+      reply(false, `Service ${service} does not exist`);
+      return;
+    }
     if (service === '/rosapi/topics') {
       reply(true, { topics: Object.keys(topics), types: Object.values(topics) });
+      return;
+    }
+    if (service === '/rosapi/subscribers') {
+      const args = isRecord(op.args) ? op.args : {};
+      const topic = typeof args.topic === 'string' ? args.topic : '';
+      const nodes: string[] = [];
+      if (this.controllerTopics.has(topic)) nodes.push(RosbridgeTestServer.CONTROLLER_NODE);
+      if (this.subscriberCount(topic) > 0) nodes.push(RosbridgeTestServer.BRIDGE_NODE);
+      reply(true, { subscribers: nodes });
       return;
     }
     if (service === '/rosapi/topic_type') {
@@ -318,7 +407,9 @@ export class RosbridgeTestServer {
     this.published.push(record);
     if (topic === this.opts.velocityTopic || topic === this.opts.trajectoryTopic) {
       this.commands.push(record);
-      if (topic === this.opts.velocityTopic) this.applyVelocity(msg);
+      if (this.commandsIgnored) {
+        // recorded, not applied
+      } else if (topic === this.opts.velocityTopic) this.applyVelocity(msg);
       else this.applyTrajectory(msg);
       if (this.opts.stateOnCommand) this.tick();
     }
@@ -380,7 +471,10 @@ export class RosbridgeTestServer {
   private deliver(topic: string, msg: unknown): void {
     const text = JSON.stringify({ op: 'publish', topic, msg });
     for (const c of this.clients) {
-      if (c.subscriptions.has(topic) && c.socket.readyState === c.socket.OPEN) c.socket.send(text);
+      if (c.subscriptions.has(topic) && c.socket.readyState === c.socket.OPEN) {
+        c.socket.send(text);
+        if (topic === this.opts.stateTopic) this.statesDelivered++;
+      }
     }
   }
 }

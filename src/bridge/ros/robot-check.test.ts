@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadRobotConfig } from '../../../sim/robot-config.js';
-import { PANDA_ROS_JOINTS, writeRosRobotYaml } from '../../../test/support/ros-robot-config.js';
+import { PANDA_ROS_JOINTS, repoRoot, writeRosRobotYaml } from '../../../test/support/ros-robot-config.js';
 import { RosbridgeTestServer } from '../../../test/support/rosbridge-server.js';
 import { registerRobotCommand } from '../../cli/commands/robot.js';
 import { ExitCode, reportError } from '../../cli/exit.js';
@@ -41,9 +41,43 @@ describe('checkRobot', () => {
     expect(report.state.jointNames).toEqual([...PANDA_ROS_JOINTS]);
     expect(report.state.rateHz).toBeGreaterThan(0);
     expect(report.topics).toContainEqual({ name: '/joint_states', type: 'sensor_msgs/msg/JointState' });
-    expect(report.lines.map((l) => l.text)).toContain(
-      `command topic ${VELOCITY_TOPIC} (std_msgs/msg/Float64MultiArray)`,
+    expect(report.lines.map((l) => l.text)).toEqual(
+      expect.arrayContaining([
+        'rosbridge speaks ROS 2, as configured',
+        `command topic ${VELOCITY_TOPIC} (std_msgs/msg/Float64MultiArray)`,
+        `command topic ${VELOCITY_TOPIC} has subscribers: /simulated_arm_controller`,
+      ]),
     );
+  });
+
+  it('says which ROS version the bridge speaks when it is not rosVersion, and checks on in that one', async () => {
+    await server.close();
+    server = await RosbridgeTestServer.start({
+      jointNames: PANDA_ROS_JOINTS,
+      stateRateHz: 50,
+      rosVersion: 1,
+    });
+    const report = await checkRobot(loadRobotConfig(yaml()), { listenSec: 0.5 });
+    expect(report.lines.filter((l) => l.level === 'problem').map((l) => l.text)).toEqual([
+      'rosbridge speaks ROS 1 (rosapi lists /joint_states as sensor_msgs/JointState), but ros.rosVersion is 2: ' +
+        'set ros.rosVersion: 1 (this check goes on with ROS 1 names)',
+    ]);
+    // The state was read with the bridge's own type names: the joints are there.
+    expect(report.state.jointNames).toEqual([...PANDA_ROS_JOINTS]);
+    expect(report.problems).toBe(1);
+  });
+
+  it('finds a command topic nobody subscribes to', async () => {
+    const report = await checkRobot(
+      loadRobotConfig(
+        yaml({ command: { type: 'velocity', topic: '/joint_group_velocity_controler/commands' } }),
+      ),
+      { listenSec: 0.3 },
+    );
+    expect(report.lines.filter((l) => l.level === 'problem').map((l) => l.text)).toEqual([
+      'nobody subscribes to the command topic /joint_group_velocity_controler/commands, so commands sent there would move nothing: ' +
+        `is the controller running, and is /joint_group_velocity_controler/commands its topic? (topics of type std_msgs/msg/Float64MultiArray: ${VELOCITY_TOPIC})`,
+    ]);
   });
 
   it('lists every mismatch', async () => {
@@ -74,14 +108,15 @@ describe('checkRobot', () => {
       `command topic ${VELOCITY_TOPIC} has type std_msgs/msg/Float64MultiArray, expected trajectory_msgs/msg/JointTrajectory`,
       'object pose topic /object_pose is not advertised: nothing publishes it',
       'e-stop topic /estop has type std_msgs/msg/String, expected std_msgs/msg/Bool',
+      'nobody subscribes to the gripper command topic /gripper/commands, so commands sent there would move nothing: ' +
+        `is the controller running, and is /gripper/commands its topic? (topics of type std_msgs/msg/Float64MultiArray: ${VELOCITY_TOPIC})`,
       '/joint_states lacks arm joints joint7 (it has: joint1, joint2, joint3, joint4, joint5, joint6, elbow, finger_joint1)',
     ]);
     expect(text('warning')).toEqual([
-      'gripper command topic /gripper/commands is not advertised (fine if only the controller subscribes to it; is the controller running?)',
       '/joint_states lacks finger joints finger_joint2: the gripper width will be unknown',
       '/joint_states also has elbow (not in the config; ignored)',
     ]);
-    expect(report.problems).toBe(4);
+    expect(report.problems).toBe(5);
   });
 
   it('says when the state topic is silent, and when rosbridge cannot be reached', async () => {
@@ -138,5 +173,33 @@ describe('armprior robot check', () => {
       /lacks arm joints joint1, .*joint7/,
     );
     expect(r.stderr).toBe(`armprior: robot check of 'panda-test' at ${server.url}: 1 problem\n`);
+  });
+
+  it('exits 2 on a command topic without subscribers', async () => {
+    const r = await run([
+      yaml({ command: { type: 'velocity', topic: '/wrong/commands' } }),
+      '--listen-sec',
+      '0.3',
+    ]);
+    expect(r.code).toBe(ExitCode.badInput);
+    expect(r.stdout).toMatch(/PROBLEM {2}nobody subscribes to the command topic \/wrong\/commands/);
+  });
+
+  it('exits 2 naming the MJCF file when a copied config points at one that is not there', async () => {
+    // The template's path, relative to config/robots/, in a YAML that lives elsewhere.
+    const file = join(dir, 'copied.yaml');
+    writeFileSync(
+      file,
+      readFileSync(yaml(), 'utf8').replace(/^mjcf: .*$/m, 'mjcf: ../../sim/assets/panda.xml'),
+    );
+    const r = await run([file]);
+    expect(r.code).toBe(ExitCode.badInput);
+    expect(r.stderr).toContain(
+      `armprior: ${file}: mjcf: ../../sim/assets/panda.xml is ${resolve(dir, '../../sim/assets/panda.xml')}, which does not exist`,
+    );
+    expect(r.stderr).toContain(
+      `relative to the built-in config/robots/ it would be ${join(repoRoot, 'sim/assets/panda.xml')}`,
+    );
+    expect(r.stderr).not.toMatch(/unexpected|ENOENT/);
   });
 });

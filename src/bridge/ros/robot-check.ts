@@ -3,11 +3,19 @@ import { Ros, Topic } from 'roslib';
 import type { RobotConfig } from '../../../sim/robot-config.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { RobotError } from '../robot.js';
-import { errorText, messageTypes, parseJointState, sameMessageType } from './messages.js';
+import { errorText, type MessageTypes, messageTypes, parseJointState, sameMessageType } from './messages.js';
+import {
+  describeSpokenVersion,
+  type ListedTopic,
+  listSubscribers,
+  listTopics,
+  spokenRosVersion,
+} from './rosapi.js';
 
 /**
  * `armprior robot check`: before a run on hardware, compare what rosbridge offers with what the
- * robot config expects — topics and their types (via rosapi), the joint-state rate and the joint
+ * robot config expects — the ROS generation its type names are spelled in, topics and their
+ * types and who subscribes to the command topics (via rosapi), the joint-state rate and the joint
  * names on it — and say plainly what does not match. It only listens: nothing is published.
  */
 
@@ -101,38 +109,6 @@ function openSocket(
   });
 }
 
-/** rosapi's topic list, or the reason it is not available. */
-function listTopics(
-  ros: Ros,
-  timeoutMs: number,
-): Promise<{ ok: true; topics: { name: string; type: string }[] } | { ok: false; why: string }> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(
-      () => resolve({ ok: false, why: `no answer within ${timeoutMs / 1000} s` }),
-      timeoutMs,
-    );
-    ros.getTopics(
-      (result) => {
-        clearTimeout(timer);
-        const names: unknown = result?.topics;
-        const types: unknown = result?.types;
-        if (!Array.isArray(names) || !Array.isArray(types)) {
-          resolve({ ok: false, why: 'the answer has no topics/types lists' });
-          return;
-        }
-        resolve({
-          ok: true,
-          topics: names.map((n, i) => ({ name: String(n), type: String(types[i] ?? '') })),
-        });
-      },
-      (error) => {
-        clearTimeout(timer);
-        resolve({ ok: false, why: errorText(error) });
-      },
-    );
-  });
-}
-
 /** Connects, lists topics, watches the state topic, and reports every mismatch with the config. */
 export async function checkRobot(
   config: RobotConfig,
@@ -148,7 +124,7 @@ export async function checkRobot(
   const listenSec = options.listenSec ?? 1.5;
   const timeoutMs = options.timeoutMs ?? Math.min(ros.reconnect.timeoutMs, 10_000);
   const now = options.now ?? (() => performance.now());
-  const types = messageTypes(ros.rosVersion);
+  let types = messageTypes(ros.rosVersion);
   const lines: CheckLine[] = [];
   const say = (level: CheckLevel, text: string) => lines.push({ level, text });
   const state = {
@@ -159,7 +135,7 @@ export async function checkRobot(
     rateHz: undefined as number | undefined,
     jointNames: [] as string[],
   };
-  let topics: { name: string; type: string }[] = [];
+  let topics: ListedTopic[] = [];
   const report = (reachable: boolean): RobotCheckReport => ({
     robot: config.name,
     url: ros.url,
@@ -181,11 +157,25 @@ export async function checkRobot(
 
     const listed = await listTopics(client, timeoutMs);
     if (listed.ok) {
-      topics = listed.topics;
+      topics = listed.value;
+      const spoken = spokenRosVersion(topics, ros.stateTopic);
+      if (spoken && spoken.version !== ros.rosVersion) {
+        say(
+          'problem',
+          `${describeSpokenVersion(spoken)}, but ros.rosVersion is ${ros.rosVersion}: set ros.rosVersion: ${spoken.version} ` +
+            `(this check goes on with ROS ${spoken.version} names)`,
+        );
+        // With the config's spelling a ROS 1 bridge refuses the subscription and the state topic
+        // looks silent: go on in the bridge's own, so the rest of the report is about the robot.
+        types = messageTypes(spoken.version);
+      } else if (spoken) {
+        say('ok', `rosbridge speaks ROS ${spoken.version}, as configured`);
+      }
       checkTopics(topics, config, types, say);
     } else {
       say('problem', `rosapi did not list the topics (${listed.why}); is rosapi running next to rosbridge?`);
     }
+    await checkCommandSubscribers(client, config, topics, types, timeoutMs, say);
 
     await watchState(client, ros.stateTopic, types.jointState, listenSec, now, state, say);
     checkJoints(config, state, say);
@@ -197,46 +187,82 @@ export async function checkRobot(
 
 type Say = (level: CheckLevel, text: string) => void;
 
+/** The command topics a run publishes on: role, name, message type. */
+function commandTopics(config: RobotConfig, types: MessageTypes): [string, string, string][] {
+  const ros = config.ros!;
+  const out: [string, string, string][] = [
+    [
+      'command topic',
+      ros.command.topic,
+      ros.command.type === 'velocity' ? types.float64MultiArray : types.jointTrajectory,
+    ],
+  ];
+  if (ros.gripperCommandTopic && config.gripper)
+    out.push(['gripper command topic', ros.gripperCommandTopic, types.float64MultiArray]);
+  return out;
+}
+
 function checkTopics(
-  topics: readonly { name: string; type: string }[],
+  topics: readonly ListedTopic[],
   config: RobotConfig,
-  types: ReturnType<typeof messageTypes>,
+  types: MessageTypes,
   say: Say,
 ): void {
   const ros = config.ros!;
   const typeOf = new Map(topics.map((t) => [t.name, t.type]));
-  const check = (role: string, name: string, expected: string, absent: CheckLevel, absentNote: string) => {
+  const check = (
+    role: string,
+    name: string,
+    expected: string,
+    absent?: { level: CheckLevel; note: string },
+  ) => {
     const type = typeOf.get(name);
-    if (type === undefined) say(absent, `${role} ${name} is not advertised${absentNote}`);
-    else if (!sameMessageType(type, expected))
+    if (type === undefined) {
+      if (absent) say(absent.level, `${role} ${name} is not advertised${absent.note}`);
+    } else if (!sameMessageType(type, expected))
       say('problem', `${role} ${name} has type ${type}, expected ${expected}`);
     else say('ok', `${role} ${name} (${type})`);
   };
-  check('state topic', ros.stateTopic, types.jointState, 'problem', '');
-  // A controller only subscribes to its command topic; ROS 1's rosapi lists published topics only,
-  // so an absent command topic is worth a look, not a verdict.
-  const subscribedOnly = ' (fine if only the controller subscribes to it; is the controller running?)';
-  check(
-    'command topic',
-    ros.command.topic,
-    ros.command.type === 'velocity' ? types.float64MultiArray : types.jointTrajectory,
-    'warning',
-    subscribedOnly,
-  );
-  if (ros.gripperCommandTopic)
-    check(
-      'gripper command topic',
-      ros.gripperCommandTopic,
-      types.float64MultiArray,
-      'warning',
-      subscribedOnly,
-    );
-  const needsPublisher = ': nothing publishes it';
-  if (ros.objectPoseTopic)
-    check('object pose topic', ros.objectPoseTopic, types.poseStamped, 'problem', needsPublisher);
-  if (ros.goalPoseTopic)
-    check('goal pose topic', ros.goalPoseTopic, types.poseStamped, 'problem', needsPublisher);
-  if (ros.estopTopic) check('e-stop topic', ros.estopTopic, types.bool, 'problem', needsPublisher);
+  check('state topic', ros.stateTopic, types.jointState, { level: 'problem', note: '' });
+  // A controller only subscribes to its command topic and ROS 1's rosapi lists published topics
+  // only, so an unlisted command topic says nothing: who subscribes to it decides (below).
+  for (const [role, name, type] of commandTopics(config, types)) check(role, name, type);
+  const needsPublisher = { level: 'problem' as const, note: ': nothing publishes it' };
+  if (ros.objectPoseTopic) check('object pose topic', ros.objectPoseTopic, types.poseStamped, needsPublisher);
+  if (ros.goalPoseTopic) check('goal pose topic', ros.goalPoseTopic, types.poseStamped, needsPublisher);
+  if (ros.estopTopic) check('e-stop topic', ros.estopTopic, types.bool, needsPublisher);
+}
+
+/**
+ * A command topic nobody subscribes to is a problem (issue #17): a misnamed topic, or a controller
+ * that is not running, takes every command of a run and moves nothing.
+ */
+async function checkCommandSubscribers(
+  client: Ros,
+  config: RobotConfig,
+  topics: readonly ListedTopic[],
+  types: MessageTypes,
+  timeoutMs: number,
+  say: Say,
+): Promise<void> {
+  for (const [role, name, type] of commandTopics(config, types)) {
+    const subscribers = await listSubscribers(client, name, timeoutMs);
+    if (!subscribers.ok) {
+      say('warning', `rosapi did not tell who subscribes to the ${role} ${name} (${subscribers.why})`);
+    } else if (subscribers.value.length === 0) {
+      const sameType = topics
+        .filter((t) => t.name !== name && sameMessageType(t.type, type))
+        .map((t) => t.name);
+      say(
+        'problem',
+        `nobody subscribes to the ${role} ${name}, so commands sent there would move nothing: ` +
+          `is the controller running, and is ${name} its topic?` +
+          (sameType.length > 0 ? ` (topics of type ${type}: ${sameType.join(', ')})` : ''),
+      );
+    } else {
+      say('ok', `${role} ${name} has subscribers: ${subscribers.value.join(', ')}`);
+    }
+  }
 }
 
 async function watchState(

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadRobotConfig } from '../../../sim/robot-config.js';
 import { PANDA_ROS_JOINTS, waitFor, writeRosRobotYaml } from '../../../test/support/ros-robot-config.js';
 import { RosbridgeTestServer } from '../../../test/support/rosbridge-server.js';
-import { RobotError } from '../robot.js';
+import { RobotError, RobotMismatchError } from '../robot.js';
 import { RosRobot, type RosRobotOptions } from './ros-robot.js';
 
 const ARM = 7;
@@ -25,6 +25,8 @@ beforeEach(async () => {
     jointNames: PANDA_ROS_JOINTS,
     initialPositions: HOME,
     stateRateHz: 100,
+    // A relay for the gripper's finger targets listens here (the gripper test sends to it).
+    controllerTopics: ['/gripper/commands'],
   });
   dir = mkdtempSync(join(tmpdir(), 'armprior-ros-'));
   robots = [];
@@ -41,16 +43,21 @@ afterEach(async () => {
 interface Setup {
   readonly ros?: Record<string, unknown>;
   readonly reconnect?: Record<string, unknown>;
+  readonly safety?: Record<string, unknown>;
   readonly options?: Partial<RosRobotOptions>;
 }
 
-function makeRobot({ ros = {}, reconnect = {}, options = {} }: Setup = {}): RosRobot {
-  const file = writeRosRobotYaml(dir, {
-    url: server.url,
-    command: { type: 'velocity', topic: VELOCITY_TOPIC },
-    reconnect: { initialDelayMs: 20, maxDelayMs: 100, timeoutMs: 5000, ...reconnect },
-    ...ros,
-  });
+function makeRobot({ ros = {}, reconnect = {}, safety, options = {} }: Setup = {}): RosRobot {
+  const file = writeRosRobotYaml(
+    dir,
+    {
+      url: server.url,
+      command: { type: 'velocity', topic: VELOCITY_TOPIC },
+      reconnect: { initialDelayMs: 20, maxDelayMs: 100, timeoutMs: 5000, ...reconnect },
+      ...ros,
+    },
+    safety ? { safety } : {},
+  );
   const robot = new RosRobot(loadRobotConfig(file), {
     now: () => clockMs,
     onReconnect: 'resume',
@@ -60,6 +67,10 @@ function makeRobot({ ros = {}, reconnect = {}, options = {} }: Setup = {}): RosR
   robots.push(robot);
   return robot;
 }
+
+/** Waits until every joint state the server sent has reached the robot (none is still in flight). */
+const drained = (robot: RosRobot) =>
+  waitFor('the states in flight', () => robot.stats().messagesReceived === server.statesDelivered);
 
 const velocities = (x: number) => Float64Array.from({ length: ARM }, (_, i) => x + i / 100);
 const dataOf = (msg: unknown) => (msg as { data: number[] }).data;
@@ -168,16 +179,57 @@ describe('RosRobot: state and commands', () => {
     expect(Array.from(robot.observe()!.goalPositionM!)).toEqual([-0.2, 0.1, 0.02]);
   });
 
-  it('stop() publishes zero velocity', async () => {
+  it('stop() publishes zero velocity, and is confirmed by a fresh state at rest', async () => {
     const robot = makeRobot();
     await robot.connect();
     robot.act({ jointVelocities: velocities(0.4) });
-    await robot.stop();
+    await waitFor('joint1 moving', () => (robot.observe()?.jointVelocities[0] ?? 0) === 0.4);
+    const outcome = await robot.stop();
     await waitFor('2 commands', () => server.commands.length === 2);
     expect(dataOf(server.commands[1]!.msg)).toEqual(new Array(ARM).fill(0));
+    expect(outcome.kind).toBe('confirmed');
+    expect(outcome.detail).toMatch(
+      /^zero joint velocity sent; a joint state \d+ ms later shows every joint slower than 0.05 rad\/s$/,
+    );
+  });
+
+  it('stop() is unconfirmed when no joint state comes after it, saying what the operator must do', async () => {
+    const robot = makeRobot({ safety: { stopConfirmTimeoutMs: 300 } });
+    await robot.connect();
+    robot.act({ jointVelocities: velocities(0.4) });
+    server.pauseState();
+    await drained(robot);
+    const outcome = await robot.stop();
+    expect(server.commands.map((c) => dataOf(c.msg)).at(-1)).toEqual(new Array(ARM).fill(0));
+    expect(outcome).toEqual({
+      kind: 'unconfirmed',
+      detail:
+        'zero joint velocity sent, but no joint state arrived on /joint_states within 300 ms to confirm it',
+      operatorAction: 'check the arm: if it is still moving, stop it at the robot (its e-stop)',
+    });
+  });
+
+  it('stop() is unconfirmed when the states after it show the arm still moving', async () => {
+    const robot = makeRobot({ safety: { stopConfirmTimeoutMs: 300 } });
+    await robot.connect();
+    robot.act({ jointVelocities: velocities(0.4) });
+    await waitFor('joint7 moving', () => (robot.observe()?.jointVelocities[6] ?? 0) === 0.46);
+    // A controller that does not obey the stop: the states keep reporting the old velocities.
+    server.ignoreCommands();
+    const outcome = await robot.stop();
+    expect(outcome.kind).toBe('unconfirmed');
+    expect(outcome.detail).toBe(
+      'zero joint velocity sent, but joint7 was still moving at 0.460 rad/s 300 ms later',
+    );
   });
 
   it('speaks ROS 1: type names without /msg/ and secs/nsecs durations', async () => {
+    await server.close();
+    server = await RosbridgeTestServer.start({
+      jointNames: PANDA_ROS_JOINTS,
+      initialPositions: HOME,
+      rosVersion: 1,
+    });
     const robot = makeRobot({
       ros: { rosVersion: 1, command: { type: 'trajectory', topic: TRAJECTORY_TOPIC, horizonSec: 1.5 } },
     });
@@ -279,7 +331,13 @@ describe('RosRobot: link loss', () => {
     await waitFor('link reconnecting', () => robot.link() === 'reconnecting');
     expect(robot.observe()).toBeUndefined();
     for (let i = 0; i < 5; i++) expect(robot.act({ jointVelocities: velocities(9.9) })).toBeUndefined();
-    await robot.stop(); // link down: resolves without sending
+    // Link down: nothing can be sent, and the outcome says so with what the operator must do.
+    expect(await robot.stop()).toEqual({
+      kind: 'impossible',
+      detail: `the link to ${server.url} is down: no stop command could be sent`,
+      operatorAction:
+        'stop the arm at the robot now (its e-stop): it keeps its last command unless its controller has a command timeout',
+    });
     expect(logLines.some((l) => l.includes('no stop command sent'))).toBe(true);
     expect(robot.stats().commandsDropped).toBe(5);
 
@@ -307,7 +365,7 @@ describe('RosRobot: link loss', () => {
     await waitFor('a fault', () => faults.length === 1);
     expect(faults[0]).toBe(`the link to ${server.url} came back; safety.onReconnect is 'stop'`);
     expect(robot.act({ jointVelocities: velocities(0.2) })).toBeUndefined();
-    await robot.stop();
+    expect((await robot.stop()).kind).toBe('confirmed');
     await waitFor('the stop command', () => server.commands.length === 1);
     expect(dataOf(server.commands[0]!.msg)).toEqual(new Array(ARM).fill(0));
   });
@@ -356,5 +414,127 @@ describe('RosRobot: link loss', () => {
     expect(robot.link()).toBe('lost');
     await new Promise((r) => setTimeout(r, 100));
     expect(server.clientCount()).toBe(0);
+  });
+});
+
+describe('RosRobot: the bridge it meets', () => {
+  it('refuses to connect to a ROS 1 bridge with rosVersion 2, saying which version it speaks', async () => {
+    await server.close();
+    server = await RosbridgeTestServer.start({
+      jointNames: PANDA_ROS_JOINTS,
+      initialPositions: HOME,
+      rosVersion: 1,
+    });
+    // A long connect timeout: the answer must come from rosapi, not from waiting for a state.
+    const robot = makeRobot({ reconnect: { timeoutMs: 60_000 } });
+    const error = await robot.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RobotMismatchError);
+    expect((error as Error).message).toBe(
+      `the robot at ${server.url} does not match robot 'panda-test' (nothing was commanded): rosbridge speaks ROS 1 ` +
+        '(rosapi lists /joint_states as sensor_msgs/JointState), but ros.rosVersion is 2: set ros.rosVersion: 1',
+    );
+    expect(robot.link()).toBe('lost');
+    expect(server.commands).toEqual([]);
+  }, 30_000);
+
+  it('refuses to connect when nobody subscribes to the command topic, naming it', async () => {
+    const robot = makeRobot({
+      ros: { command: { type: 'velocity', topic: '/joint_group_velocity_controler/commands' } },
+    });
+    const error = await robot.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RobotMismatchError);
+    expect((error as Error).message).toContain(
+      'nobody subscribes to the command topic /joint_group_velocity_controler/commands, so commands sent there would move nothing',
+    );
+    expect(server.published).toEqual([]);
+  });
+
+  it('connects without the checks when rosapi does not answer, and says so', async () => {
+    server.disableRosapi();
+    const robot = makeRobot();
+    await robot.connect();
+    expect(robot.link()).toBe('connected');
+    expect(logLines.some((l) => l.startsWith('rosapi did not tell the topic list'))).toBe(true);
+  });
+});
+
+describe('RosRobot: joint states after a gap', () => {
+  it('goes on, and says so, when the arm is where the commands took it', async () => {
+    const faults: string[] = [];
+    const robot = makeRobot();
+    robot.onFault((r) => faults.push(r));
+    await robot.connect();
+    server.pauseState();
+    await drained(robot);
+    clockMs += 500; // the loop's watchdog would have held the arm meanwhile
+    server.resumeState();
+    await waitFor('the state gap', () => robot.stats().stateGaps === 1);
+    expect(faults).toEqual([]);
+    expect(logLines).toContain(
+      'joint states are back after 500 ms without joint states; the arm is where the commands sent could have taken it; going on',
+    );
+    expect(robot.act({ jointVelocities: velocities(0.1) })).toBeDefined();
+  });
+
+  it('faults when the state comes back with a jump, naming the joint', async () => {
+    const faults: string[] = [];
+    const robot = makeRobot();
+    robot.onFault((r) => faults.push(r));
+    await robot.connect();
+    server.pauseState();
+    await drained(robot);
+    clockMs += 500;
+    // Someone resets the arm while its state is not published.
+    server.setJointPositions([0.8, ...HOME.slice(1)]);
+    server.resumeState();
+    await waitFor('the fault', () => faults.length === 1);
+    expect(faults[0]).toBe(
+      'joint states came back after 500 ms without joint states with joint1 0.800 rad from where it was ' +
+        '(the commands sent explain at most 0.208 rad): the arm moved while it was not observed ' +
+        '(reset, pushed, or a driver restart); check the arm and the scene, then start a new run',
+    );
+    expect(robot.act({ jointVelocities: velocities(0.1) })).toBeUndefined();
+    // The stop still goes out, and is confirmed by the fresh state.
+    expect((await robot.stop()).kind).toBe('confirmed');
+  });
+
+  it('faults when the link comes back with the arm elsewhere, even with onReconnect resume', async () => {
+    const faults: string[] = [];
+    const robot = makeRobot();
+    robot.onFault((r) => faults.push(r));
+    await robot.connect();
+    await server.kill();
+    await waitFor('link reconnecting', () => robot.link() === 'reconnecting');
+    server.setJointPositions([0, 0.41, 0, -1.85, 0, 2.26, -0.3]);
+    await server.restart();
+    await waitFor('the fault', () => faults.length === 1);
+    expect(faults[0]).toMatch(
+      /^joint states came back after a link loss with joint7 1\.090 rad from where it was/,
+    );
+  });
+
+  it('accepts the motion the commands sent explain, across a gap', async () => {
+    const faults: string[] = [];
+    const robot = makeRobot();
+    robot.onFault((r) => faults.push(r));
+    await robot.connect();
+    server.pauseState();
+    await drained(robot);
+    // 1 rad/s on joint1 for 0.5 s of loop time, then a hold: the arm is 0.5 rad further on.
+    robot.act({ jointVelocities: Float64Array.of(1, 0, 0, 0, 0, 0, 0) });
+    clockMs += 500;
+    robot.act({ jointVelocities: new Float64Array(ARM) });
+    await waitFor('both commands', () => server.commands.length === 2);
+    server.setJointPositions([0.5, ...HOME.slice(1)]);
+    clockMs += 200;
+    server.resumeState();
+    await waitFor('the state gap', () => robot.stats().stateGaps === 1);
+    expect(faults).toEqual([]);
   });
 });

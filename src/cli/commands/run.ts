@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { Subject } from 'rxjs';
+import type { StopOutcome } from '../../bridge/robot.js';
 import type { LoopReport, LoopStats, TimingSummary } from '../../control/loop-contract.js';
 import { type RunSessionResult, runSession } from '../../control/run-session.js';
 import { ArmpriorError } from '../../core/errors.js';
@@ -21,10 +22,30 @@ interface RunOptions {
   json?: boolean;
 }
 
-/** A run that ended on a fault (e-stop, lost link, actor NaN…): the robot was stopped safely. */
+/**
+ * A run that ended on a fault (e-stop, lost link, actor NaN…), or whose safe stop was not
+ * confirmed: the message says what ended it and exactly what happened to the robot.
+ */
 export class RunFaultError extends ArmpriorError {
-  constructor(reason: string) {
-    super('run_fault', `the run stopped on a fault, with the robot stopped: ${reason}`);
+  readonly report: LoopReport;
+  constructor(report: LoopReport) {
+    const ended = report.endedOnFault
+      ? `the run stopped on a fault: ${report.stopReason}`
+      : `the run ended (${report.stopReason}) without a confirmed stop`;
+    super('run_fault', `${ended}; ${stopSentence(report.stop)}`);
+    this.report = report;
+  }
+}
+
+/** What happened to the robot, said plainly, with what the operator must do where needed. */
+export function stopSentence(stop: StopOutcome): string {
+  switch (stop.kind) {
+    case 'confirmed':
+      return `robot stopped (confirmed: ${stop.detail})`;
+    case 'unconfirmed':
+      return `stop NOT confirmed: ${stop.detail}; ${stop.operatorAction}`;
+    case 'impossible':
+      return `robot NOT stopped: ${stop.detail}; ${stop.operatorAction}`;
   }
 }
 
@@ -138,7 +159,7 @@ export function registerRunCommand(program: Command): void {
       }
       if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else process.stdout.write(finalReport(result));
-      if (result.report.fault) throw new RunFaultError(result.report.stopReason);
+      if (result.report.fault) throw new RunFaultError(result.report);
     });
 }
 
@@ -160,7 +181,8 @@ function finalReport(r: RunSessionResult): string {
     .map(([k, n]) => `${k} ${n}`);
   const lines = [
     `run · ${r.actor} on ${r.robot} · task ${r.task} · ${r.rateHz.toFixed(0)} Hz`,
-    `  stopped: ${rep.stopReason}${rep.fault ? ' (fault)' : ''}, robot stopped safely`,
+    `  ended: ${rep.stopReason}${rep.endedOnFault ? ' (fault)' : ''}`,
+    `  ${stopSentence(rep.stop)}`,
     `  steps ${rep.steps} in ${(rep.elapsedMs / 1000).toFixed(1)} s (${rep.rateHz.toFixed(1)} Hz)`,
     `  period jitter   ${timing(rep.periodJitterMs)}`,
     `  actor latency   ${timing(rep.actorLatencyMs)}`,
@@ -171,7 +193,7 @@ function finalReport(r: RunSessionResult): string {
   const link = r.robotStats;
   if (link) {
     lines.push(
-      `  rosbridge: ${link.messagesReceived} messages in (${link.messagesRejected} refused${link.lastRejection ? `, last: ${link.lastRejection}` : ''}), ${link.commandsSent} commands out, ${link.reconnects} reconnects`,
+      `  rosbridge: ${link.messagesReceived} messages in (${link.messagesRejected} refused${link.lastRejection ? `, last: ${link.lastRejection}` : ''}), ${link.commandsSent} commands out, ${link.reconnects} reconnects, ${link.stateGaps} state gaps`,
     );
   }
   if (r.recordedTo) lines.push(`  recorded to ${r.recordedTo}`);
