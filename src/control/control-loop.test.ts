@@ -204,17 +204,25 @@ describe('runControlLoop (virtual time)', () => {
 
   it('abandons a step still running after maxStateAgeMs, holds the arm and keeps its rate (issue #17)', async () => {
     const signals: AbortSignal[] = [];
-    const run = runVirtual({
-      periodMs: 2,
-      maxStateAgeMs: 5,
-      durationMs: 20,
-      step:
-        (ts) =>
-        (_state, _tick, signal): Observable<StepOutcome> => {
-          signals.push(signal);
-          return timer(50, ts).pipe(map(() => quietOutcome)); // an actor that hangs
-        },
-    });
+    const holds: [number, string][] = [];
+    const run = runVirtual(
+      {
+        periodMs: 2,
+        maxStateAgeMs: 5,
+        durationMs: 20,
+        step:
+          (ts) =>
+          (_state, _tick, signal): Observable<StepOutcome> => {
+            signals.push(signal);
+            return timer(50, ts).pipe(map(() => quietOutcome)); // an actor that hangs
+          },
+      },
+      (_robot, ts) => ({ onHold: (kind) => holds.push([ts.now(), kind]) }),
+    );
+    expect(holds).toEqual([
+      [6, 'abandoned_step'],
+      [14, 'abandoned_step'],
+    ]);
     // Ticks at 2 and 4 find the step running (overruns); at 6 it has run 6 ms > 5 ms: abandoned,
     // the arm held. The tick at 8 starts a new step from fresh state; the same again at 14 and 16.
     expect(run.stepCalls.map((c) => c.atMs)).toEqual([0, 8, 16]);

@@ -81,7 +81,8 @@ const DEFAULT_REPORT_EVERY_MS = 1000;
  *    never queued, and counted as overruns, as are deadlines the clock skipped because it was late.
  *    A tick that finds the step still running after more than `maxStateAgeMs` abandons it: its
  *    signal is aborted (it must send nothing after), a zero-velocity command holds the arm
- *    (counted in `abandonedSteps`), and the next tick starts a new step from fresh state. The
+ *    (counted in `abandonedSteps`, told to `onHold`), and the next tick starts a new step from
+ *    fresh state. The
  *    clock and the watchdog never wait on a step (an actor that hangs, issue #17).
  *
  * The loop ends when `durationMs` is reached (`duration reached`), `stop$` emits or
@@ -169,6 +170,7 @@ export function runControlLoop(options: ControlLoopOptions): ControlLoopHandle {
     step.abandon.abort(`the control step ran past maxStateAgeMs, ${options.maxStateAgeMs} ms`);
     robot.act(zeroCommand(robot.spec.jointNames.length));
     stats.stepAbandoned();
+    options.onHold?.('abandoned_step');
     step.abandoned$.next();
   };
 

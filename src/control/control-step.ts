@@ -178,7 +178,14 @@ export function createControlStep(parts: ControlStepParts): {
 
   const hold = (kind: HoldKind) => {
     if (kind === 'link_down') endAtGap('link_lost', 'a link loss', undefined);
-    else endAtGap('state_gap', 'stale robot state (the watchdog held the arm)', robot.observe());
+    else if (kind === 'stale_state') {
+      endAtGap('state_gap', 'stale robot state (the watchdog held the arm)', robot.observe());
+    } else
+      endAtGap(
+        'state_gap',
+        'a step the actor did not finish in time (the loop held the arm)',
+        robot.observe(),
+      );
   };
 
   const finish = (finalState: RobotState | undefined, ending: RunEnding) => {

@@ -72,8 +72,8 @@ export interface ControlLoopOptions {
   readonly onHold?: (kind: HoldKind) => void;
 }
 
-/** Why a tick held the robot instead of stepping. */
-export type HoldKind = 'link_down' | 'stale_state';
+/** Why a tick held the robot instead of stepping: the link, stale state, or a step given up. */
+export type HoldKind = 'link_down' | 'stale_state' | 'abandoned_step';
 
 /** Percentiles of a timing series (ms). */
 export interface TimingSummary {

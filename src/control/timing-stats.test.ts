@@ -59,6 +59,7 @@ describe('LoopStatsRecorder', () => {
     r.stepDone({ actorLatencyMs: 0.1, interventions: ['joint_velocity', 'workspace'] });
     r.stepDone({ actorLatencyMs: 0.3, interventions: ['joint_velocity'] });
     r.watchdogHold();
+    r.stepAbandoned();
     r.linkDown();
     r.linkDown();
     const stats = r.snapshot(1100);
@@ -70,6 +71,7 @@ describe('LoopStatsRecorder', () => {
       actorLatencyMs: { count: 2, p50: 0.1, p99: 0.3, max: 0.3 },
       overruns: 0,
       watchdogHolds: 1,
+      abandonedSteps: 1,
       linkDownTicks: 2,
       interventions: {
         non_finite: 0,
