@@ -4,6 +4,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import type { ArmEnv, StepResult } from '../../sim/env.js';
 import type { Simulation } from '../../sim/mujoco/simulation.js';
 import type { EpisodeObserver, StepObserver } from '../../sim/rollout.js';
+import { asDiskFull } from '../core/disk-full.js';
 import { ArmpriorError } from '../core/errors.js';
 import {
   REPLAY_FORMAT_VERSION,
@@ -256,7 +258,12 @@ const REPLAY_FILE = /^episode-(\d{6,})\.json$/;
 export function writeReplay(dir: string, replay: Replay): string {
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.episode.tmp-${process.pid}`);
-  writeFileSync(temp, JSON.stringify(replay));
+  try {
+    writeFileSync(temp, JSON.stringify(replay));
+  } catch (error) {
+    rmSync(temp, { force: true }); // a full disk leaves no half-written temp file
+    throw asDiskFull(error, dir);
+  }
   try {
     for (let index = nextIndex(dir); ; index++) {
       const file = join(dir, replayFileName(index));
