@@ -283,9 +283,14 @@ async function loadDemos(
   if (dir === undefined) return undefined;
   const env = await ArmEnv.create({ task, robot });
   try {
-    const { episodes, tempFiles } = await readDemonstrations(resolve(dir), env);
+    const { episodes, tempFiles, unverified } = await readDemonstrations(resolve(dir), env);
     if (tempFiles.length > 0) {
       process.stderr.write(`armprior: ignored ${tempFiles.length} unfinished episode file(s) in ${dir}\n`);
+    }
+    if (unverified.length > 0) {
+      process.stderr.write(
+        `armprior: ${unverified.length} of ${episodes.length} episode file(s) in ${dir} have no checksum (written before armprior kept them): read unverified\n`,
+      );
     }
     process.stderr.write(`armprior: ${episodes.length} demonstration episodes from ${dir}\n`);
     return episodes;
