@@ -256,9 +256,9 @@ const REPLAY_FILE = /^episode-(\d{6,})\.json$/;
  * (another process took the index), and the next index is tried.
  */
 export function writeReplay(dir: string, replay: Replay): string {
-  mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.episode.tmp-${process.pid}`);
   try {
+    mkdirSync(dir, { recursive: true });
     writeFileSync(temp, JSON.stringify(replay));
   } catch (error) {
     rmSync(temp, { force: true }); // a full disk leaves no half-written temp file

@@ -80,14 +80,14 @@ export function saveCheckpoint(
   payload: CheckpointPayload,
   keep: number,
 ): string {
-  mkdirSync(checkpoints, { recursive: true });
   const final = join(checkpoints, checkpointName(step));
-  // A checkpoint of this step exists only when a resume skipped it as damaged: keep it aside
-  // for inspection rather than overwrite it.
-  if (existsSync(final)) renameSync(final, `${final}.damaged-${Date.now()}`);
   const staging = join(checkpoints, `.staging-${checkpointName(step)}-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
   try {
+    mkdirSync(checkpoints, { recursive: true });
+    // A checkpoint of this step exists only when a resume skipped it as damaged: keep it aside
+    // for inspection rather than overwrite it.
+    if (existsSync(final)) renameSync(final, `${final}.damaged-${Date.now()}`);
+    rmSync(staging, { recursive: true, force: true });
     writeStaging(staging, step, payload);
     renameSync(staging, final);
   } catch (error) {

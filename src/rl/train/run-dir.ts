@@ -80,7 +80,11 @@ export function newRunDir(root: string, task: string, algo: string, seed: number
   const base = join(root, `${task}__${algo}__${seed}__${stamp}`);
   let dir = base;
   for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw asDiskFull(error, dir);
+  }
   return dir;
 }
 
