@@ -420,7 +420,7 @@ describe('what a failure leaves in the store (issue #17)', () => {
     for (const failing of ['/replays/', '/evaluation\\.json$']) {
       const run = await prior(['add', join(files, 'full.js'), '--episodes', '4'], {
         NODE_OPTIONS: `--import=${fileURLToPath(new URL('./support/disk-full-preload.mjs', import.meta.url))}`,
-        ARMPRIOR_TEST_DISK_FULL: failing,
+        ARMPRIOR_TEST_DISK_FULL_FROM: failing,
       });
       expectOneLine(run.stderr, /^armprior: no space left on device while writing \/\S+$/);
       expect(run.code, failing).toBe(2);

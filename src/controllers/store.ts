@@ -13,8 +13,8 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { boundStrings } from '../core/bounded-text.js';
+import { asDiskFull, writeFreshFile } from '../core/disk-full.js';
 import { ArmpriorError, DiskFullError } from '../core/errors.js';
-import { diskFullOr, writeFreshFile } from '../core/fs-write.js';
 
 /** How a version came to be ('person': a module a person wrote or edited, `prior add`). */
 export type PriorSource = 'llm' | 'bundled' | 'replay' | 'person';
@@ -334,7 +334,7 @@ export class PriorStore {
 /** A full disk as itself (one clear line), anything else as a store error saying what failed. */
 function storeFailure(cause: unknown, path: string, message: string): Error {
   if (cause instanceof DiskFullError || cause instanceof PriorStoreError) return cause;
-  const full = diskFullOr(cause, path);
+  const full = asDiskFull(cause, path);
   return full instanceof DiskFullError ? full : new PriorStoreError(message, { cause });
 }
 

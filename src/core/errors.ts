@@ -76,6 +76,15 @@ export class WorkerError extends ArmpriorError {
   }
 }
 
+/** The disk (or the user's quota) filled up while writing `file` (ENOSPC, EDQUOT): bad input from the environment. */
+export class DiskFullError extends ArmpriorError {
+  readonly file: string;
+  constructor(file: string, options?: { cause?: unknown }) {
+    super('disk_full', `no space left on device while writing ${file}`, options);
+    this.file = file;
+  }
+}
+
 /** What is wrong with a dataset, for callers that react to one kind (the message says it to people). */
 export type DatasetProblem =
   | 'missing'
@@ -115,15 +124,6 @@ export class DatasetError extends ArmpriorError {
     super(code, `${file}: ${message}`, options);
     this.file = file;
     this.problem = problem;
-  }
-}
-
-/** The disk (or the user's quota) is full: ENOSPC or EDQUOT while writing `path`. Bad input from the environment. */
-export class DiskFullError extends ArmpriorError {
-  readonly path: string;
-  constructor(path: string, options?: { cause?: unknown }) {
-    super('disk_full', `no space left on device while writing ${path}`, options);
-    this.path = path;
   }
 }
 

@@ -48,18 +48,19 @@ export function episodeCollector(env: ArmEnv, options: { priorActed: boolean }) 
 }
 
 /**
- * Demonstrations for training on `env`'s task: every episode of the dataset, checked against the
- * env's observation layout, goal and action sizes and task (a mismatch is refused, naming it).
+ * Demonstrations for training on `env`'s task: every episode of the dataset, checked against its
+ * checksum and the env's observation layout, goal and action sizes and task (a corrupted file or
+ * a mismatch is refused, naming it). `unverified`: files written before checksums.
  */
 export async function readDemonstrations(
   dir: string,
   env: ArmEnv,
-): Promise<{ episodes: EpisodeData[]; tempFiles: string[] }> {
+): Promise<{ episodes: EpisodeData[]; tempFiles: string[]; unverified: string[] }> {
   const contents = await readDataset(dir, {
     task: env.task.name,
     observationFields: env.observationFields,
     goalSize: env.goalSize,
     actionSize: env.actionSize,
   });
-  return { episodes: contents.episodes, tempFiles: contents.tempFiles };
+  return { episodes: contents.episodes, tempFiles: contents.tempFiles, unverified: contents.unverified };
 }

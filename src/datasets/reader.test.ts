@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { makeVector, type Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { DatasetError, type DatasetProblem } from '../core/errors.js';
+import { CHECKSUMS_DIR, verifyEpisodeChecksum } from './checksums.js';
 import { episodeToTable } from './episode-table.js';
 import type { DatasetExpectation } from './expectation.js';
 import { decodeParquet, encodeParquet } from './parquet-io.js';
@@ -11,12 +12,19 @@ import { EPISODES_DIR } from './schema.js';
 import { EXPECTED, FIELDS, META, makeEpisode, newDir } from './test-fixtures.js';
 import { DatasetWriter, writeEpisodeData } from './writer.js';
 
-/** A dataset of three episodes of 4, 5 and 6 steps. */
-async function dataset(): Promise<{ dir: string; file: (index: number) => string }> {
+/**
+ * A dataset of three episodes of 4, 5 and 6 steps. Without its checksums unless asked: most
+ * tests here damage files on purpose to see the row-by-row checks, which are what stands
+ * between a learner and a file that has no checksum (written before them, or by another tool).
+ */
+async function dataset(
+  options: { checksums?: boolean } = {},
+): Promise<{ dir: string; file: (index: number) => string }> {
   const dir = newDir();
   const writer = await DatasetWriter.open(dir, META);
   for (const i of [0, 1, 2])
     await writeEpisodeData(writer, makeEpisode(i, 4 + i), { start: { actor: 'prior:x' } });
+  if (!options.checksums) rmSync(join(dir, CHECKSUMS_DIR), { recursive: true });
   const file = (index: number) => join(dir, EPISODES_DIR, `episode-00000${index}.parquet`);
   return { dir, file };
 }
@@ -195,5 +203,91 @@ describe('readDataset refuses', () => {
     const { dir, file } = await dataset();
     writeFileSync(file(0), readFileSync(file(2)));
     expectRefusal(await refusal(dir), 'metadata', file(0), /metadata says episode 2, the file name 0/);
+  });
+});
+
+describe('episode checksums', () => {
+  it('refuses a file with any one byte flipped, naming it, before decoding it', async () => {
+    const { dir, file } = await dataset({ checksums: true });
+    const original = readFileSync(file(0));
+    // Issue #17: a flip at 84 of 202 offsets was read back with changed values. The check, at
+    // every offset of the file; the whole read, at every 61st (each rewrites the file).
+    const flipped = (offset: number) => {
+      const bytes = Buffer.from(original);
+      bytes[offset] = bytes[offset]! ^ 0x10;
+      return bytes;
+    };
+    const passed: number[] = [];
+    for (let offset = 0; offset < original.length; offset++) {
+      const ok = await verifyEpisodeChecksum(dir, 'episode-000000.parquet', flipped(offset)).then(
+        () => true,
+        () => false,
+      );
+      if (ok) passed.push(offset);
+    }
+    expect(passed).toEqual([]);
+    const accepted: number[] = [];
+    for (let offset = 0; offset < original.length; offset += 61) {
+      writeFileSync(file(0), flipped(offset));
+      const error = await readDataset(dir, EXPECTED).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!(error instanceof DatasetError) || error.problem !== 'corrupt' || error.file !== file(0))
+        accepted.push(offset);
+    }
+    expect(accepted).toEqual([]);
+    expectRefusal(
+      await refusal(dir),
+      'corrupt',
+      file(0),
+      new RegExp(
+        `corrupted: its ${original.length} bytes do not match the SHA-256 recorded when it was written`,
+      ),
+    );
+    writeFileSync(file(0), original);
+    expect((await readDataset(dir, EXPECTED)).unverified).toEqual([]);
+  });
+
+  it('refuses a file whose checksum file is damaged, naming both', async () => {
+    const { dir, file } = await dataset({ checksums: true });
+    const checksum = join(dir, CHECKSUMS_DIR, 'episode-000002.parquet.sha256');
+    writeFileSync(checksum, 'not a checksum\n');
+    expectRefusal(
+      await refusal(dir),
+      'corrupt',
+      file(2),
+      /checksum file .*episode-000002\.parquet\.sha256 is damaged/,
+    );
+  });
+
+  it('reads a dataset written before checksums, listing its files as unverified', async () => {
+    const { dir, file } = await dataset();
+    const read = await readDataset(dir, EXPECTED);
+    expect(read.episodes.map((e) => e.length)).toEqual([4, 5, 6]);
+    expect(read.unverified).toEqual([file(0), file(1), file(2)]);
+    // Appending to it keeps checksums for the new episodes only.
+    const writer = await DatasetWriter.open(dir, META);
+    await writeEpisodeData(writer, makeEpisode(3, 2), { start: { actor: 'prior:x' } });
+    expect((await readDataset(dir, EXPECTED)).unverified).toEqual([file(0), file(1), file(2)]);
+  });
+
+  it('writes checksums sha256sum can check, and ignores one left without its episode file', async () => {
+    const { dir } = await dataset({ checksums: true });
+    const line = readFileSync(join(dir, CHECKSUMS_DIR, 'episode-000000.parquet.sha256'), 'utf8');
+    expect(line).toMatch(/^[0-9a-f]{64} {2}episodes\/episode-000000\.parquet\n$/);
+    // A writer that crashed after claiming index 3 (checksum written, episode file not).
+    writeFileSync(
+      join(dir, CHECKSUMS_DIR, 'episode-000003.parquet.sha256'),
+      line.replace('000000', '000003'),
+    );
+    expect((await readDataset(dir, EXPECTED)).episodes).toHaveLength(3);
+    const writer = await DatasetWriter.open(dir, META);
+    expect(await writeEpisodeData(writer, makeEpisode(4, 2), { start: { actor: 'prior:x' } })).toMatchObject({
+      index: 4,
+    });
+    const read = await readDataset(dir, EXPECTED);
+    expect(read.episodes.map((e) => e.length)).toEqual([4, 5, 6, 2]);
+    expect(read.unverified).toEqual([]);
   });
 });

@@ -1,12 +1,14 @@
 /**
  * Reads a recorded dataset into replay-buffer episodes, refusing anything that would put wrong
- * data into a learner: a file that is not whole, a layout or task other than the expected one,
- * rows out of order, non-finite numbers. Every refusal is a DatasetError naming the file.
+ * data into a learner: a file that does not match its checksum, is not whole, a layout or task
+ * other than the expected one, rows out of order, non-finite numbers. Every refusal is a
+ * DatasetError naming the file.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DatasetError } from '../core/errors.js';
 import type { EpisodeData } from '../rl/replay-buffer.js';
+import { verifyEpisodeChecksum } from './checksums.js';
 import { listEpisodes } from './episode-files.js';
 import { type EpisodeRecord, tableToEpisode } from './episode-table.js';
 import { checkExpectation, type DatasetExpectation } from './expectation.js';
@@ -36,6 +38,11 @@ export interface DatasetContents {
   details: EpisodeDetails[];
   /** Temp files a crashed writer left in the episodes folder (ignored; a caller may warn). */
   tempFiles: string[];
+  /**
+   * Episode files without a checksum (written before armprior kept them, or by another tool):
+   * read and checked row by row, but a flipped byte in them cannot be told. A caller may warn.
+   */
+  unverified: string[];
 }
 
 /** Reads every episode of the dataset at `dir`, checked against `expected`. */
@@ -65,9 +72,11 @@ export async function readDataset(dir: string, expected: DatasetExpectation): Pr
   let firstFile = '';
   const episodes: EpisodeData[] = [];
   const details: EpisodeDetails[] = [];
+  const unverified: string[] = [];
   for (const { index, name } of files) {
     const file = join(episodesDir, name);
     const read = await readEpisodeFile(file, index);
+    if (!read.verified) unverified.push(file);
     if (!meta) {
       checkExpectation(read.dataset, expected, file);
       meta = read.dataset;
@@ -94,18 +103,22 @@ export async function readDataset(dir: string, expected: DatasetExpectation): Pr
       ...(safetyInterventions ? { safetyInterventions } : {}),
     });
   }
-  return { meta: meta!, episodes, details, tempFiles };
+  return { meta: meta!, episodes, details, tempFiles, unverified };
 }
 
 /**
- * Reads and checks one episode file. `index` is the one its name gives (checked against the
- * rows and metadata, so a renamed copy is noticed).
+ * Reads and checks one episode file (`<dataset>/episodes/<name>`): its bytes against its
+ * checksum first, so a damaged file never reaches the decoder, then its content. `index` is the
+ * one its name gives (checked against the rows and metadata, so a renamed copy is noticed).
+ * `verified` is false for a file without a checksum (written before them).
  */
 export async function readEpisodeFile(
   file: string,
   index: number,
-): Promise<{ dataset: DatasetMeta; episode: EpisodeMeta; record: EpisodeRecord }> {
-  const { table, keyValue } = decodeParquet(await readFile(file), file);
+): Promise<{ dataset: DatasetMeta; episode: EpisodeMeta; record: EpisodeRecord; verified: boolean }> {
+  const bytes = await readFile(file);
+  const verified = await verifyEpisodeChecksum(dirname(dirname(file)), basename(file), bytes);
+  const { table, keyValue } = decodeParquet(bytes, file);
   const { dataset, episode } = parseMetadata(keyValue, file);
   if (episode.index !== index) {
     throw new DatasetError(
@@ -124,5 +137,5 @@ export async function readEpisodeFile(
       `${record.length} rows, the metadata says ${episode.length} steps`,
     );
   }
-  return { dataset, episode, record };
+  return { dataset, episode, record, verified };
 }

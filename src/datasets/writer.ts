@@ -3,10 +3,11 @@
  * one Parquet file per episode, written when the episode ends, so a crash loses at most the
  * episode in progress. Appends to an existing dataset, never overwrites it.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError, messageOf } from '../core/errors.js';
 import type { EpisodeData, TransitionSizes } from '../rl/replay-buffer.js';
+import { CHECKSUMS_DIR, checksumFileName, checksumLine } from './checksums.js';
 import { listEpisodes, publishFile } from './episode-files.js';
 import { type EpisodeRecord, episodeToTable } from './episode-table.js';
 import { describeDifference, metadataEntries, parseMetadata, transitionSizes } from './metadata.js';
@@ -57,6 +58,7 @@ export class DatasetWriter {
   readonly meta: DatasetMeta;
   readonly sizes: TransitionSizes;
   private readonly episodesDir: string;
+  private readonly checksumsDir: string;
   private readonly now: () => Date;
   private nextIndex: number;
   private episode: OpenEpisode | undefined;
@@ -69,6 +71,7 @@ export class DatasetWriter {
     this.meta = meta;
     this.sizes = transitionSizes(meta);
     this.episodesDir = join(dir, EPISODES_DIR);
+    this.checksumsDir = join(dir, CHECKSUMS_DIR);
     this.nextIndex = nextIndex;
     this.now = now;
   }
@@ -94,6 +97,7 @@ export class DatasetWriter {
     }
     const episodesDir = join(dir, EPISODES_DIR);
     await mkdir(episodesDir, { recursive: true });
+    await mkdir(join(dir, CHECKSUMS_DIR), { recursive: true });
     const { episodes } = await listEpisodes(episodesDir);
     const last = episodes.at(-1);
     if (last) {
@@ -255,9 +259,23 @@ export class DatasetWriter {
         metadataEntries(this.meta, meta),
       );
       const name = episodeFileName(index);
-      if (await publishFile(this.episodesDir, name, bytes)) {
-        this.nextIndex = index + 1;
-        return { index, path: join(this.episodesDir, name), length: record.length };
+      // The checksum first (src/datasets/checksums.ts): it claims the index, and an episode file
+      // never appears without it. Taken: another writer has this index.
+      if (
+        await publishFile(this.checksumsDir, checksumFileName(name), Buffer.from(checksumLine(bytes, name)))
+      ) {
+        let published = false;
+        try {
+          published = await publishFile(this.episodesDir, name, bytes);
+        } finally {
+          // Not published (a writer that keeps no checksums took the name, or the write failed):
+          // the checksum describes no file of ours.
+          if (!published) await unlink(join(this.checksumsDir, checksumFileName(name))).catch(() => {});
+        }
+        if (published) {
+          this.nextIndex = index + 1;
+          return { index, path: join(this.episodesDir, name), length: record.length };
+        }
       }
       // Another writer took this index since we looked: continue after its newest episode.
       const { episodes } = await listEpisodes(this.episodesDir);

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { ArmEnv, StepResult } from '../../sim/env.js';
 import type { Simulation } from '../../sim/mujoco/simulation.js';
 import type { EpisodeObserver, StepObserver } from '../../sim/rollout.js';
+import { asDiskFull, writeFreshFile } from '../core/disk-full.js';
 import { ArmpriorError } from '../core/errors.js';
-import { diskFullOr, writeFreshFile } from '../core/fs-write.js';
 import {
   REPLAY_FORMAT_VERSION,
   type Replay,
@@ -250,7 +250,7 @@ export function writeReplay(dir: string, replay: Replay): string {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
-    throw diskFullOr(error, dir);
+    throw asDiskFull(error, dir);
   }
   const temp = join(dir, `.episode.tmp-${process.pid}`);
   // A full disk is one clear error naming the folder, with no partial file left (issue #17).
@@ -276,7 +276,7 @@ export function appendReplays(from: string, to: string): string[] {
   try {
     mkdirSync(to, { recursive: true });
   } catch (error) {
-    throw diskFullOr(error, to);
+    throw asDiskFull(error, to);
   }
   const moved = files.map((file) => {
     const target = linkAsNext(file, to);
@@ -297,7 +297,7 @@ function linkAsNext(file: string, dir: string): string {
     } catch (error) {
       // Unlike a rename, a link fails when the name exists (another process took the index).
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        const full = diskFullOr(error, target);
+        const full = asDiskFull(error, target);
         throw full !== error ? full : new ReplayError(target, 'cannot write the replay', { cause: error });
       }
     }

@@ -41,6 +41,46 @@ function perSlot(name: string, sizes: TransitionSizes): number {
   return 1;
 }
 
+/** The arrays of a {@link ReplayBuffer.snapshot}, grouped by how many values a slot holds. */
+const SNAPSHOT_GROUPS = {
+  observation: ['obs', 'nextObs'],
+  goal: ['achieved', 'desired', 'nextAchieved'],
+  action: ['action', 'priorAction'],
+  one: ['reward', 'terminated', 'priorActed', 'hasPriorAction', 'episodeEnd'],
+} as const;
+const SNAPSHOT_FLAGS = new Set(['terminated', 'priorActed', 'hasPriorAction']);
+
+/**
+ * What is wrong with a {@link ReplayBuffer.snapshot} read back from disk, judged on its own
+ * (before the env's sizes are known): a missing array or one of the wrong type, or lengths that
+ * do not split into `min(added, capacity)` equal slots. Undefined when it is whole; `restore`
+ * then checks the sizes against the buffer's.
+ */
+export function snapshotProblem(
+  snapshot: { added: number; arrays: Record<string, unknown> },
+  capacity: number,
+): string | undefined {
+  const slots = Math.min(snapshot.added, capacity);
+  for (const names of Object.values(SNAPSHOT_GROUPS)) {
+    let perSlotSeen: number | undefined;
+    for (const name of names) {
+      const array = snapshot.arrays[name];
+      const Type = SNAPSHOT_FLAGS.has(name) ? Uint8Array : Float64Array;
+      if (!(array instanceof Type))
+        return `'${name}' is ${array === undefined ? 'missing' : `not a ${Type.name}`}`;
+      const per = slots === 0 ? 0 : array.length / slots;
+      if (!Number.isInteger(per) || (slots === 0 && array.length !== 0))
+        return `'${name}' holds ${array.length} values, not a whole number per slot of ${slots}`;
+      if (names === SNAPSHOT_GROUPS.one && slots > 0 && per !== 1)
+        return `'${name}' holds ${array.length} values for ${slots} slots`;
+      if (perSlotSeen !== undefined && per !== perSlotSeen)
+        return `'${name}' holds ${per} values per slot, '${names[0]}' ${perSlotSeen}`;
+      perSlotSeen = per;
+    }
+  }
+  return undefined;
+}
+
 /** A sampled batch, in preallocated Float32 arrays (what the learner's graphs take). */
 export interface Batch {
   size: number;

@@ -78,6 +78,10 @@ export interface RunSummary {
   task: string;
   algo: string;
   seed: number;
+  /**
+   * `running` (a live process trains it), `finished`, `failed`, or `interrupted` (stopped on
+   * request, or its process is gone: killed, crashed; `train --resume` continues it).
+   */
   status: string;
   envSteps: number;
   updated: string;

@@ -6,6 +6,7 @@ import { bundledReply } from '../controllers/priors.js';
 import { PriorStore, type StoredPrior } from '../controllers/store.js';
 import { extractCode } from '../prompts/extract.js';
 import type { RunInfo } from '../rl/train/run-dir.js';
+import { runStatus } from '../rl/train/run-lock.js';
 import type {
   EvaluationSummary,
   PriorsResponse,
@@ -238,7 +239,8 @@ export class ViewerData {
           task: String(info.task),
           algo: String(info.algo),
           seed: Number(info.seed),
-          status: String(info.status),
+          // `interrupted` for a run.json that says running while no live process holds the run.
+          status: runStatus(dir, { status: info.status }),
           envSteps: Number(info.envSteps),
           updated: String(info.updated),
         },

@@ -12,6 +12,7 @@ import {
 } from '../../test/support/viewer-fixtures.js';
 import { ReplaySchema } from '../replays/replay-format.js';
 import { curvesSvgForRuns } from '../rl/experiment/run-plot.js';
+import { RunLock } from '../rl/train/run-lock.js';
 import type {
   JobResponse,
   PriorsResponse,
@@ -71,6 +72,7 @@ describe('armprior view server', () => {
   let root: string;
   let priors: string;
   let runs: string;
+  let liveRun: RunLock | undefined;
   let server: ViewerServer;
   let base: string;
   const curveCalls: string[][] = [];
@@ -111,6 +113,15 @@ describe('armprior view server', () => {
         [0, 0],
         [1000, 0.25],
       ],
+    );
+    // Run 1 is live (this process holds its lock); a run.json left `running` by a process that
+    // is gone (SIGKILL) reads as interrupted.
+    liveRun = RunLock.acquire(join(runs, 'reach__td3__1__20260101-000000'), 'armprior train');
+    writeRunFixture(
+      runs,
+      'push__td3__0__20260101-000000',
+      { task: 'push', algo: 'td3', seed: 0, status: 'running' },
+      [[0, 0]],
     );
     writeReplayFixture(join(runs, 'reach__td3__0__20260101-000000', 'replays'), 0, replay);
     symlinkSync(outside, join(runs, 'escaping-run'));
@@ -166,6 +177,7 @@ describe('armprior view server', () => {
   });
   afterAll(async () => {
     await server?.close();
+    liveRun?.release();
   });
 
   const get = async <T>(path: string): Promise<T> => {
@@ -233,6 +245,7 @@ describe('armprior view server', () => {
   it('lists runs and draws curves of named runs through the injected function', async () => {
     const { runs: list } = await get<RunsResponse>('/api/runs');
     expect(list.map((r) => [r.name, r.algo, r.seed, r.status])).toEqual([
+      ['push__td3__0__20260101-000000', 'td3', 0, 'interrupted'],
       ['reach__td3__0__20260101-000000', 'td3', 0, 'finished'],
       ['reach__td3__1__20260101-000000', 'td3', 1, 'running'],
     ]);

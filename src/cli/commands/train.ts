@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { ArmEnv } from '../../../sim/env.js';
 import { resolvePrior } from '../../controllers/priors.js';
 import { loadYamlConfig } from '../../core/config-file.js';
-import { ArmpriorError } from '../../core/errors.js';
+import { isDiskFull } from '../../core/disk-full.js';
+import { ArmpriorError, messageOf } from '../../core/errors.js';
 import { readDemonstrations } from '../../datasets/env-datasets.js';
 import type { EpisodeData } from '../../rl/replay-buffer.js';
 import {
@@ -15,10 +16,12 @@ import {
   type RunInfo,
   readRunConfig,
   readRunInfo,
+  recordRunFailure,
   runFiles,
   writeRunConfig,
   writeRunInfo,
 } from '../../rl/train/run-dir.js';
+import { RunLock } from '../../rl/train/run-lock.js';
 import {
   ALGOS,
   type Algo,
@@ -108,8 +111,8 @@ export function registerTrainCommand(program: Command): void {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      writeRunInfo(runDir, { ...info, status: 'running', updated: new Date().toISOString() });
       try {
+        writeRunInfo(runDir, { ...info, status: 'running', updated: new Date().toISOString() });
         const result = await train({
           task: info.task,
           robot: info.robot,
@@ -128,7 +131,7 @@ export function registerTrainCommand(program: Command): void {
         const finished = !result.interrupted;
         writeRunInfo(runDir, {
           ...info,
-          status: finished ? 'finished' : 'running',
+          status: finished ? 'finished' : 'interrupted',
           updated: new Date().toISOString(),
           envSteps: result.envSteps,
           ...(finished ? {} : { message: 'stopped on request; continue with --resume' }),
@@ -152,16 +155,21 @@ export function registerTrainCommand(program: Command): void {
         );
       } catch (error) {
         progress?.stop();
-        writeRunInfo(runDir, {
-          ...info,
-          status: 'failed',
-          updated: new Date().toISOString(),
-          message: error instanceof Error ? error.message : String(error),
-        });
+        // The error that stopped the run is the one reported. A failure to record it is said
+        // too, unless it is the same full disk (issue #17: one clear line); the released lock
+        // then shows the run as interrupted to readers.
+        const unrecorded = recordRunFailure(runDir, info, error);
+        if (unrecorded !== undefined && !(isDiskFull(unrecorded) && isDiskFull(error))) {
+          process.stderr.write(
+            `armprior: run.json does not say why the run stopped: ${messageOf(unrecorded)}\n`,
+          );
+        }
         throw error;
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        // Also released when the process exits, so an input refused before this point frees it too.
+        setup.lock()?.release();
       }
     });
 }
@@ -188,8 +196,10 @@ function flagOverrides(options: TrainOptions): Record<string, unknown> {
 }
 
 interface Setup {
-  /** The run folder, made (new run) or updated (resume) once the inputs have loaded. */
+  /** The run folder, made and locked (new run) or updated (resume) once the inputs have loaded. */
   createRunDir: () => string;
+  /** The run folder's lock once held (from the start on resume, from createRunDir on a new run). */
+  lock: () => RunLock | undefined;
   config: TrainConfig;
   info: RunInfo;
   priorSpec: string | undefined;
@@ -207,12 +217,14 @@ function newRunSetup(options: TrainOptions): Setup {
   const priorSpec = config.rlingua.prior === 'active' ? undefined : config.rlingua.prior;
   const info = newRunInfo(task, options.robot, algo, options.seed);
   // The folder is made once the prior and demonstrations have loaded: a refused input leaves nothing behind.
+  let lock: RunLock | undefined;
   const createRunDir = () => {
     const runDir = newRunDir(resolve(options.runs), task, algo, options.seed);
+    lock = RunLock.acquire(runDir, 'armprior train');
     writeRunConfig(runDir, config);
     return runDir;
   };
-  return { createRunDir, config, info, priorSpec };
+  return { createRunDir, lock: () => lock, config, info, priorSpec };
 }
 
 /**
@@ -224,6 +236,9 @@ function resumeSetup(options: TrainOptions): Setup {
   const runDir = resolve(options.resume!);
   if (!existsSync(runDir)) throw new ArmpriorError('run_missing', `no run folder ${runDir}`);
   const info = readRunInfo(runDir);
+  // Held from here on (released when the process exits): a second process on the folder is
+  // refused before it changes anything (issue #17).
+  const lock = RunLock.acquire(runDir, 'armprior train --resume');
   if (options.task && canonicalTask(options.task) !== info.task) {
     throw new ArmpriorError(
       'resume_mismatch',
@@ -256,7 +271,7 @@ function resumeSetup(options: TrainOptions): Setup {
     writeRunConfig(runDir, config);
     return runDir;
   };
-  return { createRunDir, config, info, priorSpec };
+  return { createRunDir, lock: () => lock, config, info, priorSpec };
 }
 
 /** Demonstration episodes of `--demos` (a Parquet dataset, checked against the task's layout). */
@@ -268,9 +283,14 @@ async function loadDemos(
   if (dir === undefined) return undefined;
   const env = await ArmEnv.create({ task, robot });
   try {
-    const { episodes, tempFiles } = await readDemonstrations(resolve(dir), env);
+    const { episodes, tempFiles, unverified } = await readDemonstrations(resolve(dir), env);
     if (tempFiles.length > 0) {
       process.stderr.write(`armprior: ignored ${tempFiles.length} unfinished episode file(s) in ${dir}\n`);
+    }
+    if (unverified.length > 0) {
+      process.stderr.write(
+        `armprior: ${unverified.length} of ${episodes.length} episode file(s) in ${dir} have no checksum (written before armprior kept them): read unverified\n`,
+      );
     }
     process.stderr.write(`armprior: ${episodes.length} demonstration episodes from ${dir}\n`);
     return episodes;

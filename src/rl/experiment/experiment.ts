@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { ArmEnv } from '../../../sim/env.js';
 import { evaluateController, evaluationSeeds } from '../../controllers/evaluate.js';
 import { createPriorController, type ResolvedPrior } from '../../controllers/priors.js';
-import { newRunDir, newRunInfo, writeRunConfig, writeRunInfo } from '../train/run-dir.js';
+import { newRunDir, newRunInfo, recordRunFailure, writeRunConfig, writeRunInfo } from '../train/run-dir.js';
+import { RunLock } from '../train/run-lock.js';
 import { type Algo, priorNeeded, resolveTrainConfig } from '../train/train-config.js';
 import { type TrainProgress, train } from '../train/trainer.js';
 import { aggregate, HELD_EVALUATIONS, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
@@ -115,30 +116,37 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
           algo: method,
         });
         const runDir = newRunDir(plan.runsRoot, task, method, seed);
-        writeRunConfig(runDir, config);
+        // Locked while it trains: a `train --resume` of it is refused, readers see it live.
+        const lock = RunLock.acquire(runDir, 'armprior experiment');
         const info = newRunInfo(task, plan.robot, method, seed);
-        writeRunInfo(runDir, info);
         const started = performance.now();
-        const trained = await train({
-          task,
-          robot: plan.robot,
-          seed,
-          config,
-          runDir,
-          prior: priorNeeded(config) ? plan.priorFor(task) : undefined,
-          ...(plan.onProgress ? { onProgress: plan.onProgress } : {}),
-        }).catch((error: unknown) => {
-          // The run folder says why it stopped; `train --resume` can continue it.
-          const message = error instanceof Error ? error.message : String(error);
-          writeRunInfo(runDir, { ...info, status: 'failed', updated: new Date().toISOString(), message });
+        let trained: Awaited<ReturnType<typeof train>>;
+        try {
+          writeRunConfig(runDir, config);
+          writeRunInfo(runDir, info);
+          trained = await train({
+            task,
+            robot: plan.robot,
+            seed,
+            config,
+            runDir,
+            prior: priorNeeded(config) ? plan.priorFor(task) : undefined,
+            ...(plan.onProgress ? { onProgress: plan.onProgress } : {}),
+          });
+          writeRunInfo(runDir, {
+            ...info,
+            status: 'finished',
+            updated: new Date().toISOString(),
+            envSteps: trained.envSteps,
+          });
+        } catch (error) {
+          // The run folder says why it stopped (if it still can: the error that stopped the run
+          // is the one reported); `train --resume` can continue it.
+          recordRunFailure(runDir, info, error);
           throw error;
-        });
-        writeRunInfo(runDir, {
-          ...info,
-          status: 'finished',
-          updated: new Date().toISOString(),
-          envSteps: trained.envSteps,
-        });
+        } finally {
+          lock.release();
+        }
         const curve = readRunCurve(runDir, method, seed);
         curves.set(method, [...(curves.get(method) ?? []), curve]);
         result.seeds.push(seed);

@@ -9,6 +9,7 @@ import {
   readCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
+import { rewriteSigned } from './checkpoint-fixtures.js';
 
 const payload = (k: number) => ({
   meta: { step: k, note: 'hello' },
@@ -79,5 +80,93 @@ describe('checkpoints', () => {
     saveCheckpoint(dir, 50, payload(51), 2);
     expect(readCheckpoint(first).meta).toEqual({ step: 51, note: 'hello' });
     expect(readdirSync(dir).filter((n) => n.includes('damaged'))).toHaveLength(1);
+  });
+
+  it('skips a checkpoint whose files verify but whose content is malformed, naming the problem, and keeps it', () => {
+    const cases: [string, (dir: string) => void, RegExp][] = [
+      [
+        'meta.json not JSON',
+        (dir) => rewriteSigned(dir, 'meta.json', '{"step": 20,'),
+        /meta.json is not JSON/,
+      ],
+      [
+        'meta.json not an object',
+        (dir) => rewriteSigned(dir, 'meta.json', 'null'),
+        /meta.json is not a JSON object/,
+      ],
+      [
+        'an index byteOffset of 1e12',
+        (dir) => {
+          const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+          index[0].byteOffset = 1e12;
+          rewriteSigned(dir, 'index.json', JSON.stringify(index));
+        },
+        /index.json puts a at bytes 1000000000000–1000000000040 \(float64\), outside arrays.bin's \d+ bytes/,
+      ],
+      [
+        'an index length past the end',
+        (dir) => {
+          const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+          index[1].length = 1000;
+          rewriteSigned(dir, 'index.json', JSON.stringify(index));
+        },
+        /index.json puts b at bytes/,
+      ],
+      [
+        'an index entry of an unknown type',
+        (dir) => {
+          const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+          index[2].dtype = 'int64';
+          rewriteSigned(dir, 'index.json', JSON.stringify(index));
+        },
+        /index.json is malformed \(2.dtype: /,
+      ],
+      ['index.json not JSON', (dir) => rewriteSigned(dir, 'index.json', '[{'), /index.json is not JSON/],
+      [
+        'a manifest of another step',
+        (dir) => {
+          const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+          writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, step: 99 }));
+        },
+        /the manifest says step 99, the folder name 0000000020/,
+      ],
+      [
+        'a manifest naming a file outside the checkpoint',
+        (dir) => {
+          const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+          manifest.files['../../escape'] = manifest.files['meta.json'];
+          writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+        },
+        /manifest.json is not an armprior checkpoint manifest \(files.*escape/,
+      ],
+    ];
+    for (const [what, damage, reason] of cases) {
+      const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+      saveCheckpoint(dir, 10, payload(10), 3);
+      const newest = saveCheckpoint(dir, 20, payload(20), 3);
+      damage(newest);
+      const latest = loadLatestCheckpoint(dir);
+      expect(latest.payload.step, what).toBe(10);
+      expect(
+        latest.skipped.map((s) => s.reason),
+        what,
+      ).toEqual([expect.stringMatching(reason)]);
+      expect(latest.skipped[0]!.reason, what).toContain(newest);
+      expect(() => readCheckpoint(newest), what).toThrow(CheckpointError);
+      expect(existsSync(join(newest, 'manifest.json')), what).toBe(true);
+    }
+  });
+
+  it('skips a checkpoint its reader refuses, as a damaged one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    saveCheckpoint(dir, 10, payload(10), 3);
+    saveCheckpoint(dir, 20, { ...payload(20), meta: { step: 20, note: 42 } }, 3);
+    const latest = loadLatestCheckpoint(dir, (p, at) => {
+      if (typeof p.meta.note !== 'string') throw new CheckpointError(`${at}: note is not text`);
+      return p.meta.note;
+    });
+    expect(latest.payload.step).toBe(10);
+    expect(latest.parsed).toBe('hello');
+    expect(latest.skipped[0]!.reason).toMatch(/ckpt-0000000020: note is not text/);
   });
 });

@@ -11,8 +11,10 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
-import { ArmpriorError } from '../../core/errors.js';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import { asDiskFull } from '../../core/disk-full.js';
+import { ArmpriorError, messageOf } from '../../core/errors.js';
 
 /** The typed arrays a checkpoint can hold. */
 export type CheckpointArray = Float64Array | Float32Array | Uint8Array;
@@ -33,18 +35,29 @@ export class CheckpointError extends ArmpriorError {
 const DTYPES = { float64: Float64Array, float32: Float32Array, uint8: Uint8Array } as const;
 type DType = keyof typeof DTYPES;
 
-interface ArrayEntry {
-  name: string;
-  dtype: DType;
-  byteOffset: number;
-  length: number;
-}
+const count = z.number().int().nonnegative();
 
-interface Manifest {
-  format: 'armprior-checkpoint-1';
-  step: number;
-  files: Record<string, { bytes: number; sha256: string }>;
-}
+/** index.json: where each array lies in arrays.bin. */
+const IndexSchema = z.array(
+  z.object({
+    name: z.string().min(1),
+    dtype: z.enum(Object.keys(DTYPES) as [DType, ...DType[]]),
+    byteOffset: count,
+    length: count,
+  }),
+);
+type ArrayEntry = z.infer<typeof IndexSchema>[number];
+
+const ManifestSchema = z.object({
+  format: z.literal('armprior-checkpoint-1'),
+  step: count,
+  files: z.record(
+    // Plain file names: a manifest cannot make the reader open files outside the checkpoint.
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+    z.object({ bytes: count, sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  ),
+});
+type Manifest = z.infer<typeof ManifestSchema>;
 
 const PREFIX = 'ckpt-';
 const CHECKPOINT_NAME = /^ckpt-\d{10}$/;
@@ -67,13 +80,29 @@ export function saveCheckpoint(
   payload: CheckpointPayload,
   keep: number,
 ): string {
-  mkdirSync(checkpoints, { recursive: true });
   const final = join(checkpoints, checkpointName(step));
-  // A checkpoint of this step exists only when a resume skipped it as damaged: keep it aside
-  // for inspection rather than overwrite it.
-  if (existsSync(final)) renameSync(final, `${final}.damaged-${Date.now()}`);
   const staging = join(checkpoints, `.staging-${checkpointName(step)}-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
+  try {
+    mkdirSync(checkpoints, { recursive: true });
+    // A checkpoint of this step exists only when a resume skipped it as damaged: keep it aside
+    // for inspection rather than overwrite it.
+    if (existsSync(final)) renameSync(final, `${final}.damaged-${Date.now()}`);
+    rmSync(staging, { recursive: true, force: true });
+    writeStaging(staging, step, payload);
+    renameSync(staging, final);
+  } catch (error) {
+    // Nothing half-written stays behind (a full disk gets its space back), and the error names
+    // the checkpoint being written: issue #17.
+    rmSync(staging, { recursive: true, force: true });
+    throw asDiskFull(error, final);
+  }
+  for (const old of listCheckpoints(checkpoints).slice(keep))
+    rmSync(join(checkpoints, old), { recursive: true, force: true });
+  return final;
+}
+
+/** Writes the checkpoint's files into `staging`: arrays, index, meta, then the manifest, each fsynced. */
+function writeStaging(staging: string, step: number, payload: CheckpointPayload): void {
   mkdirSync(staging);
   const entries: ArrayEntry[] = [];
   let offset = 0;
@@ -118,10 +147,6 @@ export function saveCheckpoint(
   } finally {
     closeSync(fd);
   }
-  renameSync(staging, final);
-  for (const old of listCheckpoints(checkpoints).slice(keep))
-    rmSync(join(checkpoints, old), { recursive: true, force: true });
-  return final;
 }
 
 /** Checkpoint folder names, newest first (staging folders excluded). */
@@ -133,16 +158,29 @@ export function listCheckpoints(checkpoints: string): string[] {
     .reverse();
 }
 
-/** Reads one checkpoint, verifying every file against the manifest. Throws CheckpointError naming the problem. */
+/**
+ * Reads one checkpoint, verifying every file against the manifest, then its content: index
+ * entries that lie inside arrays.bin, meta.json an object. Throws CheckpointError naming the
+ * problem, so a checkpoint whose files verify but whose content is malformed is treated like a
+ * corrupted one (issue #17).
+ */
 export function readCheckpoint(dir: string): CheckpointPayload & { step: number } {
-  let manifest: Manifest;
+  let manifestJson: unknown;
   try {
-    manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    manifestJson = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
   } catch (cause) {
-    throw new CheckpointError(`${dir}: no readable manifest.json (${(cause as Error).message})`);
+    throw new CheckpointError(`${dir}: no readable manifest.json (${messageOf(cause)})`);
   }
-  if (manifest.format !== 'armprior-checkpoint-1' || typeof manifest.files !== 'object') {
-    throw new CheckpointError(`${dir}: manifest.json is not an armprior checkpoint manifest`);
+  const parsedManifest = ManifestSchema.safeParse(manifestJson);
+  if (!parsedManifest.success) {
+    throw new CheckpointError(
+      `${dir}: manifest.json is not an armprior checkpoint manifest (${describeIssues(parsedManifest.error)})`,
+    );
+  }
+  const manifest: Manifest = parsedManifest.data;
+  const named = /^ckpt-(\d+)$/.exec(basename(dir));
+  if (named && Number(named[1]) !== manifest.step) {
+    throw new CheckpointError(`${dir}: the manifest says step ${manifest.step}, the folder name ${named[1]}`);
   }
   const contents: Record<string, Buffer> = {};
   for (const [file, expected] of Object.entries(manifest.files)) {
@@ -165,7 +203,7 @@ export function readCheckpoint(dir: string): CheckpointPayload & { step: number 
   for (const required of ['arrays.bin', 'index.json', 'meta.json']) {
     if (!contents[required]) throw new CheckpointError(`${dir}: the manifest does not list ${required}`);
   }
-  const entries = JSON.parse(contents['index.json']!.toString('utf8')) as ArrayEntry[];
+  const entries = readIndex(dir, contents['index.json']!, contents['arrays.bin']!.byteLength);
   const blob = contents['arrays.bin']!;
   // Copy into an 8-byte-aligned buffer: Node's Buffer may sit at any offset of its pool.
   const aligned = new Uint8Array(blob.byteLength);
@@ -175,24 +213,69 @@ export function readCheckpoint(dir: string): CheckpointPayload & { step: number 
     const Type = DTYPES[entry.dtype];
     arrays[entry.name] = new Type(aligned.buffer, entry.byteOffset, entry.length);
   }
-  const meta = JSON.parse(contents['meta.json']!.toString('utf8')) as Record<string, unknown>;
-  return { step: manifest.step, meta, arrays };
+  const meta = parseJson(dir, 'meta.json', contents['meta.json']!);
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new CheckpointError(`${dir}: meta.json is not a JSON object`);
+  }
+  return { step: manifest.step, meta: meta as Record<string, unknown>, arrays };
+}
+
+/** index.json, checked: every array of a known type, aligned, and inside arrays.bin (`blobBytes`). */
+function readIndex(dir: string, text: Buffer, blobBytes: number): ArrayEntry[] {
+  const parsed = IndexSchema.safeParse(parseJson(dir, 'index.json', text));
+  if (!parsed.success) {
+    throw new CheckpointError(`${dir}: index.json is malformed (${describeIssues(parsed.error)})`);
+  }
+  const seen = new Set<string>();
+  for (const entry of parsed.data) {
+    const bytesPerValue = DTYPES[entry.dtype].BYTES_PER_ELEMENT;
+    const end = entry.byteOffset + entry.length * bytesPerValue;
+    if (seen.has(entry.name)) throw new CheckpointError(`${dir}: index.json lists ${entry.name} twice`);
+    seen.add(entry.name);
+    if (entry.byteOffset % bytesPerValue !== 0 || end > blobBytes) {
+      throw new CheckpointError(
+        `${dir}: index.json puts ${entry.name} at bytes ${entry.byteOffset}–${end} (${entry.dtype}), outside arrays.bin's ${blobBytes} bytes or misaligned`,
+      );
+    }
+  }
+  return parsed.data;
+}
+
+function parseJson(dir: string, file: string, text: Buffer): unknown {
+  try {
+    return JSON.parse(text.toString('utf8'));
+  } catch (cause) {
+    throw new CheckpointError(`${dir}: ${file} is not JSON (${messageOf(cause)})`);
+  }
+}
+
+/** The first few problems zod found, as `path: message`. */
+export function describeIssues(error: z.ZodError, max = 3): string {
+  const issues = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  return issues.length > max ? `${issues.slice(0, max).join('; ')}; …` : issues.join('; ');
 }
 
 /**
- * The newest checkpoint that verifies; damaged ones (truncated, corrupted, half-written) are
- * skipped and reported, never deleted or overwritten, so nothing is lost while a person looks.
+ * The newest checkpoint that verifies; damaged ones (truncated, corrupted, half-written, or
+ * with content `parse` refuses) are skipped and reported, never deleted or overwritten, so
+ * nothing is lost while a person looks. `parse` checks what the caller stores in a checkpoint
+ * and throws CheckpointError for content it cannot use.
  */
-export function loadLatestCheckpoint(checkpoints: string): {
+export function loadLatestCheckpoint<T = undefined>(
+  checkpoints: string,
+  parse: (payload: CheckpointPayload & { step: number }, dir: string) => T = () => undefined as T,
+): {
   dir: string;
   payload: CheckpointPayload & { step: number };
+  parsed: T;
   skipped: { dir: string; reason: string }[];
 } {
   const skipped: { dir: string; reason: string }[] = [];
   for (const name of listCheckpoints(checkpoints)) {
     const dir = join(checkpoints, name);
     try {
-      return { dir, payload: readCheckpoint(dir), skipped };
+      const payload = readCheckpoint(dir);
+      return { dir, payload, parsed: parse(payload, dir), skipped };
     } catch (error) {
       if (!(error instanceof CheckpointError)) throw error;
       skipped.push({ dir, reason: error.message });

@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { ArmEnv } from '../../../sim/env.js';
 import { Rng } from '../../core/rng.js';
 import { ReplayBuffer } from '../replay-buffer.js';
@@ -5,12 +6,14 @@ import { createLearner, createNormalizer } from './learner-factory.js';
 import { PolicyAverage } from './policy-average.js';
 import { policyMetadataFor, writePolicyFile } from './policy-file.js';
 import { readRunInfo, runFiles } from './run-dir.js';
+import { RunLock } from './run-lock.js';
 import { applyRunCheckpoint, type RunState, readRunCheckpoint } from './run-state.js';
 import type { TrainConfig } from './train-config.js';
 
 /**
  * Writes the policy of a run's newest good checkpoint to `out` (default the run's policy.onnx):
- * the learner and normaliser are restored exactly as training left them, then exported.
+ * the learner and normaliser are restored exactly as training left them, then exported. Writing
+ * into the run folder takes its lock: a run still training is refused (RunLockedError).
  */
 export async function exportRun(
   runDir: string,
@@ -18,6 +21,22 @@ export async function exportRun(
   out = runFiles(runDir).policy,
 ): Promise<{ file: string; step: number; skipped: { dir: string; reason: string }[] }> {
   const info = readRunInfo(runDir);
+  const lock = relative(runDir, out).startsWith('..')
+    ? undefined
+    : RunLock.acquire(runDir, 'armprior export');
+  try {
+    return await exportLocked(runDir, info, config, out);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function exportLocked(
+  runDir: string,
+  info: ReturnType<typeof readRunInfo>,
+  config: TrainConfig,
+  out: string,
+): Promise<{ file: string; step: number; skipped: { dir: string; reason: string }[] }> {
   const env = await ArmEnv.create({ task: info.task, robot: info.robot });
   const sizes = { observation: env.observationSize, goal: env.goalSize, action: env.actionSize };
   const learner = await createLearner(

@@ -1,9 +1,22 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { envSpaces } from '../../../sim/env.js';
 import { createTask } from '../../../sim/tasks/registry.js';
-import { ArmpriorError, ConfigError } from '../../core/errors.js';
+import { asDiskFull } from '../../core/disk-full.js';
+import { ArmpriorError, ConfigError, messageOf } from '../../core/errors.js';
 
 /** A run folder that cannot be used (missing, or not a run). */
 export class RunDirError extends ArmpriorError {
@@ -21,12 +34,20 @@ export interface RunInfo {
   /** Network input (observation + goal) and action sizes, checked on resume and export. */
   inputSize: number;
   actionSize: number;
-  status: 'running' | 'finished' | 'failed';
+  /**
+   * As the trainer last wrote it: `interrupted` when it stopped on request (Ctrl-C), resumable.
+   * A trainer killed outright leaves `running`: readers ask {@link runStatus} (run-lock.ts),
+   * which says `interrupted` when no live process holds the run's lock.
+   */
+  status: RunStatus;
   started: string;
   updated: string;
   envSteps: number;
   message?: string;
 }
+
+/** Where a run stands: training, done, stopped on an error, or stopped before its end (resumable). */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted';
 
 /** One line of metrics.jsonl: a group ('train' or 'eval'), the env step, and `<group>/<name>` values. */
 export interface MetricsRecord {
@@ -59,7 +80,11 @@ export function newRunDir(root: string, task: string, algo: string, seed: number
   const base = join(root, `${task}__${algo}__${seed}__${stamp}`);
   let dir = base;
   for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw asDiskFull(error, dir);
+  }
   return dir;
 }
 
@@ -73,11 +98,19 @@ export const runFiles = (dir: string) => ({
   bestPolicy: join(dir, 'best-policy.onnx'),
 });
 
-/** Writes a small file atomically (temp + rename): a reader never sees half of it. */
+/**
+ * Writes a small file atomically (temp + rename): a reader never sees half of it. A failed
+ * write leaves no temp file behind, and a full disk is a DiskFullError naming `file`.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const temp = `${file}.tmp-${process.pid}`;
-  writeFileSync(temp, data);
-  renameSync(temp, file);
+  try {
+    writeFileSync(temp, data);
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw asDiskFull(error, file);
+  }
 }
 
 export function writeRunConfig(dir: string, config: unknown): void {
@@ -98,6 +131,25 @@ export function writeRunInfo(dir: string, info: RunInfo): void {
   writeFileAtomic(runFiles(dir).info, `${JSON.stringify(info, null, 2)}\n`);
 }
 
+/**
+ * Records in run.json that the run stopped on `error` (status `failed`, its message). Never
+ * throws: the error that stopped the run is the one to report, not a later failure to record it
+ * (on a full disk both fail; issue #17). Returns that later failure, if there was one.
+ */
+export function recordRunFailure(dir: string, info: RunInfo, error: unknown): unknown {
+  try {
+    writeRunInfo(dir, {
+      ...info,
+      status: 'failed',
+      updated: new Date().toISOString(),
+      message: messageOf(error),
+    });
+    return undefined;
+  } catch (failure) {
+    return failure;
+  }
+}
+
 export function readRunInfo(dir: string): RunInfo {
   const file = runFiles(dir).info;
   if (!existsSync(file)) throw new RunDirError(`${dir} is not an armprior run folder (no run.json)`);
@@ -112,8 +164,27 @@ export function readRunInfo(dir: string): RunInfo {
 export class MetricsLog {
   constructor(readonly file: string) {}
 
+  /** Appends one record; a write that fails midway (a full disk) takes its partial line back. */
   append(record: MetricsRecord): void {
-    appendFileSync(this.file, `${JSON.stringify(record)}\n`);
+    const line = Buffer.from(`${JSON.stringify(record)}\n`);
+    let fd: number | undefined;
+    let size = 0;
+    try {
+      fd = openSync(this.file, 'a');
+      size = fstatSync(fd).size;
+      for (let done = 0; done < line.byteLength; ) done += writeSync(fd, line, done);
+    } catch (error) {
+      if (fd !== undefined) {
+        try {
+          ftruncateSync(fd, size);
+        } catch {
+          // The append's own error is the one to report; readers skip a torn last line anyway.
+        }
+      }
+      throw asDiskFull(error, this.file);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 
   /**
