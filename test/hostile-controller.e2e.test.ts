@@ -37,6 +37,21 @@ describe('controller code cannot kill, freeze or flood the host', () => {
     ]);
   };
 
+  /** `prior eval` of the active reach prior on 2 episodes. */
+  const evalPrior = (ws: { priors: string }, ...extra: string[]) =>
+    runCli([
+      'prior',
+      'eval',
+      '--task',
+      'reach',
+      '--priors',
+      ws.priors,
+      '--episodes',
+      '2',
+      '--no-replays',
+      ...extra,
+    ]);
+
   it('a controller that runs past its heap limit in act(): every command finishes and says so', async () => {
     const ws = workspace();
     const added = await addPrior(
@@ -52,17 +67,7 @@ describe('controller code cannot kill, freeze or flood the host', () => {
     const evaluation = JSON.parse(readFileSync(join(ws.priors, 'reach', 'v1', 'evaluation.json'), 'utf8'));
     expect(evaluation.episodes).toBe(3);
 
-    const again = await runCli([
-      'prior',
-      'eval',
-      '--task',
-      'reach',
-      '--priors',
-      ws.priors,
-      '--episodes',
-      '2',
-      '--no-replays',
-    ]);
+    const again = await evalPrior(ws);
     expect(again.stderr).not.toMatch(/unexpected|FATAL/);
     expect(again.code).toBe(0);
     const sim = await runCli([
@@ -155,30 +160,8 @@ describe('controller code cannot kill, freeze or flood the host', () => {
     );
     expect(added.code).toBe(0);
     expect(added.stdout).toMatch(/new Date\(\) is not available to controllers/);
-    const first = await runCli([
-      'prior',
-      'eval',
-      '--task',
-      'reach',
-      '--priors',
-      ws.priors,
-      '--episodes',
-      '2',
-      '--no-replays',
-      '--json',
-    ]);
-    const second = await runCli([
-      'prior',
-      'eval',
-      '--task',
-      'reach',
-      '--priors',
-      ws.priors,
-      '--episodes',
-      '2',
-      '--no-replays',
-      '--json',
-    ]);
+    const first = await evalPrior(ws, '--json');
+    const second = await evalPrior(ws, '--json');
     expect(first.code).toBe(0);
     expect(first.stdout).toBe(second.stdout);
   });
