@@ -35,7 +35,7 @@ export function writeRosRobotYaml(
 export async function waitFor(
   what: string,
   condition: () => boolean,
-  { timeoutMs = 10_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 60_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
