@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArmEnv } from '../../sim/env.js';
+import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
 import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
 import { checkControllerSource } from '../prompts/extract.js';
 import { generateController } from '../prompts/generate.js';
@@ -207,7 +208,11 @@ function conversationOf(store: PriorStore, prior: ResolvedPrior, initial: ChatMe
     return [...initial, { role: 'assistant', content: bundledReply(prior.task) }];
   }
   const conversation = join(store.root, prior.task, `v${prior.version}`, CONVERSATION_FILE);
-  if (existsSync(conversation)) return JSON.parse(readFileSync(conversation, 'utf8')) as ChatMessage[];
+  if (existsSync(conversation)) {
+    return JSON.parse(
+      readInputText(conversation, { maxBytes: INPUT_LIMITS.record, what: 'the conversation' }),
+    ) as ChatMessage[];
+  }
   const stored = store.read(prior.task, prior.version);
   const request = stored.request as { params?: { messages?: ChatMessage[] } } | null;
   const messages = request?.params?.messages ?? initial;

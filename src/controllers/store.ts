@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArmpriorError } from '../core/errors.js';
+import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
 
 /** How a version came to be ('person': a module a person wrote or edited, `prior add`). */
 export type PriorSource = 'llm' | 'bundled' | 'replay' | 'person';
@@ -77,7 +78,7 @@ export class PriorStore {
   active(task: string): number | undefined {
     const file = join(this.root, task, 'active');
     if (existsSync(file)) {
-      const value = readFileSync(file, 'utf8').trim();
+      const value = readInputText(file, { maxBytes: INPUT_LIMITS.config, what: 'the pinned version' }).trim();
       const match = VERSION_DIR.exec(value);
       if (match && this.versions(task).includes(Number(match[1]))) return Number(match[1]);
     }
@@ -93,7 +94,9 @@ export class PriorStore {
   read(task: string, version: number): StoredPrior {
     const dir = this.requireVersion(task, version);
     const text = (name: string) =>
-      existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : null;
+      existsSync(join(dir, name))
+        ? readInputText(join(dir, name), { maxBytes: INPUT_LIMITS.record, what: 'the stored file' })
+        : null;
     const json = (name: string) => {
       const raw = text(name);
       if (raw === null) return null;

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { addRound, evaluationRecord } from '../../controllers/prior-rounds.js';
 import { bundledReply, parseVersion, resolvePrior } from '../../controllers/priors.js';
 import type { PriorStore } from '../../controllers/store.js';
-import { ArmpriorError } from '../../core/errors.js';
+import { INPUT_LIMITS, readInputText } from '../../core/input-file.js';
 import { ControllerCodeError } from '../../prompts/errors.js';
 import { integerOption } from '../options.js';
 import { canonicalTask, evaluatePrior, openStore } from '../prior-support.js';
@@ -207,15 +206,9 @@ function registerPriorAdd(prior: Command, withStore: (cmd: Command) => Command):
     );
 }
 
+/** The module `prior add` stores: a regular file of at most {@link INPUT_LIMITS}.code bytes. */
 function readModule(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new ArmpriorError(
-      'prior_file',
-      `cannot read the controller module ${file} (${(cause as NodeJS.ErrnoException).code ?? cause})`,
-    );
-  }
+  return readInputText(file, { maxBytes: INPUT_LIMITS.code, what: 'the controller module' });
 }
 
 function saveIfStored(store: PriorStore, version: number | 'bundled', task: string, record: unknown): void {

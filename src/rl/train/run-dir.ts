@@ -1,9 +1,11 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { envSpaces } from '../../../sim/env.js';
 import { createTask } from '../../../sim/tasks/registry.js';
-import { ArmpriorError, ConfigError } from '../../core/errors.js';
+import { readYamlFile } from '../../core/config-file.js';
+import { ArmpriorError } from '../../core/errors.js';
+import { INPUT_LIMITS, readInputText } from '../../core/input-file.js';
 
 /** A run folder that cannot be used (missing, or not a run). */
 export class RunDirError extends ArmpriorError {
@@ -86,12 +88,7 @@ export function writeRunConfig(dir: string, config: unknown): void {
 
 /** The run's saved config.yaml, as written (validated by the caller with the preset merged in). */
 export function readRunConfig(dir: string): Record<string, unknown> {
-  const file = runFiles(dir).config;
-  try {
-    return parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (cause) {
-    throw new ConfigError(file, [`cannot read the run's config (${(cause as Error).message})`]);
-  }
+  return readYamlFile(runFiles(dir).config, "the run's config") as Record<string, unknown>;
 }
 
 export function writeRunInfo(dir: string, info: RunInfo): void {
@@ -101,8 +98,9 @@ export function writeRunInfo(dir: string, info: RunInfo): void {
 export function readRunInfo(dir: string): RunInfo {
   const file = runFiles(dir).info;
   if (!existsSync(file)) throw new RunDirError(`${dir} is not an armprior run folder (no run.json)`);
+  const text = readInputText(file, { maxBytes: INPUT_LIMITS.config, what: "the run's info" });
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as RunInfo;
+    return JSON.parse(text) as RunInfo;
   } catch (cause) {
     throw new RunDirError(`${file} is not valid JSON (${(cause as Error).message})`);
   }
@@ -132,7 +130,9 @@ export class MetricsLog {
 /** Reads metrics.jsonl, skipping a partial last line (a run killed mid-write). */
 export function readMetrics(file: string): MetricsRecord[] {
   const records: MetricsRecord[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const line of readInputText(file, { maxBytes: INPUT_LIMITS.record, what: 'the metrics' }).split(
+    '\n',
+  )) {
     if (!line.trim()) continue;
     try {
       records.push(JSON.parse(line) as MetricsRecord);
