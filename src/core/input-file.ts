@@ -14,8 +14,8 @@ export const INPUT_LIMITS = {
   code: 1 * 2 ** 20,
   /** One file of a robot's model folder (MJCF, a mesh, a texture); the folder as a whole has its own limit. */
   model: 200 * 2 ** 20,
-  /** An ONNX policy: the largest network the training config allows is about 21 M parameters (84 MB). */
-  policy: 256 * 2 ** 20,
+  /** An ONNX policy: the largest actor the training config allows (4 × 1024) is about 13 MB. */
+  policy: 64 * 2 ** 20,
   /** One episode file of a dataset (Parquet), a replay (JSON), a conversation or a run's metrics.jsonl. */
   record: 512 * 2 ** 20,
 } as const;
