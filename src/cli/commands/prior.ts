@@ -7,7 +7,7 @@ import type { PriorStore } from '../../controllers/store.js';
 import { INPUT_LIMITS, readInputText } from '../../core/input-file.js';
 import { ControllerCodeError } from '../../prompts/errors.js';
 import { integerOption } from '../options.js';
-import { canonicalTask, evaluatePrior, openStore } from '../prior-support.js';
+import { canonicalTask, evaluatePrior, openStore, openStoreForWriting } from '../prior-support.js';
 import { createProgress } from '../progress.js';
 import { registerPriorLlmCommands } from './prior-llm.js';
 
@@ -98,7 +98,7 @@ export function registerPriorCommand(program: Command): void {
     .argument('<version>', 'vN')
     .action((version: string, options: StoreOptions) => {
       const task = canonicalTask(options.task);
-      const store = openStore(options.priors);
+      const store = openStoreForWriting(options.priors);
       const parsed = parseVersion(version);
       if (parsed === 'bundled') {
         throw new RangeError(
@@ -170,7 +170,7 @@ function registerPriorAdd(prior: Command, withStore: (cmd: Command) => Command):
         },
       ) => {
         const task = canonicalTask(options.task);
-        const store = openStore(options.priors);
+        const store = openStoreForWriting(options.priors);
         const source = readModule(file);
         const progress = createProgress(`evaluating ${file}`, options.episodes);
         const result = await addRound({
