@@ -11,7 +11,7 @@ import { runCli } from './support/run-cli.js';
 const ws = () => mkdtempSync(join(tmpdir(), 'armprior-run-'));
 
 describe('armprior run on the simulated arm', () => {
-  it('runs the bundled Push prior in real time, reports the loop and records every step as a dataset', async () => {
+  it('runs the bundled Push prior in real time, accounts for every tick, and records every step as a dataset', async () => {
     const dir = ws();
     const record = join(dir, 'demos');
     const run = await runCli(
@@ -34,17 +34,41 @@ describe('armprior run on the simulated arm', () => {
     expect(run.stderr).not.toMatch(/unexpected/);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
-    expect(result.report.stopReason).toBe('duration reached');
-    expect(result.report.fault).toBe(false);
-    expect(result.report.steps).toBeGreaterThan(20);
-    expect(result.tally.episodes).toBeGreaterThanOrEqual(2); // 50-step episodes at 25 Hz, the last one cut
+    const report = result.report;
+    // What the loop guarantees, however busy the machine (issue #17 §5: "expected 15 to be
+    // greater than 20" on a loaded machine); never how many ticks a duration holds.
+    // It ends at its duration, on the loop's clock.
+    expect(report.stopReason).toBe('duration reached');
+    expect(report.fault).toBe(false);
+    expect(report.elapsedMs).toBeGreaterThanOrEqual(3000);
+    // Every deadline is accounted for, as a step, an overrun (dropped while a step ran, or skipped
+    // because late), a watchdog hold or a tick with the link down. Deadlines come from the fixed
+    // start (no drift), so their number is fixed by the elapsed time: all of them up to the end,
+    // less at most the one due at the very end and a step still in flight; none counted twice.
+    const periodMs = 1000 / result.rateHz;
+    const deadlines = Math.floor(report.elapsedMs / periodMs) + 1;
+    const accounted = report.steps + report.overruns + report.watchdogHolds + report.linkDownTicks;
+    expect(accounted).toBeLessThanOrEqual(deadlines);
+    expect(accounted).toBeGreaterThanOrEqual(deadlines - 2);
+    expect(report.steps).toBeGreaterThan(0);
+    // Each tick that was handled has its period error: the steps, holds and link-down ticks, and a
+    // step still running at the end.
+    const handled = report.steps + report.watchdogHolds + report.linkDownTicks;
+    expect(report.periodJitterMs.count - handled).toBeGreaterThanOrEqual(0);
+    expect(report.periodJitterMs.count - handled).toBeLessThanOrEqual(1);
+    // Every step is recorded, in episodes of the task's 50 steps; the last one is cut by the end.
     const data = await readDataset(record, { task: 'push', observationSize: 18, goalSize: 3, actionSize: 3 });
-    const steps = data.episodes.reduce((n, e) => n + e.length, 0);
-    expect(steps).toBe(result.report.steps);
-    expect(data.details[0]!.meta.length).toBe(50);
-    expect(data.details.at(-1)!.meta.endReason).toBe('aborted');
-    expect(data.details[0]!.sentAction).toBeDefined();
-    expect(data.details[0]!.meta.actor).toBe('prior:push:bundled');
+    const lengths = data.episodes.map((e) => e.length);
+    expect(lengths.reduce((n, l) => n + l, 0)).toBe(report.steps);
+    expect(lengths).toHaveLength(Math.ceil(report.steps / 50));
+    expect(result.tally.episodes).toBe(lengths.length);
+    for (const [k, detail] of data.details.entries()) {
+      const last = k === data.details.length - 1;
+      if (!last) expect(detail.meta).toMatchObject({ length: 50, endReason: 'truncated' });
+      else expect(detail.meta.endReason).toBe(detail.meta.length === 50 ? 'truncated' : 'aborted');
+      expect(detail.meta.actor).toBe('prior:push:bundled');
+      expect(detail.sentAction).toBeDefined();
+    }
   });
 
   it('drives the arm with an ONNX policy, and refuses one trained for another observation', async () => {
