@@ -160,6 +160,7 @@ describe('inputs that were accepted and then crashed (issue #17 §4)', () => {
         /cannot write \/proc\/armprior/,
       ],
       [['train', '--task', 'reach', '--runs', '/proc/armprior/runs'], /cannot write \/proc\/armprior\/runs/],
+      [['prior', 'eval', '--task', 'reach', '--priors', '/proc/priors'], /cannot write \/proc\/priors/],
       [
         ['prior', 'add', '/dev/null', '--task', 'reach', '--priors', '/proc/priors'],
         /cannot write \/proc\/priors/,

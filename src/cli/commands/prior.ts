@@ -5,6 +5,7 @@ import { addRound, evaluationRecord } from '../../controllers/prior-rounds.js';
 import { bundledReply, parseVersion, resolvePrior } from '../../controllers/priors.js';
 import type { PriorStore } from '../../controllers/store.js';
 import { INPUT_LIMITS, readInputText } from '../../core/input-file.js';
+import { checkOutputDir } from '../../core/output-path.js';
 import { ControllerCodeError } from '../../prompts/errors.js';
 import { integerOption } from '../options.js';
 import { canonicalTask, evaluatePrior, openStore, openStoreForWriting } from '../prior-support.js';
@@ -124,6 +125,8 @@ export function registerPriorCommand(program: Command): void {
         const task = canonicalTask(options.task);
         const store = openStore(options.priors);
         const resolved = resolvePrior(store, task, options.version);
+        // It saves the evaluation of a stored version, and replays: refuse an unwritable store first.
+        if (options.replays || resolved.version !== 'bundled') checkOutputDir(store.root);
         const replaysDir = options.replays ? store.replaysDir(task, resolved.version) : undefined;
         const evaluation = await evaluatePrior(resolved, options.episodes, {
           quiet: options.json === true,
