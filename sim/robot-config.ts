@@ -8,6 +8,8 @@ import { ConfigError, UnknownNameError } from '../src/core/errors.js';
 import { configPath } from '../src/core/paths.js';
 
 const vec3 = z.tuple([z.number(), z.number(), z.number()]);
+/** Joints an arm or a gripper may list: far above any arm's. */
+const MAX_JOINTS = 32;
 
 /**
  * `config/robots/<name>.yaml`: which parts of an MJCF model make the arm. Any MJCF that names
@@ -27,22 +29,22 @@ export const RobotConfigSchema = z
     eeSite: z.string().min(1),
     arm: z.object({
       /** Arm joints, base to tip (hinge or slide). */
-      joints: z.array(z.string()).min(1),
+      joints: z.array(z.string()).min(1).max(MAX_JOINTS),
       /** One position actuator per arm joint, same order (ctrl is a joint position target). */
-      actuators: z.array(z.string()).min(1),
+      actuators: z.array(z.string()).min(1).max(MAX_JOINTS),
       /** Joint positions at reset (rad or m). */
-      homeQpos: z.array(z.number()),
+      homeQpos: z.array(z.number()).max(MAX_JOINTS),
       /** Joint speed limits (rad/s) applied to the IK's per-step displacement. */
-      maxJointVelRadPerSec: z.array(z.number().positive()),
+      maxJointVelRadPerSec: z.array(z.number().positive()).max(MAX_JOINTS),
       /** Margin kept from each joint's MJCF range when commanding targets (rad). */
       jointLimitMarginRad: z.number().min(0).default(0.02),
     }),
     gripper: z
       .object({
         /** Finger joints; the gripper width is the sum of their positions. */
-        joints: z.array(z.string()).min(1),
+        joints: z.array(z.string()).min(1).max(MAX_JOINTS),
         /** Position actuators driving the fingers (all get the same ctrl). */
-        actuators: z.array(z.string()).min(1),
+        actuators: z.array(z.string()).min(1).max(MAX_JOINTS),
         /** ctrl value for fully open. */
         openCtrl: z.number(),
         /** ctrl value for fully closed. */

@@ -11,7 +11,7 @@ import { runCli } from './support/run-cli.js';
 const ws = () => mkdtempSync(join(tmpdir(), 'armprior-run-'));
 
 describe('armprior run on the simulated arm', () => {
-  it('runs the bundled Push prior in real time, reports the loop and records every step as a dataset', async () => {
+  it('runs the bundled Push prior in real time, accounts for every tick, and records every step as a dataset', async () => {
     const dir = ws();
     const record = join(dir, 'demos');
     const run = await runCli(
@@ -34,26 +34,46 @@ describe('armprior run on the simulated arm', () => {
     expect(run.stderr).not.toMatch(/unexpected/);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
-    expect(result.report.stopReason).toBe('duration reached');
-    expect(result.report.fault).toBe(false);
-    // The simulated arm's stop is confirmed by construction.
-    expect(result.report.stop).toEqual({ kind: 'confirmed', detail: 'the simulated arm holds its position' });
-    expect(result.report.steps).toBeGreaterThan(20);
-    expect(result.tally.episodes).toBeGreaterThanOrEqual(2); // 50-step episodes at 25 Hz, the last one cut
+    const report = result.report;
+    // What the loop guarantees, however busy the machine (issue #17 §5: "expected 15 to be
+    // greater than 20" on a loaded machine); never how many ticks a duration holds.
+    // It ends at its duration, on the loop's clock, with the simulated arm's stop confirmed.
+    expect(report.stopReason).toBe('duration reached');
+    expect(report.fault).toBe(false);
+    expect(report.elapsedMs).toBeGreaterThanOrEqual(3000);
+    expect(report.stop).toEqual({ kind: 'confirmed', detail: 'the simulated arm holds its position' });
+    // Every deadline is accounted for, as a step (done or abandoned), an overrun (dropped while a
+    // step ran, or skipped because late), a watchdog hold or a tick with the link down. Deadlines
+    // come from the fixed start (no drift), so their number is fixed by the elapsed time: all of
+    // them up to the end, less at most the one due at the very end and a step still in flight;
+    // none counted twice.
+    const periodMs = 1000 / result.rateHz;
+    const deadlines = Math.floor(report.elapsedMs / periodMs) + 1;
+    const started = report.steps + report.abandonedSteps;
+    const accounted = started + report.overruns + report.watchdogHolds + report.linkDownTicks;
+    expect(accounted).toBeLessThanOrEqual(deadlines);
+    expect(accounted).toBeGreaterThanOrEqual(deadlines - 2);
+    expect(report.steps).toBeGreaterThan(0);
+    // Each tick that was handled has its period error: the steps, holds and link-down ticks, and a
+    // step still running at the end.
+    const handled = started + report.watchdogHolds + report.linkDownTicks;
+    expect(report.periodJitterMs.count - handled).toBeGreaterThanOrEqual(0);
+    expect(report.periodJitterMs.count - handled).toBeLessThanOrEqual(1);
+    // Every step is recorded, in episodes of the task's 50 steps; a loop stalled past
+    // maxStateAgeMs (a loaded machine) ends one early as a state gap, and the next counts its 50
+    // steps from there. The run ended by its duration: the episode in progress says so (none is
+    // in progress when the duration falls right after a truncation). Nothing was a fault.
     const data = await readDataset(record, { task: 'push', observationSize: 18, goalSize: 3, actionSize: 3 });
-    const steps = data.episodes.reduce((n, e) => n + e.length, 0);
-    expect(steps).toBe(result.report.steps);
+    expect(data.episodes.reduce((n, e) => n + e.length, 0)).toBe(report.steps);
+    expect(result.tally.episodes).toBe(data.episodes.length);
     const reasons = data.details.map((d) => d.meta.endReason);
-    // Episodes end at the task's 50 steps; a loop stalled past maxStateAgeMs (a loaded machine)
-    // ends one early as a state gap, and the next counts its 50 steps from there.
     for (const d of data.details) if (d.meta.endReason === 'truncated') expect(d.meta.length).toBe(50);
     expect(reasons.slice(0, -1).every((r) => r === 'truncated' || r === 'state_gap')).toBe(true);
-    // The run ended by its duration: the episode in progress says so (none is in progress when
-    // the duration falls right after a truncation). Nothing was a fault.
     expect(['run_ended', 'truncated']).toContain(reasons.at(-1));
-    expect(reasons).not.toContain('aborted');
-    expect(data.details[0]!.sentAction).toBeDefined();
-    expect(data.details[0]!.meta.actor).toBe('prior:push:bundled');
+    for (const detail of data.details) {
+      expect(detail.meta.actor).toBe('prior:push:bundled');
+      expect(detail.sentAction).toBeDefined();
+    }
   });
 
   it('drives the arm with an ONNX policy, and refuses one trained for another observation', async () => {

@@ -16,8 +16,11 @@ import {
   writeRunFixture,
 } from './support/viewer-fixtures.js';
 
-/** Debian's chromium; CI installs it (.ci/run). Playwright's own download does not work here. */
-const CHROMIUM = '/usr/bin/chromium';
+/**
+ * Debian's chromium, or the Chromium binary ARMPRIOR_CHROMIUM names; `npm test` installs Debian's
+ * when it is missing (scripts/test-setup.sh). Playwright's own download does not work here.
+ */
+const CHROMIUM = process.env.ARMPRIOR_CHROMIUM || '/usr/bin/chromium';
 /**
  * The closed network refuses Chromium's background connections unless they are switched off.
  * WebGL without a GPU: ANGLE on SwiftShader (Chromium 156 also falls back to it by itself, but
@@ -56,7 +59,7 @@ function differingPixels(a: Uint8Array, b: Uint8Array): number {
   return count;
 }
 
-const MISSING_CHROMIUM = `the viewer's browser test needs Debian's chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run installs it)`;
+const MISSING_CHROMIUM = `the viewer's browser test needs Chromium at ${CHROMIUM}: run the tests with npm test (its setup, scripts/test-setup.sh, installs Debian's chromium) or apt-get install -y chromium`;
 
 // A test of its own, so a missing browser counts as a failed test (vitest counts the tests of a
 // suite whose beforeAll throws as skipped) and is never mistaken for a pass.

@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MjcfError, ModelMismatchError } from '../../src/core/errors.js';
 import { ArmEnv } from '../env.js';
 import { loadRobotConfig } from '../robot-config.js';
-import { compileModel } from './model-loader.js';
+import { compileModel, readModelFolder } from './model-loader.js';
 import { getMujoco } from './module.js';
 
 const source = (xml: string) => ({ displayName: 'test.xml', xml, files: new Map<string, string>() });
@@ -48,6 +49,28 @@ describe('compileModel', () => {
     );
     expect(model.nq).toBe(7);
     model.delete();
+  });
+});
+
+describe('readModelFolder (issue #17 §4: every read of a user-given file is bounded)', () => {
+  it('reads the model files of a folder, and refuses a device or FIFO among them unread', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'armprior-model-'));
+    writeFileSync(join(folder, 'arm.xml'), '<mujoco/>');
+    mkdirSync(join(folder, 'meshes'));
+    writeFileSync(join(folder, 'meshes', 'link.stl'), 'solid');
+    expect([...readModelFolder(folder).keys()].sort()).toEqual(['arm.xml', 'meshes/link.stl']);
+    symlinkSync('/dev/zero', join(folder, 'meshes', 'zero.stl'));
+    expect(() => readModelFolder(folder)).toThrow(MjcfError);
+    expect(() => readModelFolder(folder)).toThrow(/zero\.stl \(not a regular file: a character device\)/);
+    const piped = mkdtempSync(join(tmpdir(), 'armprior-model-'));
+    execFileSync('mkfifo', [join(piped, 'scene.xml')]);
+    expect(() => readModelFolder(piped)).toThrow(/scene\.xml \(not a regular file: a FIFO\)/);
+  });
+
+  it('names a model folder that does not exist', () => {
+    expect(() => readModelFolder('/nonexistent/robot')).toThrow(
+      /cannot read the model folder \/nonexistent\/robot \(ENOENT\)/,
+    );
   });
 });
 

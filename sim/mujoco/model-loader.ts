@@ -1,13 +1,19 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import type { MjModel } from 'mujoco-js';
 import { MjcfError } from '../../src/core/errors.js';
+import { formatBytes, InputFileError, readInputFile } from '../../src/core/input-file.js';
 import { type Mujoco, takeMujocoOutput } from './module.js';
 
 /** Files copied with a robot's MJCF into mujoco-js's in-memory file system (meshes, includes). */
 const MODEL_FILE_EXTENSIONS = new Set(['.xml', '.stl', '.obj', '.msh', '.png', '.skn', '.mjb']);
 /** Refuse to copy a folder that is obviously not a model folder. */
 const MAX_MODEL_FOLDER_BYTES = 200 * 1024 * 1024;
+/**
+ * Folder entries walked at most: an MJCF at the top of a home folder (or at `/`) would
+ * otherwise walk the whole tree before the byte limit could say anything.
+ */
+const MAX_MODEL_FOLDER_ENTRIES = 20_000;
 
 let loadCounter = 0;
 
@@ -76,20 +82,42 @@ export function compileModel(mj: Mujoco, source: ModelSource): MjModel {
 export function readModelFolder(folder: string): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   let total = 0;
+  let entries = 0;
   const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    let list: Dirent[];
+    try {
+      list = readdirSync(dir, { withFileTypes: true });
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code ?? String(cause);
+      throw new MjcfError(folder, `cannot read the model folder ${dir} (${code})`, { cause });
+    }
+    for (const entry of list) {
+      if (++entries > MAX_MODEL_FOLDER_ENTRIES) {
+        throw new MjcfError(
+          folder,
+          `the model folder holds more than ${MAX_MODEL_FOLDER_ENTRIES} entries; put the robot's MJCF and its meshes in a folder of their own`,
+        );
+      }
       const full = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) walk(full);
       } else if (MODEL_FILE_EXTENSIONS.has(extension(entry.name))) {
-        total += statSync(full).size;
-        if (total > MAX_MODEL_FOLDER_BYTES) {
+        // Bounded by what is left of the folder's budget; a device or FIFO is refused unread.
+        let bytes: Buffer;
+        try {
+          bytes = readInputFile(full, { maxBytes: MAX_MODEL_FOLDER_BYTES - total, what: 'the model file' });
+        } catch (cause) {
+          if (!(cause instanceof InputFileError)) throw cause;
           throw new MjcfError(
             folder,
-            `the model folder holds more than ${MAX_MODEL_FOLDER_BYTES >> 20} MiB of model files`,
+            cause.problem === 'too_large'
+              ? `the model folder holds more than ${formatBytes(MAX_MODEL_FOLDER_BYTES)} of model files`
+              : cause.message,
+            { cause },
           );
         }
-        files.set(relative(folder, full), readFileSync(full));
+        total += bytes.length;
+        files.set(relative(folder, full), bytes);
       }
     }
   };

@@ -11,19 +11,19 @@ import {
 
 const OpenDrawerSchema = TaskCommonSchema.extend({
   /** Nominal x of the cabinet's front face (task frame, m); the drawer opens toward -x, toward the robot. */
-  cabinetFrontXM: z.number().default(0.12),
+  cabinetFrontXM: z.number().min(-2).max(2).default(0.12),
   /** Cabinet centre y ∈ ±cabinetYRangeM/2 and front x ± cabinetXRangeM/2 at reset. */
-  cabinetYRangeM: z.number().min(0).default(0.2),
-  cabinetXRangeM: z.number().min(0).default(0.04),
+  cabinetYRangeM: z.number().min(0).max(2).default(0.2),
+  cabinetXRangeM: z.number().min(0).max(2).default(0.04),
   /** How far the drawer can travel (m). */
-  drawerTravelM: z.number().positive().default(0.2),
+  drawerTravelM: z.number().positive().max(1).default(0.2),
   /** Target opening ∈ [minOpeningM, maxOpeningM]; success once the drawer is open at least that far. */
-  minOpeningM: z.number().positive().default(0.1),
-  maxOpeningM: z.number().positive().default(0.16),
+  minOpeningM: z.number().positive().max(1).default(0.1),
+  maxOpeningM: z.number().positive().max(1).default(0.16),
   /** Viscous damping of the drawer slide (N·s/m) and its dry friction (N). */
-  drawerDamping: z.number().min(0).default(2),
-  drawerFrictionN: z.number().min(0).default(0.5),
-  rewardScales: z.record(z.string(), z.number()).default({ openingShortfall: -1 }),
+  drawerDamping: z.number().min(0).max(1000).default(2),
+  drawerFrictionN: z.number().min(0).max(1000).default(0.5),
+  rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({ openingShortfall: -1 }),
 })
   .strict()
   .refine((c) => c.minOpeningM <= c.maxOpeningM && c.maxOpeningM < c.drawerTravelM, {

@@ -4,15 +4,15 @@ import { cubeXml } from './push.js';
 import { TaskCommonSchema, type TaskDefinition } from './task.js';
 
 const PickAndPlaceSchema = TaskCommonSchema.extend({
-  objectSizeM: z.number().positive().default(0.04),
-  objectMassKg: z.number().positive().default(1),
-  objectXyRangeM: z.number().min(0).default(0.3),
-  goalXyRangeM: z.number().min(0).default(0.3),
+  objectSizeM: z.number().positive().max(0.5).default(0.04),
+  objectMassKg: z.number().positive().max(100).default(1),
+  objectXyRangeM: z.number().min(0).max(2).default(0.3),
+  goalXyRangeM: z.number().min(0).max(2).default(0.3),
   /** Goal height above the table ∈ [0, goalZRangeM] (panda-gym: 0.2)… */
-  goalZRangeM: z.number().min(0).default(0.2),
+  goalZRangeM: z.number().min(0).max(2).default(0.2),
   /** …except with this probability, when the goal is on the table (panda-gym: 0.3). */
   goalOnTableProbability: z.number().min(0).max(1).default(0.3),
-  rewardScales: z.record(z.string(), z.number()).default({ goalDistance: -1 }),
+  rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({ goalDistance: -1 }),
 }).strict();
 
 /** Pick up a cube and place it at a goal, often in the air (panda-gym PandaPickAndPlace). */

@@ -4,14 +4,14 @@ import { f, TaskCommonSchema, type TaskDefinition } from './task.js';
 
 const PushSchema = TaskCommonSchema.extend({
   /** Edge of the cube (m); panda-gym: 0.04. */
-  objectSizeM: z.number().positive().default(0.04),
+  objectSizeM: z.number().positive().max(0.5).default(0.04),
   /** Cube mass (kg); panda-gym: 1. */
-  objectMassKg: z.number().positive().default(1),
+  objectMassKg: z.number().positive().max(100).default(1),
   /** Object start x, y ∈ ±objectXyRangeM/2 (panda-gym: 0.3). */
-  objectXyRangeM: z.number().min(0).default(0.3),
+  objectXyRangeM: z.number().min(0).max(2).default(0.3),
   /** Goal x, y ∈ ±goalXyRangeM/2, on the table (panda-gym: 0.3). */
-  goalXyRangeM: z.number().min(0).default(0.3),
-  rewardScales: z.record(z.string(), z.number()).default({ goalDistance: -1 }),
+  goalXyRangeM: z.number().min(0).max(2).default(0.3),
+  rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({ goalDistance: -1 }),
 }).strict();
 
 /** Push a cube across the table to a goal, gripper closed (panda-gym PandaPush). */

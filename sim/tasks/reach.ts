@@ -13,9 +13,9 @@ import {
 
 const ReachSchema = TaskCommonSchema.extend({
   /** Goals are sampled in x, y ∈ ±goalXyRangeM/2 and z ∈ [0, goalZRangeM] (panda-gym: 0.3, 0.3). */
-  goalXyRangeM: z.number().positive().default(0.3),
-  goalZRangeM: z.number().positive().default(0.3),
-  rewardScales: z.record(z.string(), z.number()).default({ goalDistance: -1 }),
+  goalXyRangeM: z.number().positive().max(2).default(0.3),
+  goalZRangeM: z.number().positive().max(2).default(0.3),
+  rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({ goalDistance: -1 }),
 }).strict();
 
 type ReachConfig = z.output<typeof ReachSchema>;

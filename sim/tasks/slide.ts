@@ -4,15 +4,15 @@ import { f, TaskCommonSchema, type TaskDefinition, tableSchema } from './task.js
 
 const SlideSchema = TaskCommonSchema.extend({
   /** Puck diameter (m); panda-gym: 0.06, height half of it. */
-  objectSizeM: z.number().positive().default(0.06),
-  objectMassKg: z.number().positive().default(1),
+  objectSizeM: z.number().positive().max(0.5).default(0.06),
+  objectMassKg: z.number().positive().max(100).default(1),
   /** Sliding friction of the puck against the table (panda-gym: 0.04). */
-  objectFriction: z.number().positive().default(0.04),
-  objectXyRangeM: z.number().min(0).default(0.3),
-  goalXyRangeM: z.number().min(0).default(0.3),
+  objectFriction: z.number().positive().max(10).default(0.04),
+  objectXyRangeM: z.number().min(0).max(2).default(0.3),
+  goalXyRangeM: z.number().min(0).max(2).default(0.3),
   /** Goals lie this far beyond the task origin in x, out of the arm's reach (panda-gym: 0.4). */
-  goalXOffsetM: z.number().default(0.4),
-  rewardScales: z.record(z.string(), z.number()).default({ goalDistance: -1 }),
+  goalXOffsetM: z.number().min(-2).max(2).default(0.4),
+  rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({ goalDistance: -1 }),
   /** panda-gym's Slide table is longer: 1.4 m, centred 0.1 m behind the origin. */
   table: tableSchema({ lengthM: 1.4, xOffsetM: -0.1 }),
 }).strict();

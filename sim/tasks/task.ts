@@ -7,10 +7,10 @@ import type { Simulation } from '../mujoco/simulation.js';
 export function tableSchema(defaults: { lengthM: number; xOffsetM: number }) {
   return z
     .object({
-      lengthM: z.number().positive().default(defaults.lengthM),
-      widthM: z.number().positive().default(0.7),
-      heightM: z.number().positive().default(0.4),
-      xOffsetM: z.number().default(defaults.xOffsetM),
+      lengthM: z.number().positive().max(5).default(defaults.lengthM),
+      widthM: z.number().positive().max(5).default(0.7),
+      heightM: z.number().positive().max(2).default(0.4),
+      xOffsetM: z.number().min(-5).max(5).default(defaults.xOffsetM),
     })
     .strict()
     .prefault({});
@@ -19,17 +19,17 @@ export function tableSchema(defaults: { lengthM: number; xOffsetM: number }) {
 /** Settings every task has (`config/tasks/<task>.yaml`); task-specific ones extend this. */
 export const TaskCommonSchema = z.object({
   /** Episode length in control steps; reaching it truncates the episode (panda-gym: 50). */
-  maxEpisodeSteps: z.number().int().positive().default(50),
+  maxEpisodeSteps: z.number().int().positive().max(100_000).default(50),
   /** Goal tolerance (m): success when the achieved goal is closer than this to the desired one. */
-  distanceThresholdM: z.number().positive().default(0.05),
+  distanceThresholdM: z.number().positive().max(1).default(0.05),
   /** `sparse`: -1 until success, then 0 (panda-gym). `dense`: the weighted sum of the reward terms. */
   rewardType: z.enum(['sparse', 'dense']).default('sparse'),
   /** Weight of each named reward term in the dense reward. Terms depend on goals only, so HER can relabel them. */
-  rewardScales: z.record(z.string(), z.number()).default({}),
-  /** Control period (s): one env step. */
-  ctrlDtSec: z.number().positive().default(0.04),
+  rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({}),
+  /** Control period (s): one env step. At most 1 s, so one step is at most 10,000 physics steps. */
+  ctrlDtSec: z.number().positive().max(1).default(0.04),
   /** Physics timestep (s); ctrlDtSec must be a whole multiple of it. */
-  simDtSec: z.number().positive().default(0.002),
+  simDtSec: z.number().min(0.0001).max(0.1).default(0.002),
   /** Whether the episode ends (terminated) as soon as the goal is reached; panda-gym: no. */
   terminateOnSuccess: z.boolean().default(false),
   /** The table (panda-gym: 1.1 × 0.7 × 0.4 m, centred 0.3 m behind the task origin). */

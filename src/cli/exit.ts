@@ -30,3 +30,18 @@ export function reportError(
   write(`armprior: unexpected error (please report it):\n${detail}\n`);
   return ExitCode.internal;
 }
+
+/**
+ * Commander's message for a usage error (unknown command or option, a missing or invalid value)
+ * as the one line armprior prints: what is wrong, then where to read the usage. Commander's own
+ * `showHelpAfterError` printed 9–25 lines of help after it (issue #17 §4).
+ */
+export function usageErrorLine(commanderMessage: string, commandPath: string): string {
+  const text = commanderMessage
+    .replace(/^error:\s*/, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+  return `armprior: ${text}; see ${commandPath} --help\n`;
+}

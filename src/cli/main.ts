@@ -13,13 +13,12 @@ import { registerSimCommand } from './commands/sim.js';
 import { registerTasksCommand } from './commands/tasks.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerViewCommand } from './commands/view.js';
-import { reportError } from './exit.js';
+import { reportError, usageErrorLine } from './exit.js';
 
 /** Builds the `armprior` program; one file per command under ./commands. */
 export function buildProgram(): Command {
   const program = new Command('armprior')
     .description('robot manipulation with an LLM as a prior: coded controllers, MuJoCo, ROS and RL')
-    .showHelpAfterError()
     .exitOverride();
   registerTasksCommand(program);
   registerSimCommand(program);
@@ -34,7 +33,14 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerRobotCommand(program);
   registerViewCommand(program);
+  oneLineUsageErrors(program, 'armprior');
   return program;
+}
+
+/** Every command prints a usage error as one line naming its own `--help` (see {@link usageErrorLine}). */
+function oneLineUsageErrors(command: Command, path: string): void {
+  command.configureOutput({ outputError: (text, write) => write(usageErrorLine(text, path)) });
+  for (const sub of command.commands) oneLineUsageErrors(sub, `${path} ${sub.name()}`);
 }
 
 /** Runs the CLI; the single place that turns errors into exit codes. */

@@ -5,6 +5,7 @@ import type { ControllerEvaluation } from '../controllers/evaluate.js';
 import { evaluate } from '../controllers/prior-rounds.js';
 import type { ResolvedPrior } from '../controllers/priors.js';
 import { PriorStore } from '../controllers/store.js';
+import { checkOutputDir } from '../core/output-path.js';
 import { createProgress } from './progress.js';
 
 /** Where priors are kept unless `--priors` says otherwise: `./priors` in the working folder. */
@@ -12,6 +13,13 @@ export const DEFAULT_PRIORS_DIR = 'priors';
 
 export function openStore(dir: string | undefined): PriorStore {
   return new PriorStore(resolve(dir ?? DEFAULT_PRIORS_DIR));
+}
+
+/** {@link openStore} for a command that stores something: an unwritable store is refused before any work. */
+export function openStoreForWriting(dir: string | undefined): PriorStore {
+  const store = openStore(dir);
+  checkOutputDir(store.root);
+  return store;
 }
 
 /** The canonical task name for a name or alias (an unknown one lists the known ones). */

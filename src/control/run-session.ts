@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { observationFieldsOf } from '../../sim/env.js';
@@ -14,6 +13,7 @@ import { TaskObserver } from '../bridge/task-observer.js';
 import { resolvePrior } from '../controllers/priors.js';
 import type { PriorStore } from '../controllers/store.js';
 import { ArmpriorError } from '../core/errors.js';
+import { INPUT_LIMITS, readInputFile } from '../core/input-file.js';
 import { readModelMetadata } from '../rl/graph/builder.js';
 import { type Actor, policyActor, priorActor } from './actors.js';
 import { runControlLoop } from './control-loop.js';
@@ -87,7 +87,9 @@ function parseActor(
 /** The task a policy file was trained on (its metadata), so `--task` can be left out. */
 function policyTask(file: string): string | undefined {
   try {
-    return readModelMetadata(readFileSync(file))['armprior.task'];
+    return readModelMetadata(readInputFile(file, { maxBytes: INPUT_LIMITS.policy, what: 'the policy' }))[
+      'armprior.task'
+    ];
   } catch {
     return undefined; // policyActor reports an unreadable file with the reason
   }

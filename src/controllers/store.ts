@@ -1,20 +1,9 @@
-import {
-  closeSync,
-  constants,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-} from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { boundStrings } from '../core/bounded-text.js';
 import { asDiskFull, writeFreshFile } from '../core/disk-full.js';
 import { ArmpriorError, DiskFullError } from '../core/errors.js';
+import { INPUT_LIMITS, InputFileError, readInputText } from '../core/input-file.js';
 
 /** How a version came to be ('person': a module a person wrote or edited, `prior add`). */
 export type PriorSource = 'llm' | 'bundled' | 'replay' | 'person';
@@ -362,27 +351,11 @@ function existsNoFollow(path: string): boolean {
  * whoever reads the store, the viewer's API included.
  */
 function readOwnFile(file: string): string | null {
-  let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    if (code === 'ELOOP')
-      throw new PriorStoreError(`${file} is a symbolic link; the store reads only its own files`, { cause });
-    throw new PriorStoreError(`cannot read ${file} (${code ?? String(cause)})`, { cause });
-  }
-  try {
-    return readFileSync(fd, 'utf8');
-  } catch (cause) {
-    throw new PriorStoreError(
-      `cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
-      {
-        cause,
-      },
-    );
-  } finally {
-    closeSync(fd);
+    return readInputText(file, { maxBytes: INPUT_LIMITS.record, what: 'the stored file', noFollow: true });
+  } catch (error) {
+    if (error instanceof InputFileError && error.problem === 'missing') return null;
+    throw error;
   }
 }
 

@@ -43,6 +43,31 @@ describe('config files', () => {
     );
   });
 
+  it('refuses a YAML alias bomb as a config error naming the file (issue #17 §4)', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const file = tempFile(`${levels.join('\n')}\n`);
+    expect(() => loadYamlConfig(file, Schema)).toThrow(ConfigError);
+    expect(() => loadYamlConfig(file, Schema)).toThrow(
+      new RegExp(`^${file}: YAML aliases expand to more than 100 copies`),
+    );
+    // A config that uses a few aliases is fine.
+    const fine = tempFile('name: &n a\nsteps: 3\nrate: 0.5\nalso: *n\n');
+    expect(() => loadYamlConfig(fine, Schema.extend({ also: z.string() }))).not.toThrow();
+  });
+
+  it('refuses a device or a file too large for a config without reading it all (issue #17 §4)', () => {
+    expect(() => loadYamlConfig('/dev/zero', Schema)).toThrow(
+      /^\/dev\/zero: cannot read the file \(not a regular file: a character device\)$/,
+    );
+    const big = tempFile(`name: ${'x'.repeat(5 * 2 ** 20)}\n`);
+    expect(() => loadYamlConfig(big, Schema)).toThrow(/cannot read the file \(larger than 4 MiB/);
+  });
+
   it('returns a frozen, typed object for a valid file', () => {
     const cfg = loadYamlConfig(tempFile('steps: 3\nname: a\nrate: 0.5\n'), Schema);
     expect(cfg).toEqual({ steps: 3, name: 'a', rate: 0.5 });

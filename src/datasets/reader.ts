@@ -4,9 +4,10 @@
  * other than the expected one, rows out of order, non-finite numbers. Every refusal is a
  * DatasetError naming the file.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DatasetError } from '../core/errors.js';
+import { INPUT_LIMITS, InputFileError, readInputFileAsync } from '../core/input-file.js';
 import type { EpisodeData } from '../rl/replay-buffer.js';
 import { verifyEpisodeChecksum } from './checksums.js';
 import { listEpisodes } from './episode-files.js';
@@ -107,6 +108,27 @@ export async function readDataset(dir: string, expected: DatasetExpectation): Pr
 }
 
 /**
+ * The bytes of one episode file, read through the bounded reader (a regular file of at most
+ * {@link INPUT_LIMITS}.record bytes); anything else is a {@link DatasetError} naming the file.
+ */
+export async function readEpisodeBytes(file: string): Promise<Uint8Array> {
+  try {
+    return await readInputFileAsync(file, { maxBytes: INPUT_LIMITS.record, what: 'the episode file' });
+  } catch (cause) {
+    if (!(cause instanceof InputFileError)) throw cause;
+    throw new DatasetError(
+      'dataset_invalid',
+      cause.problem === 'missing' ? 'missing' : 'io',
+      file,
+      cause.detail,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+/**
  * Reads and checks one episode file (`<dataset>/episodes/<name>`): its bytes against its
  * checksum first, so a damaged file never reaches the decoder, then its content. `index` is the
  * one its name gives (checked against the rows and metadata, so a renamed copy is noticed).
@@ -116,7 +138,7 @@ export async function readEpisodeFile(
   file: string,
   index: number,
 ): Promise<{ dataset: DatasetMeta; episode: EpisodeMeta; record: EpisodeRecord; verified: boolean }> {
-  const bytes = await readFile(file);
+  const bytes = await readEpisodeBytes(file);
   const verified = await verifyEpisodeChecksum(dirname(dirname(file)), basename(file), bytes);
   const { table, keyValue } = decodeParquet(bytes, file);
   const { dataset, episode } = parseMetadata(keyValue, file);

@@ -45,7 +45,16 @@ export interface FieldSize {
   readonly size: number;
 }
 
-const FieldSchema = z.object({ name: z.string().min(1), size: z.number().int().positive() });
+/**
+ * Sizes read from a file are bounded before anything is allocated from them (issue #17 §4): far
+ * above any task's, far below what would take the reader down.
+ */
+const MAX_VECTOR_SIZE = 1000;
+
+const FieldSchema = z.object({
+  name: z.string().min(1),
+  size: z.number().int().positive().max(MAX_VECTOR_SIZE),
+});
 
 /** Where the data came from. */
 export const SourceSchema = z.enum(['sim', 'robot']);
@@ -59,11 +68,11 @@ export const DatasetMetaSchema = z.object({
   robot: z.string().min(1),
   source: SourceSchema,
   /** Control period (s): one step. */
-  ctrlDtSec: z.number().positive(),
+  ctrlDtSec: z.number().positive().max(10),
   /** The observation's named fields in order (env.observationFields): their sizes add up to its length. */
-  observationFields: z.array(FieldSchema).min(1),
-  goalSize: z.number().int().positive(),
-  actionSize: z.number().int().positive(),
+  observationFields: z.array(FieldSchema).min(1).max(100),
+  goalSize: z.number().int().positive().max(MAX_VECTOR_SIZE),
+  actionSize: z.number().int().positive().max(MAX_VECTOR_SIZE),
 });
 export type DatasetMeta = z.output<typeof DatasetMetaSchema>;
 
@@ -107,7 +116,8 @@ export type EpisodeStart = z.output<typeof EpisodeStartSchema>;
 /** One episode's metadata as stored. */
 export const EpisodeMetaSchema = EpisodeStartSchema.extend({
   index: z.number().int().nonnegative(),
-  length: z.number().int().positive(),
+  /** Steps (an episode of a long robot run at 500 Hz for half an hour is 900,000). */
+  length: z.number().int().positive().max(10_000_000),
   endReason: EndReasonSchema,
   /** Wall-clock start (ISO 8601); the `timestamp` column counts seconds from it. */
   startedAt: z.iso.datetime(),

@@ -3,7 +3,7 @@
  * one Parquet file per episode, written when the episode ends, so a crash loses at most the
  * episode in progress. Appends to an existing dataset, never overwrites it.
  */
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError, messageOf } from '../core/errors.js';
 import type { EpisodeData, TransitionSizes } from '../rl/replay-buffer.js';
@@ -12,6 +12,7 @@ import { listEpisodes, publishFile } from './episode-files.js';
 import { type EpisodeRecord, episodeToTable } from './episode-table.js';
 import { describeDifference, metadataEntries, parseMetadata, transitionSizes } from './metadata.js';
 import { encodeParquet, readParquetKeyValue } from './parquet-io.js';
+import { readEpisodeBytes } from './reader.js';
 import {
   type DatasetMeta,
   type DatasetMetaInput,
@@ -102,7 +103,7 @@ export class DatasetWriter {
     const last = episodes.at(-1);
     if (last) {
       const file = join(episodesDir, last.name);
-      const existing = parseMetadata(readParquetKeyValue(await readFile(file), file), file).dataset;
+      const existing = parseMetadata(readParquetKeyValue(await readEpisodeBytes(file), file), file).dataset;
       const difference = describeDifference(existing, parsed.data, ['existing', 'new']);
       if (difference) {
         throw new DatasetError(

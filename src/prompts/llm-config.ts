@@ -24,11 +24,11 @@ export const LlmConfigSchema = z
     /** Sampling temperature, 0 (most deterministic) to 2. */
     temperature: z.number().min(0).max(2),
     /** Per attempt: time allowed until the response starts and, when streaming, between two pieces (ms). */
-    timeoutMs: z.number().int().positive(),
+    timeoutMs: z.number().int().positive().max(3_600_000),
     /** Retries after a connection failure, a timeout, 429 or 5xx; bounded so a dead endpoint fails soon. */
     maxRetries: z.number().int().min(0).max(10),
     /** Upper bound on the reply's length, in tokens. */
-    maxTokens: z.number().int().positive(),
+    maxTokens: z.number().int().positive().max(1_000_000),
   })
   .strict();
 

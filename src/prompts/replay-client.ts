@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PriorStore } from '../controllers/store.js';
+import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
 import type { ChatCompleter, ChatMessage, LlmReply, LlmRequest } from './chat.js';
 import { LlmError } from './errors.js';
 
@@ -45,7 +46,10 @@ export class ReplayClient implements ChatCompleter {
     const exchanges: RecordedExchange[] = [];
     for (const version of store.versions(task)) {
       const file = join(store.root, task, `v${version}`, EXCHANGES_FILE);
-      if (existsSync(file)) exchanges.push(...(JSON.parse(readFileSync(file, 'utf8')) as RecordedExchange[]));
+      if (existsSync(file)) {
+        const text = readInputText(file, { maxBytes: INPUT_LIMITS.record, what: 'the recorded exchanges' });
+        exchanges.push(...(JSON.parse(text) as RecordedExchange[]));
+      }
     }
     return new ReplayClient(store.root, exchanges);
   }

@@ -1,10 +1,11 @@
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArmEnv, StepResult } from '../../sim/env.js';
 import type { Simulation } from '../../sim/mujoco/simulation.js';
 import type { EpisodeObserver, StepObserver } from '../../sim/rollout.js';
 import { asDiskFull, writeFreshFile } from '../core/disk-full.js';
 import { ArmpriorError } from '../core/errors.js';
+import { INPUT_LIMITS, InputFileError, readInputText } from '../core/input-file.js';
 import {
   REPLAY_FORMAT_VERSION,
   type Replay,
@@ -321,9 +322,10 @@ export function listReplays(dir: string): string[] {
 export function readReplay(file: string): Replay {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputText(file, { maxBytes: INPUT_LIMITS.record, what: 'the replay' });
   } catch (cause) {
-    throw new ReplayError(file, `cannot read the replay (${(cause as Error).message})`, { cause });
+    const reason = cause instanceof InputFileError ? cause.detail : (cause as Error).message;
+    throw new ReplayError(file, `cannot read the replay (${reason})`, { cause });
   }
   let json: unknown;
   try {

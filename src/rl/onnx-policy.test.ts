@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { initMlp, mlpReference } from './graph/mlp.js';
@@ -65,5 +66,34 @@ describe('exported ONNX policy', () => {
     await expect(
       OnnxPolicy.load(join(dir, 'missing.onnx'), { inputSize: 21, actionSize: 3 }),
     ).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses a policy whose graph does not match its metadata, at load (issue #17 §4)', async () => {
+    const rng = Rng.fromSeed(5);
+    const { actor, normalizer } = trainedLikePolicy(rng);
+    // A Push graph (21 inputs) whose metadata claims Reach (9 inputs): accepted before, then
+    // "Got: 9 Expected: 21" on the first call.
+    const model = onnxProto.onnx.ModelProto.decode(exportPolicy(actor, normalizer, metadata));
+    model.metadataProps = model.metadataProps.map((p) =>
+      p.key === 'armprior.input_size'
+        ? { key: p.key, value: '9' }
+        : p.key === 'armprior.task'
+          ? { key: p.key, value: 'reach' }
+          : p,
+    );
+    const file = join(dir, 'lying.onnx');
+    writeFileSync(file, onnxProto.onnx.ModelProto.encode(model).finish());
+    await expect(OnnxPolicy.load(file, { inputSize: 9, actionSize: 3 })).rejects.toThrow(
+      new RegExp(
+        `^${file}: its metadata says 9 inputs and 3 actions \\(task 'reach'\\), but its graph takes \\[batch, 21\\] and gives \\[batch, 3\\]`,
+      ),
+    );
+    await expect(OnnxPolicy.load(file, { inputSize: 9, actionSize: 3 })).rejects.toThrow(PolicyLoadError);
+  });
+
+  it('refuses a device or an oversized file as a policy without reading it whole (issue #17 §4)', async () => {
+    await expect(OnnxPolicy.load('/dev/zero', { inputSize: 21, actionSize: 3 })).rejects.toThrow(
+      /cannot read the policy \/dev\/zero \(not a regular file: a character device\)/,
+    );
   });
 });

@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { ArmpriorError } from '../core/errors.js';
+import { INPUT_LIMITS, InputFileError, readInputFile } from '../core/input-file.js';
 import { readModelMetadata } from './graph/builder.js';
 import type { PolicyMetadata } from './policy-export.js';
+
+/** More inputs or actions than any task has by far: metadata beyond it is not a policy's. */
+const MAX_POLICY_SIZE = 100_000;
 
 /** An ONNX policy file that cannot be used: unreadable, not ONNX, or not fitting the task. */
 export class PolicyLoadError extends ArmpriorError {
@@ -27,17 +30,17 @@ export class OnnxPolicy {
 
   /**
    * Loads a policy and checks it against what the caller will feed it: `expected.inputSize`
-   * (observation + goal of the env or robot) and `expected.actionSize`.
+   * (observation + goal of the env or robot) and `expected.actionSize`. The graph itself is
+   * checked against its metadata (issue #17 §4: a file whose metadata named one task and whose
+   * graph another was accepted, then failed on its first call, inside a run as a robot fault).
    */
   static async load(file: string, expected: { inputSize: number; actionSize: number }): Promise<OnnxPolicy> {
     let bytes: Uint8Array;
     try {
-      bytes = readFileSync(file);
+      bytes = readInputFile(file, { maxBytes: INPUT_LIMITS.policy, what: 'the policy' });
     } catch (cause) {
-      throw new PolicyLoadError(
-        `cannot read the policy ${file} (${(cause as NodeJS.ErrnoException).code ?? cause})`,
-        { cause },
-      );
+      if (cause instanceof InputFileError) throw new PolicyLoadError(cause.message, { cause });
+      throw cause;
     }
     let raw: Record<string, string>;
     let session: ort.InferenceSession;
@@ -60,10 +63,18 @@ export class OnnxPolicy {
     }
     const inputSize = Number(raw['armprior.input_size']);
     const actionSize = Number(raw['armprior.action_size']);
-    if (!Number.isInteger(inputSize) || !Number.isInteger(actionSize)) {
+    const plausible = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_POLICY_SIZE;
+    if (!plausible(inputSize) || !plausible(actionSize)) {
       await session.release();
       throw new PolicyLoadError(
         `${file} is not an armprior policy (no armprior metadata: export it with armprior export)`,
+      );
+    }
+    const graphProblem = await checkGraph(session, inputSize, actionSize);
+    if (graphProblem) {
+      await session.release();
+      throw new PolicyLoadError(
+        `${file}: its metadata says ${inputSize} inputs and ${actionSize} actions (task '${raw['armprior.task']}'), but ${graphProblem}; the file was not written by armprior export, or was changed since`,
       );
     }
     if (inputSize !== expected.inputSize || actionSize !== expected.actionSize) {
@@ -101,4 +112,46 @@ export class OnnxPolicy {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Dimensions as text: `[batch, 21]`. */
+function shapeText(shape: ReadonlyArray<number | string>): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * What is wrong with the graph's signature for a policy of `inputSize` inputs and `actionSize`
+ * actions (one float32 input `input` [batch, inputSize], a float32 output `action`
+ * [batch, actionSize]), or undefined when it fits. Declared shapes are compared first; then one
+ * call on zeros proves it, since a graph may leave its shapes undeclared.
+ */
+async function checkGraph(
+  session: ort.InferenceSession,
+  inputSize: number,
+  actionSize: number,
+): Promise<string | undefined> {
+  const input = session.inputMetadata.find((m) => m.name === 'input');
+  const action = session.outputMetadata.find((m) => m.name === 'action');
+  if (session.inputMetadata.length !== 1 || !input?.isTensor || input.type !== 'float32') {
+    return `its graph takes ${session.inputMetadata.map((m) => m.name).join(', ') || 'nothing'}, not one float32 tensor 'input'`;
+  }
+  if (!action?.isTensor || action.type !== 'float32') {
+    return `its graph gives ${session.outputMetadata.map((m) => m.name).join(', ') || 'nothing'}, not a float32 tensor 'action'`;
+  }
+  const fits = (shape: ReadonlyArray<number | string>, size: number) =>
+    shape.length === 0 ||
+    (shape.length === 2 && shape[1] === size && (typeof shape[0] === 'string' || shape[0] === 1));
+  if (!fits(input.shape, inputSize) || !fits(action.shape, actionSize)) {
+    return `its graph takes ${shapeText(input.shape)} and gives ${shapeText(action.shape)}`;
+  }
+  try {
+    const out = await session.run({
+      input: new ort.Tensor('float32', new Float32Array(inputSize), [1, inputSize]),
+    });
+    const size = out.action?.data.length;
+    if (size !== actionSize) return `its graph gives ${size} values for one input`;
+  } catch (error) {
+    return `its graph fails on one input of ${inputSize} values (${error instanceof Error ? error.message : String(error)})`;
+  }
+  return undefined;
 }

@@ -33,13 +33,13 @@ export const SacConfigSchema = z
      * Entropy coefficient α: 'auto' learns it (§5, automating entropy adjustment), a positive
      * number fixes it.
      */
-    entCoef: z.union([z.literal('auto'), z.number().positive()]).default('auto'),
+    entCoef: z.union([z.literal('auto'), z.number().positive().max(1000)]).default('auto'),
     /** α at the start when `entCoef` is 'auto' (SB3's 'auto_1.0'). */
-    initialEntCoef: z.number().positive().default(1),
+    initialEntCoef: z.number().positive().max(1000).default(1),
     /** The entropy 'auto' steers the policy toward: 'auto' is −actionSize (§5; SB3's default). */
-    targetEntropy: z.union([z.literal('auto'), z.number()]).default('auto'),
+    targetEntropy: z.union([z.literal('auto'), z.number().min(-1000).max(1000)]).default('auto'),
     /** Gradient steps between soft updates of the critics' targets (SB3's target_update_interval). */
-    targetUpdateInterval: z.number().int().positive().default(1),
+    targetUpdateInterval: z.number().int().positive().max(1000).default(1),
     /**
      * RLingua's imitation term toward the prior's actions (arXiv 2403.06420, §III-C), with TD3's
      * meaning: on the deterministic action tanh(μ), weight decaying linearly from

@@ -12,7 +12,7 @@ import {
   type LearnerState,
   type LearnerStats,
 } from './learner.js';
-import { offPolicyFields } from './off-policy-config.js';
+import { MAX_ENV_STEPS, offPolicyFields } from './off-policy-config.js';
 import {
   actorSizes,
   buildCriticActorUpdate,
@@ -31,18 +31,18 @@ export const Td3ConfigSchema = z
   .object({
     ...offPolicyFields,
     /** Critic steps per actor (and target) step (§5.2, delayed policy updates). */
-    policyDelay: z.number().int().positive().default(2),
+    policyDelay: z.number().int().positive().max(1000).default(2),
     /** Std of the noise added to the target action (§5.3, target policy smoothing). */
-    targetPolicyNoise: z.number().min(0).default(0.2),
+    targetPolicyNoise: z.number().min(0).max(10).default(0.2),
     /** That noise is clipped to ±targetNoiseClip. */
-    targetNoiseClip: z.number().min(0).default(0.5),
+    targetNoiseClip: z.number().min(0).max(10).default(0.5),
     /**
      * Divide the actor's −Q term by the batch's mean |Q| (TD3+BC, Fujimoto & Gu 2021): the
      * imitation weight then means the same whatever the reward scale and horizon.
      */
     normalizeActorQ: z.boolean().default(false),
     /** Std of the Gaussian exploration noise added to the policy's actions (SB3's NormalActionNoise sigma). */
-    actionNoise: z.number().min(0).default(0.1),
+    actionNoise: z.number().min(0).max(10).default(0.1),
     /**
      * RLingua's imitation term toward the prior's actions (arXiv 2403.06420, §III-C): its weight
      * moves linearly from `initialWeight` to `finalWeight` over `decaySteps` actor steps.
@@ -50,9 +50,9 @@ export const Td3ConfigSchema = z
     imitation: z
       .object({
         enabled: z.boolean().default(false),
-        initialWeight: z.number().min(0).default(2.5),
-        finalWeight: z.number().min(0).default(0),
-        decaySteps: z.number().int().min(0).default(20_000),
+        initialWeight: z.number().min(0).max(10_000).default(2.5),
+        finalWeight: z.number().min(0).max(10_000).default(0),
+        decaySteps: z.number().int().min(0).max(MAX_ENV_STEPS).default(20_000),
         /** Imitate only where Q1 rates the prior's action above the policy's (Nair et al. 2018). */
         qFilter: z.boolean().default(true),
         /**
@@ -61,7 +61,7 @@ export const Td3ConfigSchema = z
          * can, the filter lets the policy leave the prior where it knows better. Counted by the
          * training loop (an update given no step count filters whenever `qFilter` is on).
          */
-        qFilterFromStep: z.number().int().min(0).default(0),
+        qFilterFromStep: z.number().int().min(0).max(MAX_ENV_STEPS).default(0),
       })
       .strict()
       .prefault({}),

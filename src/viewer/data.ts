@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { taskNames } from '../../sim/tasks/registry.js';
 import { bundledReply } from '../controllers/priors.js';
 import { PriorStore, type StoredPrior } from '../controllers/store.js';
+import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
 import { extractCode } from '../prompts/extract.js';
 import type { RunInfo } from '../rl/train/run-dir.js';
 import { runStatus } from '../rl/train/run-lock.js';
@@ -231,7 +232,9 @@ export class ViewerData {
     const infoFile = dir && resolveInside(dir, 'run.json');
     if (!dir || !infoFile) return undefined;
     try {
-      const info = JSON.parse(readFileSync(infoFile, 'utf8')) as RunInfo;
+      const info = JSON.parse(
+        readInputText(infoFile, { maxBytes: INPUT_LIMITS.config, what: "the run's info" }),
+      ) as RunInfo;
       return {
         dir,
         summary: {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { extname, join } from 'node:path';
 import { ArmpriorError } from '../core/errors.js';
+import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
 import { packageRoot } from '../core/paths.js';
 import { ReplaySchema } from '../replays/replay-format.js';
 import type { ErrorResponse, FeedbackStarted, JobResponse, ReplaysResponse } from './api-types.js';
@@ -152,7 +153,9 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
         const file = data.replayPath(rest);
         if (!file) throw new HttpError(404, `no replay '${rest.join('/')}'`);
         // Parsed before sending, so the page never has to cope with a malformed replay.
-        const parsed = ReplaySchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+        const parsed = ReplaySchema.safeParse(
+          JSON.parse(readInputText(file, { maxBytes: INPUT_LIMITS.record, what: 'the replay' })),
+        );
         if (!parsed.success) throw new HttpError(500, `replay '${rest.join('/')}' is not a valid replay`);
         return sendJson(res, 200, parsed.data);
       }

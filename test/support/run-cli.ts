@@ -19,12 +19,19 @@ export function runCli(
   env: Record<string, string> = {},
   input?: string,
   cwd?: string,
+  /** Killed after this long (a run that never ends fails its test instead of hanging it). */
+  timeoutMs = 300_000,
 ): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [bin, ...args],
-      { timeout: 300_000, env: { ...process.env, ...env }, maxBuffer: 16 * 2 ** 20, ...(cwd ? { cwd } : {}) },
+      {
+        timeout: timeoutMs,
+        env: { ...process.env, ...env },
+        maxBuffer: 16 * 2 ** 20,
+        ...(cwd ? { cwd } : {}),
+      },
       (error, stdout, stderr) =>
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );

@@ -5,9 +5,12 @@ import { ArmEnv } from '../../../sim/env.js';
 import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
 import { observationLayout } from '../../controllers/contract.js';
 import { EpisodeTracker, failureCounts } from '../../controllers/rollout-critic.js';
-import { ArmpriorError } from '../../core/errors.js';
+import { ArmpriorError, messageOf } from '../../core/errors.js';
+import { INPUT_LIMITS, InputFileError, readInputFile } from '../../core/input-file.js';
+import { checkOutputDir } from '../../core/output-path.js';
 import { allObservers, ReplayRecorder } from '../../replays/replay-recorder.js';
-import { OnnxPolicy } from '../../rl/onnx-policy.js';
+import { readModelMetadata } from '../../rl/graph/builder.js';
+import { OnnxPolicy, PolicyLoadError } from '../../rl/onnx-policy.js';
 import { evaluationFromMetadata } from '../../rl/train/best-policy.js';
 import { readRunInfo, runFiles } from '../../rl/train/run-dir.js';
 import { integerOption } from '../options.js';
@@ -35,7 +38,7 @@ export function registerEvalCommand(program: Command): void {
     .command('eval')
     .description('evaluate a trained policy (a run folder or a policy.onnx) on simulated episodes')
     .argument('<policy>', 'a run folder (its policy.onnx) or an ONNX policy file')
-    .option('-t, --task <name>', 'task (default: the run’s or the policy’s own)')
+    .option('-t, --task <name>', 'task (default: the run’s, or the one the policy file names)')
     .option('-n, --episodes <n>', 'episodes', integerOption(1, 100_000), 50)
     .option('-s, --seed <seed>', 'episode k is reset with seed + k', integerOption(0, 2 ** 31 - 1), 1000)
     .option('-r, --robot <name|file>', 'robot (default: the run’s, else panda)')
@@ -47,6 +50,13 @@ export function registerEvalCommand(program: Command): void {
     )
     .action(async (target: string, options: EvalOptions) => {
       const { file, task, robot } = locatePolicy(resolve(target), options);
+      // A run's policy.onnx sits in the run folder: beside it is <run>/replays.
+      const replaysDir =
+        options.replays === true
+          ? join(dirname(file), 'replays')
+          : options.replays && resolve(options.replays);
+      // Before any episode: a replays folder that cannot be written is bad input.
+      if (replaysDir) checkOutputDir(replaysDir);
       const env = await ArmEnv.create({ task, robot });
       let policy: OnnxPolicy | undefined;
       try {
@@ -66,12 +76,8 @@ export function registerEvalCommand(program: Command): void {
         const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
         const episodes: (EpisodeSummary & { outcome: string })[] = [];
         const loaded = policy;
-        const recorder = options.replays
-          ? new ReplayRecorder(env, {
-              actor: `policy:${displayPath(file)}`,
-              // A run's policy.onnx sits in the run folder: beside it is <run>/replays.
-              dir: options.replays === true ? join(dirname(file), 'replays') : resolve(options.replays),
-            })
+        const recorder = replaysDir
+          ? new ReplayRecorder(env, { actor: `policy:${displayPath(file)}`, dir: replaysDir })
           : undefined;
         for (let k = 0; k < options.episodes; k++) {
           const capture = recorder?.begin(options.seed + k);
@@ -147,6 +153,29 @@ export function locatePolicy(
   }
   if (options.best)
     throw new ArmpriorError('usage', `--best picks a file in a run folder; ${target} is a file`);
-  if (!options.task) throw new ArmpriorError('usage', `evaluating a bare policy file needs --task`);
-  return { file: target, task: canonicalTask(options.task), robot: options.robot ?? 'panda' };
+  // The file names its task (issue #17 §4: eval asked for --task although the metadata said it).
+  const task = options.task ?? policyTaskOf(target);
+  if (!task) {
+    throw new ArmpriorError(
+      'usage',
+      `${target} does not name its task (no armprior.task metadata): give --task`,
+    );
+  }
+  return { file: target, task: canonicalTask(task), robot: options.robot ?? 'panda' };
+}
+
+/** The task in a policy file's metadata, if it has one (an unreadable file is reported at load). */
+function policyTaskOf(file: string): string | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = readInputFile(file, { maxBytes: INPUT_LIMITS.policy, what: 'the policy' });
+  } catch (cause) {
+    if (cause instanceof InputFileError) throw new PolicyLoadError(cause.message, { cause });
+    throw cause;
+  }
+  try {
+    return readModelMetadata(bytes)['armprior.task'] || undefined;
+  } catch (cause) {
+    throw new PolicyLoadError(`${file} is not a valid ONNX model: ${messageOf(cause)}`, { cause });
+  }
 }

@@ -4,6 +4,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { resolvePrior } from '../../controllers/priors.js';
 import { loadYamlConfig } from '../../core/config-file.js';
+import { ConfigError } from '../../core/errors.js';
+import { checkOutputDir } from '../../core/output-path.js';
 import { runExperiment } from '../../rl/experiment/experiment.js';
 import { ALGOS, type Algo } from '../../rl/train/train-config.js';
 import { integerOption, rateOption } from '../options.js';
@@ -11,6 +13,8 @@ import { canonicalTask, openStore } from '../prior-support.js';
 import { createProgress, type Progress } from '../progress.js';
 
 const METHODS = ['prior', ...ALGOS] as const;
+/** Environment steps per run when neither --steps nor the config's totalSteps says. */
+const DEFAULT_EXPERIMENT_STEPS = 50_000;
 
 function methodList(value: string): ('prior' | Algo)[] {
   const methods = value
@@ -29,7 +33,7 @@ interface ExperimentOptions {
   tasks: string;
   algos: ('prior' | Algo)[];
   seeds: number;
-  steps: number;
+  steps?: number;
   config?: string;
   out: string;
   runs: string;
@@ -54,8 +58,12 @@ export function registerExperimentCommand(program: Command): void {
       methodList('prior,td3,rlingua'),
     )
     .option('--seeds <n>', 'seeds per method (0 … n−1)', integerOption(1, 100), 3)
-    .option('--steps <n>', 'environment steps per training run', integerOption(100, 1_000_000_000), 50_000)
-    .option('--config <file>', 'training config fields applied to every run')
+    .option(
+      '--steps <n>',
+      'environment steps per training run (default: totalSteps of --config, else 50000; wins over it)',
+      integerOption(100, 1_000_000_000),
+    )
+    .option('--config <file>', 'training config fields applied to every run (no algo: --algos picks those)')
     .option('--out <dir>', 'where the table and curves go', 'experiments')
     .option('--runs <dir>', 'where the run folders go', 'runs')
     .option('-r, --robot <name|file>', 'robot', 'panda')
@@ -64,19 +72,40 @@ export function registerExperimentCommand(program: Command): void {
     .option('--threshold <rate>', 'success rate counted as solved', rateOption, 0.9)
     .action(async (options: ExperimentOptions) => {
       const tasks = options.tasks.split(',').map((t) => canonicalTask(t.trim()));
+      // Before hours of training: the table and the runs must have somewhere to go.
+      checkOutputDir(resolve(options.out));
+      checkOutputDir(resolve(options.runs));
       const overrides = options.config
         ? (structuredClone(loadYamlConfig(options.config, z.record(z.string(), z.unknown()))) as Record<
             string,
             unknown
           >)
         : {};
+      // --algos picks each run's preset; a file naming one would be silently replaced (issue #17 §4).
+      if (overrides.algo !== undefined) {
+        throw new ConfigError(options.config ?? '--config', [
+          `algo: the methods come from --algos (${options.algos.join(',')}); remove algo from the file`,
+        ]);
+      }
+      const fileSteps = overrides.totalSteps;
+      if (options.steps !== undefined && fileSteps !== undefined && fileSteps !== options.steps) {
+        process.stderr.write(
+          `armprior: --steps ${options.steps} wins over totalSteps: ${JSON.stringify(fileSteps)} of ${options.config}\n`,
+        );
+      }
+      if (fileSteps !== undefined && typeof fileSteps !== 'number') {
+        throw new ConfigError(options.config ?? '--config', [
+          `totalSteps: expected a number, got ${JSON.stringify(fileSteps)}`,
+        ]);
+      }
+      const steps = options.steps ?? fileSteps ?? DEFAULT_EXPERIMENT_STEPS;
       const store = openStore(options.priors);
       let progress: Progress | undefined;
       const result = await runExperiment({
         tasks,
         methods: options.algos,
         seeds: options.seeds,
-        steps: options.steps,
+        steps,
         overrides,
         robot: options.robot,
         runsRoot: resolve(options.runs),
@@ -86,7 +115,7 @@ export function registerExperimentCommand(program: Command): void {
         onRunStart: (label, index, total) => {
           progress?.stop();
           process.stderr.write(`run ${index}/${total}: ${label}\n`);
-          progress = createProgress(label, options.steps);
+          progress = createProgress(label, steps);
         },
         onProgress: (p) =>
           progress?.update(

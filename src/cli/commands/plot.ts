@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { type Command, Option } from 'commander';
+import { checkOutputFile, writeOutputFile } from '../../core/output-path.js';
 import type { CurveMetric } from '../../rl/experiment/curves.js';
 import type { CurveBand } from '../../rl/experiment/plot.js';
 import { curvesSvgForRuns, PlotError } from '../../rl/experiment/run-plot.js';
-import { writeFileAtomic } from '../../rl/train/run-dir.js';
 
 interface PlotOptions {
   runs: string[];
@@ -46,6 +45,7 @@ export function registerPlotCommand(program: Command): void {
       if (format !== '.svg' && format !== '.png') {
         throw new PlotError(`--out ${options.out}: unknown extension '${format}', use .svg or .png`);
       }
+      checkOutputFile(out, { createFolder: true });
       const svg = await curvesSvgForRuns(
         options.runs.map((dir) => resolve(dir)),
         {
@@ -55,16 +55,15 @@ export function registerPlotCommand(program: Command): void {
           onSkip: (dir, reason) => process.stderr.write(`armprior: skipping ${dir}: ${reason}\n`),
         },
       );
-      mkdirSync(dirname(out), { recursive: true });
       if (format === '.svg') {
-        writeFileAtomic(out, svg);
+        writeOutputFile(out, svg, { createFolder: true });
       } else {
         // White behind the chart: Vega leaves the background transparent, which reads badly in
         // image viewers and slides with dark themes.
         const png = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: PNG_ZOOM } })
           .render()
           .asPng();
-        writeFileAtomic(out, png);
+        writeOutputFile(out, png, { createFolder: true });
       }
       process.stdout.write(`${out}\n`);
     });

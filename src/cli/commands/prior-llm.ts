@@ -12,7 +12,7 @@ import type { ChatCompleter } from '../../prompts/chat.js';
 import { createLlmClient } from '../../prompts/llm-client.js';
 import { ReplayClient } from '../../prompts/replay-client.js';
 import { integerOption } from '../options.js';
-import { canonicalTask, evaluatePrior, openStore } from '../prior-support.js';
+import { canonicalTask, evaluatePrior, openStoreForWriting } from '../prior-support.js';
 import { createProgress, type Progress } from '../progress.js';
 
 interface LlmOptions {
@@ -59,7 +59,7 @@ export function registerPriorLlmCommands(prior: Command): void {
       .description('ask the LLM for a controller, store it as a new version, evaluate it'),
   ).action(async (options: LlmOptions) => {
     const task = canonicalTask(options.task);
-    const store = openStore(options.priors);
+    const store = openStoreForWriting(options.priors);
     const result = await withProgress((hooks) =>
       generateRound({ ...roundOptions(options, task, store), ...hooks }),
     );
@@ -75,7 +75,7 @@ export function registerPriorLlmCommands(prior: Command): void {
     .option('--from <version>', 'the version the feedback is about (default: the active one)')
     .action(async (feedback: string, options: LlmOptions & { from?: string }) => {
       const task = canonicalTask(options.task);
-      const store = openStore(options.priors);
+      const store = openStoreForWriting(options.priors);
       const result = await withProgress((hooks) =>
         feedbackRound({
           ...roundOptions(options, task, store),
@@ -93,7 +93,7 @@ export function registerPriorLlmCommands(prior: Command): void {
       .description('interactive: evaluate, read the summary, give feedback, repeat until you accept'),
   ).action(async (options: LlmOptions) => {
     const task = canonicalTask(options.task);
-    const store = openStore(options.priors);
+    const store = openStoreForWriting(options.priors);
     const rl = createInterface({ input: process.stdin, terminal: false });
     const lines = rl[Symbol.asyncIterator]();
     try {

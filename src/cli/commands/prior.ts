@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { addRound, evaluationRecord } from '../../controllers/prior-rounds.js';
 import { bundledReply, parseVersion, resolvePrior } from '../../controllers/priors.js';
 import type { PriorStore } from '../../controllers/store.js';
-import { ArmpriorError } from '../../core/errors.js';
+import { INPUT_LIMITS, readInputText } from '../../core/input-file.js';
+import { checkOutputDir } from '../../core/output-path.js';
 import { ControllerCodeError } from '../../prompts/errors.js';
 import { integerOption } from '../options.js';
-import { canonicalTask, evaluatePrior, openStore } from '../prior-support.js';
+import { canonicalTask, evaluatePrior, openStore, openStoreForWriting } from '../prior-support.js';
 import { createProgress } from '../progress.js';
 import { registerPriorLlmCommands } from './prior-llm.js';
 
@@ -99,7 +99,7 @@ export function registerPriorCommand(program: Command): void {
     .argument('<version>', 'vN')
     .action((version: string, options: StoreOptions) => {
       const task = canonicalTask(options.task);
-      const store = openStore(options.priors);
+      const store = openStoreForWriting(options.priors);
       const parsed = parseVersion(version);
       if (parsed === 'bundled') {
         throw new RangeError(
@@ -125,6 +125,8 @@ export function registerPriorCommand(program: Command): void {
         const task = canonicalTask(options.task);
         const store = openStore(options.priors);
         const resolved = resolvePrior(store, task, options.version);
+        // It saves the evaluation of a stored version, and replays: refuse an unwritable store first.
+        if (options.replays || resolved.version !== 'bundled') checkOutputDir(store.root);
         const replaysDir = options.replays ? store.replaysDir(task, resolved.version) : undefined;
         const evaluation = await evaluatePrior(resolved, options.episodes, {
           quiet: options.json === true,
@@ -171,7 +173,7 @@ function registerPriorAdd(prior: Command, withStore: (cmd: Command) => Command):
         },
       ) => {
         const task = canonicalTask(options.task);
-        const store = openStore(options.priors);
+        const store = openStoreForWriting(options.priors);
         const source = readModule(file);
         const progress = createProgress(`evaluating ${file}`, options.episodes);
         const result = await addRound({
@@ -207,15 +209,9 @@ function registerPriorAdd(prior: Command, withStore: (cmd: Command) => Command):
     );
 }
 
+/** The module `prior add` stores: a regular file of at most {@link INPUT_LIMITS}.code bytes. */
 function readModule(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new ArmpriorError(
-      'prior_file',
-      `cannot read the controller module ${file} (${(cause as NodeJS.ErrnoException).code ?? cause})`,
-    );
-  }
+  return readInputText(file, { maxBytes: INPUT_LIMITS.code, what: 'the controller module' });
 }
 
 function saveIfStored(store: PriorStore, version: number | 'bundled', task: string, record: unknown): void {

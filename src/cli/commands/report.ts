@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { checkOutputFile, writeOutputFile } from '../../core/output-path.js';
 import { reportMarkdown, reportRuns } from '../../rl/experiment/report.js';
 import { PlotError } from '../../rl/experiment/run-plot.js';
-import { writeFileAtomic } from '../../rl/train/run-dir.js';
 import { rateOption } from '../options.js';
 
 interface ReportOptions {
@@ -28,6 +27,7 @@ export function registerReportCommand(program: Command): void {
     .option('-o, --out <file>', 'also write the markdown table to this file')
     .option('--json', 'print the report as JSON')
     .action((options: ReportOptions) => {
+      if (options.out) checkOutputFile(resolve(options.out), { createFolder: true });
       const report = reportRuns(
         options.runs.map((dir) => resolve(dir)),
         {
@@ -38,9 +38,7 @@ export function registerReportCommand(program: Command): void {
       if (report.groups.length === 0) throw new PlotError('nothing to report: no run has an evaluation yet');
       const markdown = reportMarkdown(report);
       if (options.out) {
-        const out = resolve(options.out);
-        mkdirSync(dirname(out), { recursive: true });
-        writeFileAtomic(out, markdown);
+        writeOutputFile(resolve(options.out), markdown, { createFolder: true });
       }
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : markdown);
     });

@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { Subject } from 'rxjs';
 import type { StopOutcome } from '../../bridge/robot.js';
 import type { LoopReport, LoopStats, TimingSummary } from '../../control/loop-contract.js';
 import { type RunSessionResult, runSession } from '../../control/run-session.js';
 import { ArmpriorError } from '../../core/errors.js';
+import { checkOutputDir } from '../../core/output-path.js';
 import { integerOption } from '../options.js';
 import { openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
@@ -105,6 +107,8 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--json', 'print the final report as JSON')
     .action(async (options: RunOptions) => {
+      // Before the robot is touched: a recording folder that cannot be written is bad input.
+      if (options.record) checkOutputDir(resolve(options.record));
       const stop$ = new Subject<string>();
       let signalled = false;
       const onSignal = (signal: NodeJS.Signals) => {

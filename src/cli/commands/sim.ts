@@ -4,6 +4,7 @@ import { ArmEnv } from '../../../sim/env.js';
 import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
 import { BASIC_CONTROLLERS, createBasicController, type EpisodeController } from '../../controllers/basic.js';
 import { createPriorController, resolvePrior } from '../../controllers/priors.js';
+import { checkOutputDir } from '../../core/output-path.js';
 import { Rng } from '../../core/rng.js';
 import { episodeCollector, openSimDataset } from '../../datasets/env-datasets.js';
 import { writeEpisodeData } from '../../datasets/writer.js';
@@ -56,6 +57,9 @@ export function registerSimCommand(program: Command): void {
       'save every episode as a replay for the viewer (JSON, src/replays/replay-format.ts), after those already there',
     )
     .action(async (options: SimOptions) => {
+      // Before any episode: an output folder that cannot be written is bad input.
+      if (options.record) checkOutputDir(resolve(options.record));
+      if (options.replays) checkOutputDir(resolve(options.replays));
       const env = await ArmEnv.create({
         task: options.task,
         robot: options.robot,

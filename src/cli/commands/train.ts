@@ -7,7 +7,8 @@ import { ArmEnv } from '../../../sim/env.js';
 import { resolvePrior } from '../../controllers/priors.js';
 import { loadYamlConfig } from '../../core/config-file.js';
 import { isDiskFull } from '../../core/disk-full.js';
-import { ArmpriorError, messageOf } from '../../core/errors.js';
+import { ArmpriorError, ConfigError, messageOf } from '../../core/errors.js';
+import { checkOutputDir } from '../../core/output-path.js';
 import { readDemonstrations } from '../../datasets/env-datasets.js';
 import type { EpisodeData } from '../../rl/replay-buffer.js';
 import {
@@ -60,8 +61,17 @@ export function registerTrainCommand(program: Command): void {
       'train a policy with TD3, SAC or RLingua (TD3 + the prior); writes runs/<task>__<algo>__<seed>__<time>/',
     )
     .option('-t, --task <name>', 'task (see `armprior tasks`); required unless --resume')
-    .addOption(new Option('-a, --algo <algo>', 'algorithm preset').choices([...ALGOS]))
-    .option('--steps <n>', 'environment steps to train for', integerOption(1, 1_000_000_000))
+    .addOption(
+      new Option(
+        '-a, --algo <algo>',
+        'algorithm preset (default: algo of --config, else rlingua; a --config naming another is refused)',
+      ).choices([...ALGOS]),
+    )
+    .option(
+      '--steps <n>',
+      'environment steps to train for (wins over totalSteps of --config)',
+      integerOption(1, 1_000_000_000),
+    )
     .option('-s, --seed <seed>', 'seed of everything random in the run', integerOption(0, 2 ** 31 - 1), 0)
     .option('--config <file>', 'YAML with training config fields (see --print-config)')
     .option('--resume <run>', 'continue a run folder from its newest good checkpoint')
@@ -72,7 +82,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--priors <dir>', 'the controller store (default ./priors)')
     .option(
       '--envs <n>',
-      'parallel envs (worker threads step them while the learner updates)',
+      'parallel envs (worker threads step them while the learner updates; wins over numEnvs of --config)',
       integerOption(1, 64),
     )
     .option('--json', 'print the result as JSON')
@@ -82,10 +92,10 @@ export function registerTrainCommand(program: Command): void {
     )
     .action(async (options: TrainOptions) => {
       if (options.printConfig) {
-        const algo = options.algo ?? 'rlingua';
         const fromFile = options.config ? readConfigFile(options.config) : {};
+        const algo = presetOf(options, fromFile);
         const config = resolveTrainConfig(algo, options.config ?? `--algo ${algo}`, fromFile, {
-          ...flagOverrides(options),
+          ...flagOverrides(options, fromFile),
           algo,
         });
         process.stdout.write(stringify(config));
@@ -188,7 +198,45 @@ function readConfigFile(file: string): Record<string, unknown> {
   return structuredClone(loadYamlConfig(file, z.record(z.string(), z.unknown()))) as Record<string, unknown>;
 }
 
-function flagOverrides(options: TrainOptions): Record<string, unknown> {
+/**
+ * The preset of a new run: `--algo`, else the `algo` of the `--config` file, else rlingua. A
+ * file naming another preset than `--algo` is refused (issue #17 §4: `--algo td3` silently won
+ * over a file's `algo: sac`, and without `--algo` the file's preset was replaced by rlingua).
+ */
+function presetOf(options: TrainOptions, fromFile: Record<string, unknown>): Algo {
+  const inFile = fromFile.algo;
+  if (inFile === undefined) return options.algo ?? 'rlingua';
+  if (typeof inFile !== 'string' || !(ALGOS as readonly string[]).includes(inFile)) {
+    throw new ConfigError(options.config ?? '--config', [
+      `algo: expected one of ${ALGOS.join(', ')}, got ${JSON.stringify(inFile)}`,
+    ]);
+  }
+  if (options.algo && options.algo !== inFile) {
+    throw new ArmpriorError(
+      'usage',
+      `--algo ${options.algo} and ${options.config} (algo: ${inFile}) name different presets; drop one of them`,
+    );
+  }
+  return inFile as Algo;
+}
+
+/**
+ * The values of `--steps` and `--envs`, which win over the file's `totalSteps` and `numEnvs`;
+ * when they differ from the file, a notice says so on stderr.
+ */
+function flagOverrides(
+  options: TrainOptions,
+  fromFile: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const notice = (flag: string, value: number, field: string) => {
+    if (fromFile[field] !== undefined && fromFile[field] !== value) {
+      process.stderr.write(
+        `armprior: ${flag} ${value} wins over ${field}: ${JSON.stringify(fromFile[field])} of ${options.config}\n`,
+      );
+    }
+  };
+  if (options.steps !== undefined) notice('--steps', options.steps, 'totalSteps');
+  if (options.envs !== undefined) notice('--envs', options.envs, 'numEnvs');
   return {
     ...(options.steps !== undefined ? { totalSteps: options.steps } : {}),
     ...(options.envs !== undefined ? { numEnvs: options.envs } : {}),
@@ -208,10 +256,11 @@ interface Setup {
 function newRunSetup(options: TrainOptions): Setup {
   if (!options.task) throw new ArmpriorError('usage', 'train needs --task (or --resume <run>)');
   const task = canonicalTask(options.task);
-  const algo = options.algo ?? 'rlingua';
+  checkOutputDir(resolve(options.runs));
   const fromFile = options.config ? readConfigFile(options.config) : {};
+  const algo = presetOf(options, fromFile);
   const config = resolveTrainConfig(algo, options.config ?? `--algo ${algo}`, fromFile, {
-    ...flagOverrides(options),
+    ...flagOverrides(options, fromFile),
     algo,
   });
   const priorSpec = config.rlingua.prior === 'active' ? undefined : config.rlingua.prior;
@@ -236,6 +285,7 @@ function resumeSetup(options: TrainOptions): Setup {
   const runDir = resolve(options.resume!);
   if (!existsSync(runDir)) throw new ArmpriorError('run_missing', `no run folder ${runDir}`);
   const info = readRunInfo(runDir);
+  checkOutputDir(runDir);
   // Held from here on (released when the process exits): a second process on the folder is
   // refused before it changes anything (issue #17).
   const lock = RunLock.acquire(runDir, 'armprior train --resume');
@@ -254,11 +304,17 @@ function resumeSetup(options: TrainOptions): Setup {
   const configFile = runFiles(runDir).config;
   const saved = readRunConfig(runDir);
   const fromFile = options.config ? readConfigFile(options.config) : {};
+  if (fromFile.algo !== undefined && fromFile.algo !== info.algo) {
+    throw new ArmpriorError(
+      'resume_mismatch',
+      `${runDir} trains with ${info.algo}, not ${String(fromFile.algo)} (algo of ${options.config}); start a new run instead`,
+    );
+  }
   const config = resolveTrainConfig(
     info.algo as Algo,
     configFile,
     deepMerge(saved, fromFile),
-    flagOverrides(options),
+    flagOverrides(options, fromFile),
   );
   if (options.seed !== 0 && options.seed !== info.seed) {
     throw new ArmpriorError(

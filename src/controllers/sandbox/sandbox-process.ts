@@ -13,6 +13,7 @@ import {
   decodeAct,
   encodeActed,
   encodeLoaded,
+  FrameReader,
   frame,
   type LoadRequest,
   MAX_REQUEST_BYTES,
@@ -22,16 +23,18 @@ import {
 
 const STDIN = 0;
 const replies = openSync(process.argv.at(-1)!, 'w');
-const header = Buffer.alloc(4);
-let payload = Buffer.alloc(64 * 1024);
+const chunk = Buffer.alloc(64 * 1024);
+const requests = new FrameReader(MAX_REQUEST_BYTES);
 
-/** Fills `buffer[0, length)` from stdin; false when stdin ended first. */
-function readFully(buffer: Buffer, length: number): boolean {
-  let got = 0;
-  while (got < length) {
+/**
+ * The next requests from stdin: one blocking read, usually one whole request (the host writes
+ * each in one go); an empty list once stdin has ended (the host is gone).
+ */
+function nextRequests(): Buffer[] | undefined {
+  for (;;) {
     let n: number;
     try {
-      n = readSync(STDIN, buffer, got, length - got, null);
+      n = readSync(STDIN, chunk, 0, chunk.length, null);
     } catch (error) {
       // A pipe opened non-blocking by someone else: wait a little instead of spinning.
       if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
@@ -40,10 +43,10 @@ function readFully(buffer: Buffer, length: number): boolean {
       }
       throw error;
     }
-    if (n === 0) return false;
-    got += n;
+    if (n === 0) return undefined;
+    const frames = requests.push(Buffer.from(chunk.subarray(0, n)));
+    if (frames.length > 0) return frames;
   }
-  return true;
 }
 
 function send(bytes: Buffer): void {
@@ -56,27 +59,26 @@ function serve(): void {
   let values: number[] = [];
   send(frame(Buffer.of(Reply.ready)));
   for (;;) {
-    if (!readFully(header, 4)) return;
-    const length = header.readUInt32LE(0);
-    if (length > MAX_REQUEST_BYTES) throw new Error(`a request of ${length} bytes`);
-    if (payload.length < length) payload = Buffer.alloc(length);
-    if (!readFully(payload, length)) return;
-    const kind = payload[0];
-    if (kind === Request.load && controller === undefined) {
-      const request = JSON.parse(payload.toString('utf8', 1, length)) as LoadRequest;
-      try {
-        controller = new IsolateController(request);
-        values = new Array(request.observationSize + 2 * request.goalSize).fill(0);
-        send(encodeLoaded(undefined));
-      } catch (error) {
-        send(encodeLoaded(boundText(messageOf(error))));
+    const received = nextRequests();
+    if (received === undefined) return;
+    for (const payload of received) {
+      const kind = payload[0];
+      if (kind === Request.load && controller === undefined) {
+        const request = JSON.parse(payload.toString('utf8', 1)) as LoadRequest;
+        try {
+          controller = new IsolateController(request);
+          values = new Array(request.observationSize + 2 * request.goalSize).fill(0);
+          send(encodeLoaded(undefined));
+        } catch (error) {
+          send(encodeLoaded(boundText(messageOf(error))));
+        }
+      } else if (kind === Request.act && controller !== undefined) {
+        const { step, newEpisode } = decodeAct(payload, values);
+        const result = controller.act(values, step, newEpisode);
+        send(encodeActed({ ...result, memoryKept: controller.keepsMemory() }));
+      } else {
+        throw new Error(`unexpected request ${kind}`);
       }
-    } else if (kind === Request.act && controller !== undefined) {
-      const { step, newEpisode } = decodeAct(payload.subarray(0, length), values);
-      const result = controller.act(values, step, newEpisode);
-      send(encodeActed({ ...result, memoryKept: controller.keepsMemory() }));
-    } else {
-      throw new Error(`unexpected request ${kind}`);
     }
   }
 }

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
+import { INPUT_LIMITS, readInputFile } from '../../core/input-file.js';
 import { readModelMetadata } from '../graph/builder.js';
 import { writeFileAtomic } from './run-dir.js';
 
@@ -59,7 +60,9 @@ export class BestPolicyKeeper {
     if (!existsSync(file)) return new BestPolicyKeeper(file, undefined);
     let best: BestEvaluation | undefined;
     try {
-      best = evaluationFromMetadata(readModelMetadata(readFileSync(file)));
+      best = evaluationFromMetadata(
+        readModelMetadata(readInputFile(file, { maxBytes: INPUT_LIMITS.policy, what: 'the best policy' })),
+      );
     } catch {
       best = undefined;
     }

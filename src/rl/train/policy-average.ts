@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type MlpParameters, mlpForward } from '../graph/mlp.js';
 import type { DeterministicPolicy, Learner } from '../learner.js';
+import { MAX_ENV_STEPS } from '../off-policy-config.js';
 
 export const PolicyAveragingSchema = z
   .object({
@@ -11,9 +12,9 @@ export const PolicyAveragingSchema = z
      */
     enabled: z.boolean().default(false),
     /** Environment steps before the first policy joins the mean (after its weights settle). */
-    fromStep: z.number().int().min(0).default(0),
+    fromStep: z.number().int().min(0).max(MAX_ENV_STEPS).default(0),
     /** Environment steps between two policies joining the mean. */
-    everySteps: z.number().int().positive().default(1000),
+    everySteps: z.number().int().positive().max(MAX_ENV_STEPS).default(1000),
   })
   .strict()
   .prefault({});

@@ -5,18 +5,19 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
-  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { envSpaces } from '../../../sim/env.js';
 import { createTask } from '../../../sim/tasks/registry.js';
+import { readYamlFile } from '../../core/config-file.js';
 import { asDiskFull } from '../../core/disk-full.js';
-import { ArmpriorError, ConfigError, messageOf } from '../../core/errors.js';
+import { ArmpriorError, messageOf } from '../../core/errors.js';
+import { INPUT_LIMITS, readInputText } from '../../core/input-file.js';
 
 /** A run folder that cannot be used (missing, or not a run). */
 export class RunDirError extends ArmpriorError {
@@ -119,12 +120,7 @@ export function writeRunConfig(dir: string, config: unknown): void {
 
 /** The run's saved config.yaml, as written (validated by the caller with the preset merged in). */
 export function readRunConfig(dir: string): Record<string, unknown> {
-  const file = runFiles(dir).config;
-  try {
-    return parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (cause) {
-    throw new ConfigError(file, [`cannot read the run's config (${(cause as Error).message})`]);
-  }
+  return readYamlFile(runFiles(dir).config, "the run's config") as Record<string, unknown>;
 }
 
 export function writeRunInfo(dir: string, info: RunInfo): void {
@@ -153,8 +149,9 @@ export function recordRunFailure(dir: string, info: RunInfo, error: unknown): un
 export function readRunInfo(dir: string): RunInfo {
   const file = runFiles(dir).info;
   if (!existsSync(file)) throw new RunDirError(`${dir} is not an armprior run folder (no run.json)`);
+  const text = readInputText(file, { maxBytes: INPUT_LIMITS.config, what: "the run's info" });
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as RunInfo;
+    return JSON.parse(text) as RunInfo;
   } catch (cause) {
     throw new RunDirError(`${file} is not valid JSON (${(cause as Error).message})`);
   }
@@ -203,7 +200,9 @@ export class MetricsLog {
 /** Reads metrics.jsonl, skipping a partial last line (a run killed mid-write). */
 export function readMetrics(file: string): MetricsRecord[] {
   const records: MetricsRecord[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const line of readInputText(file, { maxBytes: INPUT_LIMITS.record, what: 'the metrics' }).split(
+    '\n',
+  )) {
     if (!line.trim()) continue;
     try {
       records.push(JSON.parse(line) as MetricsRecord);

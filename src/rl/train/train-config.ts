@@ -1,8 +1,17 @@
 import { z } from 'zod';
 import { parseConfig } from '../../core/config-file.js';
+import { MAX_ENV_STEPS } from '../off-policy-config.js';
 import { SacConfigSchema } from '../sac.js';
 import { Td3ConfigSchema } from '../td3.js';
 import { PolicyAveragingSchema } from './policy-average.js';
+
+/**
+ * Transitions a replay buffer may hold. Buffers are preallocated: about 450 bytes a transition
+ * on pick-and-place, so 1 GB at the bound.
+ */
+const MAX_BUFFER_TRANSITIONS = 2_000_000;
+/** A step count: 0 … {@link MAX_ENV_STEPS}. */
+const stepCount = () => z.number().int().min(0).max(MAX_ENV_STEPS);
 
 const schedule = (initial: number, final: number, decaySteps: number) =>
   z
@@ -10,7 +19,7 @@ const schedule = (initial: number, final: number, decaySteps: number) =>
       initial: z.number().min(0).max(1).default(initial),
       final: z.number().min(0).max(1).default(final),
       /** Environment steps over which the value moves linearly from initial to final. */
-      decaySteps: z.number().int().min(0).default(decaySteps),
+      decaySteps: stepCount().default(decaySteps),
     })
     .strict()
     .prefault({});
@@ -27,17 +36,17 @@ export const TrainConfigSchema = z
     /** The gradient-step algorithm. RLingua runs on top of TD3 in the paper. */
     learner: z.enum(['td3', 'sac']).default('td3'),
     /** Environment steps to train for (pre-collection included: they are interaction too). */
-    totalSteps: z.number().int().positive().default(50_000),
+    totalSteps: stepCount().min(1).default(50_000),
     /** Envs stepped in parallel worker threads while the learner updates. */
     numEnvs: z.number().int().min(1).max(64).default(2),
     /** Worker threads for the envs (each loads its own MuJoCo). */
     numWorkers: z.number().int().min(1).max(64).default(2),
     /** Environment steps with uniformly random actions (or the prior, with RLingua) before learning. */
-    learningStarts: z.number().int().min(0).default(1000),
+    learningStarts: stepCount().default(1000),
     /** Gradient steps per environment step (the update-to-data ratio); fractions accumulate. */
     gradientStepsPerEnvStep: z.number().positive().max(64).default(1),
     /** Capacity of the online replay buffer (transitions); the demo buffer has its own. */
-    bufferSize: z.number().int().positive().default(1_000_000),
+    bufferSize: z.number().int().positive().max(MAX_BUFFER_TRANSITIONS).default(1_000_000),
     her: z
       .object({
         /** Hindsight relabelling with the "future" strategy (Andrychowicz et al. 2017). */
@@ -52,31 +61,36 @@ export const TrainConfigSchema = z
         /** Running mean/variance normalisation of the network inputs (observation and goal). */
         enabled: z.boolean().default(true),
         /** Normalised values are clipped to ±clip. */
-        clip: z.number().positive().default(5),
+        clip: z.number().positive().max(1000).default(5),
       })
       .strict()
       .prefault({}),
     evaluation: z
       .object({
         /** Evaluate the deterministic policy every this many environment steps (0: only at the end). */
-        everySteps: z.number().int().min(0).default(2000),
-        episodes: z.number().int().min(1).default(20),
+        everySteps: stepCount().default(2000),
+        episodes: z.number().int().min(1).max(10_000).default(20),
         /** Evaluation episode k is reset with seed + k: the same episodes at every evaluation. */
-        seed: z.number().int().min(0).default(1_000_000),
+        seed: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1)
+          .default(1_000_000),
       })
       .strict()
       .prefault({}),
     checkpoint: z
       .object({
         /** Write a checkpoint every this many environment steps (0: only at the end). */
-        everySteps: z.number().int().min(0).default(10_000),
+        everySteps: stepCount().default(10_000),
         /** Checkpoints kept (older ones are deleted once a newer one is complete). */
-        keep: z.number().int().min(1).default(2),
+        keep: z.number().int().min(1).max(100).default(2),
       })
       .strict()
       .prefault({}),
     /** Environment steps between two metrics lines of the train group. */
-    logEverySteps: z.number().int().positive().default(1000),
+    logEverySteps: stepCount().min(1).default(1000),
     /** Evaluate and export the mean of the policy's weights over the late part of training. */
     policyAveraging: PolicyAveragingSchema,
     rlingua: z
@@ -84,7 +98,7 @@ export const TrainConfigSchema = z
         /** Which prior drives: 'active' (the store's pinned version, else the bundled one), 'bundled' or 'vN'. */
         prior: z.string().default('active'),
         /** Episodes collected with the prior alone into the demonstration buffer before training (RLingua's demonstrations). */
-        precollectEpisodes: z.number().int().min(0).default(0),
+        precollectEpisodes: z.number().int().min(0).max(100_000).default(0),
         /**
          * Probability that the prior's action is executed instead of the policy's, per step,
          * decaying over training (RLingua: the prior "produces action samples during rollouts
@@ -101,7 +115,7 @@ export const TrainConfigSchema = z
          * Gradient steps on the demonstrations alone once they are collected (or loaded with
          * --demos), before the policy first acts: an offline start from the prior's data.
          */
-        pretrainUpdates: z.number().int().min(0).default(0),
+        pretrainUpdates: z.number().int().min(0).max(10_000_000).default(0),
         /** Share of each batch drawn from the demonstration buffer, decaying. */
         demoFraction: schedule(0.5, 0.1, 20_000),
         /**
@@ -123,7 +137,7 @@ export const TrainConfigSchema = z
          */
         imitateRelabeled: z.boolean().default(true),
         /** Capacity of the demonstration buffer (transitions). */
-        demoBufferSize: z.number().int().positive().default(200_000),
+        demoBufferSize: z.number().int().positive().max(MAX_BUFFER_TRANSITIONS).default(200_000),
       })
       .strict()
       .prefault({}),
