@@ -47,15 +47,25 @@ export async function priorActor(task: Task, prior: ResolvedPrior): Promise<Acto
     prior,
   );
   const label = `prior:${prior.task}:${prior.version === 'bundled' ? 'bundled' : `v${prior.version}`}`;
+  // Once the prior has given up it stays given up, new episodes included: on a robot a
+  // controller that had to be stopped (its sandbox killed, too many failures) ends the run. The
+  // call that found it may have been abandoned by the loop, so the next call says it again.
+  let fault: ActorFault | undefined;
   return {
     label,
     priorVersion: prior.version === 'bundled' ? 'bundled' : `v${prior.version}`,
     actionSize,
-    reset: () => controller.reset(),
+    reset: () => {
+      if (fault === undefined) controller.reset();
+    },
     async act(obs, signal) {
+      if (fault) throw fault;
       const action = await controller.act(obs.observation, obs.achievedGoal, obs.desiredGoal, signal);
       const abort = controller.abortReason();
-      if (abort) throw new ActorFault(`${label}: ${abort}`);
+      if (abort) {
+        fault = new ActorFault(`${label}: ${abort}`);
+        throw fault;
+      }
       return action;
     },
     close: async () => controller.dispose(),
