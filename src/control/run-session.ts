@@ -13,8 +13,7 @@ import { TaskObserver } from '../bridge/task-observer.js';
 import { resolvePrior } from '../controllers/priors.js';
 import type { PriorStore } from '../controllers/store.js';
 import { ArmpriorError } from '../core/errors.js';
-import { INPUT_LIMITS, readInputFile } from '../core/input-file.js';
-import { readModelMetadata } from '../rl/graph/builder.js';
+import { policyTaskOf } from '../rl/onnx-policy.js';
 import { type Actor, policyActor, priorActor } from './actors.js';
 import { runControlLoop } from './control-loop.js';
 import { createControlStep, type EpisodeTally, type RunEnding } from './control-step.js';
@@ -87,9 +86,7 @@ function parseActor(
 /** The task a policy file was trained on (its metadata), so `--task` can be left out. */
 function policyTask(file: string): string | undefined {
   try {
-    return readModelMetadata(readInputFile(file, { maxBytes: INPUT_LIMITS.policy, what: 'the policy' }))[
-      'armprior.task'
-    ];
+    return policyTaskOf(file);
   } catch {
     return undefined; // policyActor reports an unreadable file with the reason
   }

@@ -1,5 +1,5 @@
 import ort from 'onnxruntime-node';
-import { ArmpriorError } from '../core/errors.js';
+import { ArmpriorError, messageOf } from '../core/errors.js';
 import { INPUT_LIMITS, InputFileError, readInputFile } from '../core/input-file.js';
 import { readModelMetadata } from './graph/builder.js';
 import type { PolicyMetadata } from './policy-export.js';
@@ -35,13 +35,7 @@ export class OnnxPolicy {
    * graph another was accepted, then failed on its first call, inside a run as a robot fault).
    */
   static async load(file: string, expected: { inputSize: number; actionSize: number }): Promise<OnnxPolicy> {
-    let bytes: Uint8Array;
-    try {
-      bytes = readInputFile(file, { maxBytes: INPUT_LIMITS.policy, what: 'the policy' });
-    } catch (cause) {
-      if (cause instanceof InputFileError) throw new PolicyLoadError(cause.message, { cause });
-      throw cause;
-    }
+    const bytes = readPolicyFile(file);
     let raw: Record<string, string>;
     let session: ort.InferenceSession;
     try {
@@ -154,4 +148,27 @@ async function checkGraph(
     return `its graph fails on one input of ${inputSize} values (${error instanceof Error ? error.message : String(error)})`;
   }
   return undefined;
+}
+
+/** A policy file's bytes, bounded; a file that cannot be read is a {@link PolicyLoadError}. */
+function readPolicyFile(file: string): Uint8Array {
+  try {
+    return readInputFile(file, { maxBytes: INPUT_LIMITS.policy, what: 'the policy' });
+  } catch (cause) {
+    if (cause instanceof InputFileError) throw new PolicyLoadError(cause.message, { cause });
+    throw cause;
+  }
+}
+
+/**
+ * The task a policy file names in its metadata (`armprior.task`), undefined when it names none.
+ * Throws {@link PolicyLoadError} for a file that cannot be read or is not ONNX.
+ */
+export function policyTaskOf(file: string): string | undefined {
+  const bytes = readPolicyFile(file);
+  try {
+    return readModelMetadata(bytes)['armprior.task'] || undefined;
+  } catch (cause) {
+    throw new PolicyLoadError(`${file} is not a valid ONNX model: ${messageOf(cause)}`, { cause });
+  }
 }

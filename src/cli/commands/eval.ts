@@ -5,12 +5,10 @@ import { ArmEnv } from '../../../sim/env.js';
 import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
 import { observationLayout } from '../../controllers/contract.js';
 import { EpisodeTracker, failureCounts } from '../../controllers/rollout-critic.js';
-import { ArmpriorError, messageOf } from '../../core/errors.js';
-import { INPUT_LIMITS, InputFileError, readInputFile } from '../../core/input-file.js';
+import { ArmpriorError } from '../../core/errors.js';
 import { checkOutputDir } from '../../core/output-path.js';
 import { allObservers, ReplayRecorder } from '../../replays/replay-recorder.js';
-import { readModelMetadata } from '../../rl/graph/builder.js';
-import { OnnxPolicy, PolicyLoadError } from '../../rl/onnx-policy.js';
+import { OnnxPolicy, policyTaskOf } from '../../rl/onnx-policy.js';
 import { evaluationFromMetadata } from '../../rl/train/best-policy.js';
 import { readRunInfo, runFiles } from '../../rl/train/run-dir.js';
 import { integerOption } from '../options.js';
@@ -162,20 +160,4 @@ export function locatePolicy(
     );
   }
   return { file: target, task: canonicalTask(task), robot: options.robot ?? 'panda' };
-}
-
-/** The task in a policy file's metadata, if it has one (an unreadable file is reported at load). */
-function policyTaskOf(file: string): string | undefined {
-  let bytes: Uint8Array;
-  try {
-    bytes = readInputFile(file, { maxBytes: INPUT_LIMITS.policy, what: 'the policy' });
-  } catch (cause) {
-    if (cause instanceof InputFileError) throw new PolicyLoadError(cause.message, { cause });
-    throw cause;
-  }
-  try {
-    return readModelMetadata(bytes)['armprior.task'] || undefined;
-  } catch (cause) {
-    throw new PolicyLoadError(`${file} is not a valid ONNX model: ${messageOf(cause)}`, { cause });
-  }
 }
