@@ -9,7 +9,7 @@ export interface LoopTimingBenchResult {
   durationSec: number;
   /** The scheduler's spin margin (ms): the last part of each wait spent spinning instead of sleeping. */
   spinMarginMs: number;
-  /** Deadlines that came due: steps + overruns (+ watchdog holds and link-down ticks, if any). */
+  /** Deadlines that came due: steps + overruns (+ abandoned steps, watchdog holds and link-down ticks, if any). */
   deadlines: number;
   steps: number;
   /** Achieved step rate (Hz); `rateHz` when nothing was skipped. */
@@ -74,7 +74,8 @@ export async function runLoopTimingBench(
     rateHz,
     durationSec,
     spinMarginMs: scheduler.spinMarginMs,
-    deadlines: report.steps + report.overruns + report.watchdogHolds + report.linkDownTicks,
+    deadlines:
+      report.steps + report.abandonedSteps + report.overruns + report.watchdogHolds + report.linkDownTicks,
     steps: report.steps,
     achievedRateHz: report.rateHz,
     periodJitterMs: report.periodJitterMs,
