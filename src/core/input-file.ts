@@ -72,20 +72,10 @@ export function readInputFile(file: string, options: InputFileOptions): Buffer {
     throw openError(file, options.what, cause);
   }
   try {
-    const size = checkedSize(file, options, fstatSync(fd));
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      // Asking for one byte past the limit tells a file that grew (or reported size 0, as files
-      // in /proc do) from one that fits.
-      const chunk = Buffer.allocUnsafe(chunkSize(size, total, options.maxBytes));
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
-      total += n;
-      if (total > options.maxBytes) throw tooLarge(file, options);
-    }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+    const read = new BoundedRead(file, options, checkedSize(file, options, fstatSync(fd)));
+    let chunk = read.next();
+    while (read.took(readSync(fd, chunk, 0, chunk.length, null))) chunk = read.next();
+    return read.bytes();
   } catch (cause) {
     if (cause instanceof InputFileError) throw cause;
     throw new InputFileError(options.what, file, 'unreadable', errnoOf(cause), { cause });
@@ -108,18 +98,10 @@ export async function readInputFileAsync(file: string, options: InputFileOptions
     throw openError(file, options.what, cause);
   }
   try {
-    const size = checkedSize(file, options, await handle.stat());
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(chunkSize(size, total, options.maxBytes));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(chunk.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > options.maxBytes) throw tooLarge(file, options);
-    }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+    const read = new BoundedRead(file, options, checkedSize(file, options, await handle.stat()));
+    let chunk = read.next();
+    while (read.took((await handle.read(chunk, 0, chunk.length, null)).bytesRead)) chunk = read.next();
+    return read.bytes();
   } catch (cause) {
     if (cause instanceof InputFileError) throw cause;
     throw new InputFileError(options.what, file, 'unreadable', errnoOf(cause), { cause });
@@ -136,9 +118,41 @@ export function formatBytes(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-/** The next read: the rest of the file as its size says (at least 64 KiB), never past the limit + 1. */
-function chunkSize(size: number, total: number, maxBytes: number): number {
-  return Math.min(Math.max(size + 1 - total, 64 * 1024), maxBytes + 1 - total);
+/** The chunks of one bounded read, the sync and the async reader alike. */
+class BoundedRead {
+  private readonly chunks: Buffer[] = [];
+  private total = 0;
+  private chunk: Buffer | undefined;
+  constructor(
+    private readonly file: string,
+    private readonly options: InputFileOptions,
+    private readonly size: number,
+  ) {}
+
+  /**
+   * The buffer for the next read: the rest of the file as its size says (at least 64 KiB), and
+   * never past the limit + 1: asking for one byte past it tells a file that grew (or reported
+   * size 0, as files in /proc do) from one that fits.
+   */
+  next(): Buffer {
+    const { maxBytes } = this.options;
+    const length = Math.min(Math.max(this.size + 1 - this.total, 64 * 1024), maxBytes + 1 - this.total);
+    this.chunk = Buffer.allocUnsafe(length);
+    return this.chunk;
+  }
+
+  /** Takes the `n` bytes just read into the last buffer; false at the end of the file. */
+  took(n: number): boolean {
+    if (n === 0) return false;
+    this.chunks.push(this.chunk!.subarray(0, n));
+    this.total += n;
+    if (this.total > this.options.maxBytes) throw tooLarge(this.file, this.options);
+    return true;
+  }
+
+  bytes(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
+  }
 }
 
 function checkedSize(file: string, options: InputFileOptions, stats: Stats): number {

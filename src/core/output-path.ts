@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ArmpriorError } from './errors.js';
 
@@ -55,7 +64,7 @@ export function checkOutputFile(file: string, options: { createFolder?: boolean 
     probeFolder(file, nearestExisting(file, folder));
     return;
   }
-  if (!exists(folder)) throw new OutputPathError(file, `its folder ${folder} does not exist`);
+  if (!existsSync(folder)) throw new OutputPathError(file, `its folder ${folder} does not exist`);
   probeFolder(file, folder);
 }
 
@@ -111,21 +120,12 @@ function probeFolder(path: string, folder: string): void {
 /** `start` itself or the nearest of its parents that exists (`path` is for messages). */
 function nearestExisting(path: string, start: string): string {
   let current = start;
-  while (!exists(current)) {
+  while (!existsSync(current)) {
     const parent = dirname(current);
     if (parent === current) throw new OutputPathError(path, `no folder above it exists`);
     current = parent;
   }
   return current;
-}
-
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isFolder(path: string): boolean {
