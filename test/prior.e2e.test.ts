@@ -18,6 +18,7 @@ import { listReplays, readReplay } from '../src/replays/replay-recorder.js';
 import { FakeOpenAiServer } from './support/fake-openai-server.js';
 import { FLAT_REACH, FULL_REACH } from './support/reach-controllers.js';
 import { cliBin, runCli } from './support/run-cli.js';
+import { tmpfsSupport } from './support/small-tmpfs.js';
 
 const API_KEY = 'sk-test-e2e-0123456789';
 
@@ -324,15 +325,6 @@ function expectOneLine(stderr: string, pattern: RegExp): void {
   expect(stderr).not.toMatch(/^\s+at /m);
 }
 
-/** Whether `unshare -rm` can mount a tmpfs here (user namespaces): a real full disk, unprivileged. */
-function canMountTmpfs(): boolean {
-  const dir = mkdtempSync(join(tmpdir(), 'armprior-ns-'));
-  const probe = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$0"', dir], {
-    stdio: 'ignore',
-  });
-  return probe.status === 0;
-}
-
 describe('what a failure leaves in the store (issue #17)', () => {
   const server = new FakeOpenAiServer();
   let priors: string;
@@ -429,7 +421,7 @@ describe('what a failure leaves in the store (issue #17)', () => {
     expect(await list()).toMatch(/^\* v1 /m);
   });
 
-  it.skipIf(!canMountTmpfs())('a really full disk (a small tmpfs): the same', async () => {
+  it.skipIf(!tmpfsSupport().ok)('a really full disk (a small tmpfs): the same', async () => {
     const out = mkdtempSync(join(tmpdir(), 'armprior-full-'));
     const mount = join(out, 'mnt');
     mkdirSync(mount);

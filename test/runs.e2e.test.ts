@@ -2,7 +2,7 @@
  * Run folders and datasets under the failures of issue #17: a full disk, two processes on one
  * run, a trainer killed outright, a corrupted episode file.
  */
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -22,6 +22,7 @@ import { readDataset } from '../src/datasets/index.js';
 import { readRunLock, runStatus } from '../src/rl/train/run-lock.js';
 import { ViewerData } from '../src/viewer/data.js';
 import { type CliRun, cliBin, runCli } from './support/run-cli.js';
+import { tmpfsSupport } from './support/small-tmpfs.js';
 
 /** A small, fast training config: 32×32 networks, a checkpoint every 500 steps. */
 const SMALL = `learningStarts: 500
@@ -65,26 +66,6 @@ function allFiles(dir: string): string[] {
 
 /** What a failed write must not leave behind: staging folders, temp files, a lock. */
 const LEFTOVER = /\.staging-|\.tmp-|run\.lock/;
-
-/** Whether this machine lets an unprivileged process mount a size-limited tmpfs of its own. */
-function tmpfsSupport(): { ok: true } | { ok: false; reason: string } {
-  const page = spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' });
-  if (page.stdout?.trim() !== '4096')
-    return { ok: false, reason: 'the tmpfs size below is worked out for 4 KiB pages' };
-  const probe = mkdtempSync(join(tmpdir(), 'armprior-probe-'));
-  const mounted = spawnSync(
-    'unshare',
-    ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$1"', 'sh', probe],
-    {
-      encoding: 'utf8',
-    },
-  );
-  rmSync(probe, { recursive: true, force: true });
-  if (mounted.error) return { ok: false, reason: `no unshare here (${mounted.error.message})` };
-  if (mounted.status !== 0)
-    return { ok: false, reason: `user namespaces cannot mount a tmpfs here: ${mounted.stderr.trim()}` };
-  return { ok: true };
-}
 
 /** Runs the CLI in a new user and mount namespace with `mnt` a 64 KiB tmpfs; copies it to `out` after. */
 function runCliOnSmallTmpfs(mnt: string, out: string, args: readonly string[]): Promise<CliRun> {
