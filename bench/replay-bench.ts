@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArmEnv } from '../sim/env.js';
-import { runEpisode } from '../sim/rollout.js';
+import { runEpisode } from '../src/episodes/run-episode.js';
 import { createBasicController } from '../src/controllers/basic.js';
 import { Rng } from '../src/core/rng.js';
-import { ReplayRecorder } from '../src/replays/replay-recorder.js';
+import { ReplayRecorder } from '../src/episodes/scene/scene-replay-recorder.js';
 
 /** Results of `armprior bench replays`: what recording a replay adds to an episode. */
 export interface ReplayBenchResult {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadRobotConfig } from '../sim/robot-config.js';
-import { readDataset } from '../src/datasets/index.js';
+import { readDataset } from '../src/episodes/dataset/index.js';
 import { PANDA_ROS_JOINTS, waitFor, writeRosRobotYaml } from './support/ros-robot-config.js';
 import { type RosbridgeServerOptions, RosbridgeTestServer } from './support/rosbridge-server.js';
 import { cliBin, runCli } from './support/run-cli.js';

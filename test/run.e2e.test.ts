@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { writeUntrainedPolicy } from '../bench/actor-latency.js';
 import { loadRobotConfig } from '../sim/robot-config.js';
 import { PriorStore } from '../src/controllers/store.js';
-import { readDataset } from '../src/datasets/index.js';
+import { readDataset } from '../src/episodes/dataset/index.js';
 import { runCli } from './support/run-cli.js';
 
 const ws = () => mkdtempSync(join(tmpdir(), 'armprior-run-'));

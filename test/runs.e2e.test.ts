@@ -18,7 +18,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readDataset } from '../src/datasets/index.js';
+import { readDataset } from '../src/episodes/dataset/index.js';
 import { readRunLock, runStatus } from '../src/rl/train/run-lock.js';
 import { ViewerData } from '../src/viewer/data.js';
 import { type CliRun, cliBin, runCli } from './support/run-cli.js';

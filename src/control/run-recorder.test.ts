@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { EPISODES_DIR, readDataset } from '../datasets/index.js';
+import { EPISODES_DIR, readDataset } from '../episodes/dataset/index.js';
 import { RunRecorder } from './run-recorder.js';
 
 const FIELDS = [{ name: 'eePosition', size: 3 }];

@@ -1,5 +1,5 @@
 import type { GoalObservation } from '../../sim/env.js';
-import { DatasetWriter, type EndReason, type FieldSize } from '../datasets/index.js';
+import { DatasetWriter, type EndReason, type FieldSize } from '../episodes/dataset/index.js';
 
 export interface RunRecorderOptions {
   dir: string;
@@ -30,7 +30,7 @@ export interface RecordedStep {
 }
 
 /**
- * Records `armprior run` as episodes in the dataset format of `train --demos` (src/datasets):
+ * Records `armprior run` as episodes in the dataset format of `train --demos` (src/episodes/dataset):
  * each step's observation, the actor's proposed action, the action actually sent, the safety
  * interventions and the time. A step is written once the next observation is known (its
  * `next_observation`); ending an episode — at its length, at a gap in the robot's state or link,

@@ -1,6 +1,6 @@
 import type { ArmEnv } from '../../sim/env.js';
-import { type EpisodeSummary, type RolloutStats, runEpisode, summarize } from '../../sim/rollout.js';
-import { allObservers, type ReplayRecorder } from '../replays/replay-recorder.js';
+import { type EpisodeSummary, type RolloutStats, runEpisode, summarize } from '../episodes/run-episode.js';
+import { allObservers, type ReplayRecorder } from '../episodes/scene/scene-replay-recorder.js';
 import type { EpisodeController } from './basic.js';
 import { observationLayout } from './contract.js';
 import { type EpisodeDiagnosis, EpisodeTracker, summarizeDiagnoses } from './rollout-critic.js';

@@ -5,7 +5,7 @@ import { checkControllerSource } from '../prompts/extract.js';
 import { generateController } from '../prompts/generate.js';
 import { initialMessages } from '../prompts/messages.js';
 import { EXCHANGES_FILE, type RecordedExchange } from '../prompts/replay-client.js';
-import { appendReplays, priorActorName, ReplayRecorder } from '../replays/replay-recorder.js';
+import { appendReplays, priorActorName, ReplayRecorder } from '../episodes/scene/scene-replay-recorder.js';
 import { observationLayout } from './contract.js';
 import { type ControllerEvaluation, evaluateController, evaluationSeeds } from './evaluate.js';
 import { bundledReply, createPriorController, type ResolvedPrior, resolvePrior } from './priors.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArmEnv } from '../../sim/env.js';
-import { runEpisode } from '../../sim/rollout.js';
+import { runEpisode } from '../episodes/run-episode.js';
 import { observationLayout } from './contract.js';
 import { evaluateController } from './evaluate.js';
 import { SandboxedController } from './sandboxed-controller.js';

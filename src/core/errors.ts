@@ -106,7 +106,7 @@ export type DatasetProblem =
   | 'io';
 
 /**
- * A recorded dataset (src/datasets) that cannot be read or written as asked: the message names
+ * A recorded dataset (src/episodes/dataset) that cannot be read or written as asked: the message names
  * the file and the problem. Code `dataset_invalid` for what is on disk, `dataset_write` for a
  * writer used wrongly (a step of the wrong size, a step outside an episode).
  */

@@ -26,7 +26,7 @@ const VERSION_SPEC = /^v(\d+)$/;
 /**
  * Read access to the viewer's two data roots: the controller store (`--priors`, layout of
  * src/controllers/store.ts) and the run folders (`--runs`, src/rl/train/run-dir.ts), with the
- * replays kept inside both (src/replays/replay-format.ts). Every file it opens is reached through
+ * replays kept inside both (src/episodes/scene/scene-replay-format.ts). Every file it opens is reached through
  * {@link resolveInside}, so request parameters cannot lead outside the roots.
  */
 export class ViewerData {

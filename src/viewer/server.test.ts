@@ -10,7 +10,7 @@ import {
   writeReplayFixture,
   writeRunFixture,
 } from '../../test/support/viewer-fixtures.js';
-import { ReplaySchema } from '../replays/replay-format.js';
+import { ReplaySchema } from '../episodes/scene/scene-replay-format.js';
 import { curvesSvgForRuns } from '../rl/experiment/run-plot.js';
 import { RunLock } from '../rl/train/run-lock.js';
 import type {

@@ -5,7 +5,7 @@ import { extname, join } from 'node:path';
 import { ArmpriorError } from '../core/errors.js';
 import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
 import { packageRoot } from '../core/paths.js';
-import { ReplaySchema } from '../replays/replay-format.js';
+import { ReplaySchema } from '../episodes/scene/scene-replay-format.js';
 import type { ErrorResponse, FeedbackStarted, JobResponse, ReplaysResponse } from './api-types.js';
 import { ViewerData } from './data.js';
 import { FeedbackJobs, type FeedbackRequest, type FeedbackRunner } from './feedback-jobs.js';

@@ -7,7 +7,7 @@ import {
   type Replay,
   type ReplayGeom,
   replayFileName,
-} from '../../src/replays/replay-format.js';
+} from '../../src/episodes/scene/scene-replay-format.js';
 
 /** MuJoCo's mjtGeom numbering (plane 0 … box 6); height fields and meshes are left out here. */
 const GEOM_TYPES: Record<number, ReplayGeom['type']> = {

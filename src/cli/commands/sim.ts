@@ -1,14 +1,14 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
-import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
+import { type EpisodeSummary, runEpisode, summarize } from '../../episodes/run-episode.js';
 import { BASIC_CONTROLLERS, createBasicController, type EpisodeController } from '../../controllers/basic.js';
 import { createPriorController, resolvePrior } from '../../controllers/priors.js';
 import { checkOutputDir } from '../../core/output-path.js';
 import { Rng } from '../../core/rng.js';
-import { episodeCollector, openSimDataset } from '../../datasets/env-datasets.js';
-import { writeEpisodeData } from '../../datasets/writer.js';
-import { allStepObservers, priorActorName, ReplayRecorder } from '../../replays/replay-recorder.js';
+import { episodeCollector, openSimDataset } from '../../episodes/dataset/env-datasets.js';
+import { writeEpisodeData } from '../../episodes/dataset/writer.js';
+import { allStepObservers, priorActorName, ReplayRecorder } from '../../episodes/scene/scene-replay-recorder.js';
 import { integerOption } from '../options.js';
 import { openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
@@ -54,7 +54,7 @@ export function registerSimCommand(program: Command): void {
     )
     .option(
       '--replays <dir>',
-      'save every episode as a replay for the viewer (JSON, src/replays/replay-format.ts), after those already there',
+      'save every episode as a replay for the viewer (JSON, src/episodes/scene/scene-replay-format.ts), after those already there',
     )
     .action(async (options: SimOptions) => {
       // Before any episode: an output folder that cannot be written is bad input.

@@ -9,7 +9,7 @@ import { loadYamlConfig } from '../../core/config-file.js';
 import { isDiskFull } from '../../core/disk-full.js';
 import { ArmpriorError, ConfigError, messageOf } from '../../core/errors.js';
 import { checkOutputDir } from '../../core/output-path.js';
-import { readDemonstrations } from '../../datasets/env-datasets.js';
+import { readDemonstrations } from '../../episodes/dataset/env-datasets.js';
 import type { EpisodeData } from '../../rl/replay-buffer.js';
 import {
   newRunDir,

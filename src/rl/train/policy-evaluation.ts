@@ -1,8 +1,8 @@
 import type { ArmEnv } from '../../../sim/env.js';
-import { type EpisodeSummary, runEpisode, summarize } from '../../../sim/rollout.js';
+import { type EpisodeSummary, runEpisode, summarize } from '../../episodes/run-episode.js';
 import type { EpisodeController } from '../../controllers/basic.js';
 import { Rng } from '../../core/rng.js';
-import type { ReplayRecorder } from '../../replays/replay-recorder.js';
+import type { ReplayRecorder } from '../../episodes/scene/scene-replay-recorder.js';
 import type { DeterministicPolicy } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
 import { policyInput } from './batch-builder.js';

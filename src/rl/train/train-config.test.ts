@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { taskDefinitions } from '../../../sim/tasks/registry.js';
 import type { ConfigError } from '../../core/errors.js';
-import { DatasetMetaSchema } from '../../datasets/schema.js';
+import { DatasetMetaSchema } from '../../episodes/dataset/schema.js';
 import { priorNeeded, resolveTrainConfig, TrainConfigSchema } from './train-config.js';
 
 describe('rlingua.labelPolicySteps', () => {

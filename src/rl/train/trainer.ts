@@ -6,7 +6,7 @@ import { createPriorController } from '../../controllers/priors.js';
 import type { SandboxedController } from '../../controllers/sandboxed-controller.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { ReplayRecorder } from '../../replays/replay-recorder.js';
+import { ReplayRecorder } from '../../episodes/scene/scene-replay-recorder.js';
 import { sampleMixed } from '../data-mixer.js';
 import type { Learner, LearnerStats } from '../learner.js';
 import { type EpisodeData, type HerOptions, ReplayBuffer, type TransitionSizes } from '../replay-buffer.js';

@@ -1,6 +1,6 @@
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
-import type { Replay, ReplayGeom } from '../../replays/replay-format.js';
+import type { Replay, ReplayGeom } from '../../episodes/scene/scene-replay-format.js';
 
 /** A plane of size 0 is infinite in MuJoCo; draw it this large (m, half-size). */
 const INFINITE_PLANE_HALF_M = 5;

@@ -1,4 +1,4 @@
-import type { Replay } from '../../replays/replay-format.js';
+import type { Replay } from '../../episodes/scene/scene-replay-format.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const WIDTH = 640;

@@ -1,4 +1,4 @@
-import type { Replay } from '../../replays/replay-format.js';
+import type { Replay } from '../../episodes/scene/scene-replay-format.js';
 import type { ReplaysResponse } from '../api-types.js';
 import { byId, getJson, setOptions } from './api.js';
 import { ReplayScene } from './replay-scene.js';

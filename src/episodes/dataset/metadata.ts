@@ -3,8 +3,8 @@
  * a hand-edited or foreign file is refused with every problem named, not half-read.
  */
 import type { z } from 'zod';
-import { DatasetError } from '../core/errors.js';
-import type { TransitionSizes } from '../rl/replay-buffer.js';
+import { DatasetError } from '../../core/errors.js';
+import type { TransitionSizes } from '../../rl/replay-buffer.js';
 import {
   DATASET_META_KEY,
   type DatasetMeta,

@@ -16,7 +16,7 @@ import {
   WriterPropertiesBuilder,
   writeParquet,
 } from 'parquet-wasm';
-import { DatasetError } from '../core/errors.js';
+import { DatasetError } from '../../core/errors.js';
 
 /** Parquet files start and end with these four bytes (the end ones follow the footer). */
 const MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"

@@ -2,15 +2,15 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArmEnv } from '../../sim/env.js';
-import { compileModel } from '../../sim/mujoco/model-loader.js';
-import { getMujoco } from '../../sim/mujoco/module.js';
-import { Simulation } from '../../sim/mujoco/simulation.js';
-import { runEpisode } from '../../sim/rollout.js';
-import { createBasicController } from '../controllers/basic.js';
-import { DiskFullError } from '../core/errors.js';
-import { Rng } from '../core/rng.js';
-import { replayFileName } from './replay-format.js';
+import { ArmEnv } from '../../../sim/env.js';
+import { compileModel } from '../../../sim/mujoco/model-loader.js';
+import { getMujoco } from '../../../sim/mujoco/module.js';
+import { Simulation } from '../../../sim/mujoco/simulation.js';
+import { runEpisode } from '../run-episode.js';
+import { createBasicController } from '../../controllers/basic.js';
+import { DiskFullError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
+import { replayFileName } from './scene-replay-format.js';
 import {
   appendReplays,
   listReplays,
@@ -19,7 +19,7 @@ import {
   readReplay,
   readReplayScene,
   writeReplay,
-} from './replay-recorder.js';
+} from './scene-replay-recorder.js';
 
 describe('episode replays', () => {
   let env: ArmEnv;

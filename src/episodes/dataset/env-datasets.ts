@@ -1,7 +1,7 @@
-import type { ArmEnv } from '../../sim/env.js';
-import type { StepObserver } from '../../sim/rollout.js';
-import type { EpisodeData } from '../rl/replay-buffer.js';
-import { EpisodeRecorder } from '../rl/train/episode-recorder.js';
+import type { ArmEnv } from '../../../sim/env.js';
+import type { StepObserver } from '../run-episode.js';
+import type { EpisodeData } from '../../rl/replay-buffer.js';
+import { EpisodeRecorder } from '../../rl/train/episode-recorder.js';
 import { readDataset } from './reader.js';
 import { DatasetWriter } from './writer.js';
 

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeVector, type Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { DatasetError, type DatasetProblem } from '../core/errors.js';
+import { DatasetError, type DatasetProblem } from '../../core/errors.js';
 import { CHECKSUMS_DIR, verifyEpisodeChecksum } from './checksums.js';
 import { episodeToTable } from './episode-table.js';
 import type { DatasetExpectation } from './expectation.js';

@@ -1,5 +1,5 @@
-import type { EpisodeController } from '../src/controllers/basic.js';
-import type { ArmEnv, GoalObservation, StepResult } from './env.js';
+import type { EpisodeController } from '../controllers/basic.js';
+import type { ArmEnv, GoalObservation, StepResult } from '../../sim/env.js';
 
 /** What happened in one episode. */
 export interface EpisodeSummary {

@@ -5,8 +5,8 @@
  */
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DatasetError, messageOf } from '../core/errors.js';
-import type { EpisodeData, TransitionSizes } from '../rl/replay-buffer.js';
+import { DatasetError, messageOf } from '../../core/errors.js';
+import type { EpisodeData, TransitionSizes } from '../../rl/replay-buffer.js';
 import { CHECKSUMS_DIR, checksumFileName, checksumLine } from './checksums.js';
 import { listEpisodes, publishFile } from './episode-files.js';
 import { type EpisodeRecord, episodeToTable } from './episode-table.js';
@@ -260,7 +260,7 @@ export class DatasetWriter {
         metadataEntries(this.meta, meta),
       );
       const name = episodeFileName(index);
-      // The checksum first (src/datasets/checksums.ts): it claims the index, and an episode file
+      // The checksum first (src/episodes/dataset/checksums.ts): it claims the index, and an episode file
       // never appears without it. Taken: another writer has this index.
       if (
         await publishFile(this.checksumsDir, checksumFileName(name), Buffer.from(checksumLine(bytes, name)))

@@ -17,8 +17,8 @@ import {
   Table,
   type Vector,
 } from 'apache-arrow';
-import { DatasetError } from '../core/errors.js';
-import type { EpisodeData, TransitionSizes } from '../rl/replay-buffer.js';
+import { DatasetError } from '../../core/errors.js';
+import type { EpisodeData, TransitionSizes } from '../../rl/replay-buffer.js';
 import { REQUIRED_COLUMNS, VECTOR_COLUMNS } from './schema.js';
 
 /** An episode with everything a file holds: the replay-buffer columns plus what only a record keeps. */

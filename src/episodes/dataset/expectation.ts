@@ -3,7 +3,7 @@
  * says exactly where a dataset differs, so a demo set recorded for another task or an older
  * observation layout is refused before it reaches a replay buffer.
  */
-import { DatasetError } from '../core/errors.js';
+import { DatasetError } from '../../core/errors.js';
 import { describeFields } from './metadata.js';
 import { type DatasetMeta, type FieldSize, layoutSize } from './schema.js';
 

@@ -1,9 +1,9 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DatasetError } from '../core/errors.js';
-import { Rng } from '../core/rng.js';
-import { ReplayBuffer } from '../rl/replay-buffer.js';
+import { DatasetError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
+import { ReplayBuffer } from '../../rl/replay-buffer.js';
 import { readDataset } from './reader.js';
 import { EPISODES_DIR } from './schema.js';
 import { clock, EXPECTED, FIELDS, META, makeEpisode, newDir } from './test-fixtures.js';

@@ -6,9 +6,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { DatasetError } from '../core/errors.js';
-import { INPUT_LIMITS, InputFileError, readInputFileAsync } from '../core/input-file.js';
-import type { EpisodeData } from '../rl/replay-buffer.js';
+import { DatasetError } from '../../core/errors.js';
+import { INPUT_LIMITS, InputFileError, readInputFileAsync } from '../../core/input-file.js';
+import type { EpisodeData } from '../../rl/replay-buffer.js';
 import { verifyEpisodeChecksum } from './checksums.js';
 import { listEpisodes } from './episode-files.js';
 import { type EpisodeRecord, tableToEpisode } from './episode-table.js';

@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EpisodeData } from '../rl/replay-buffer.js';
+import type { EpisodeData } from '../../rl/replay-buffer.js';
 import type { DatasetMetaInput } from './schema.js';
 
 export const FIELDS = [

@@ -1,18 +1,18 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ArmEnv, StepResult } from '../../sim/env.js';
-import type { Simulation } from '../../sim/mujoco/simulation.js';
-import type { EpisodeObserver, StepObserver } from '../../sim/rollout.js';
-import { asDiskFull, writeFreshFile } from '../core/disk-full.js';
-import { ArmpriorError } from '../core/errors.js';
-import { INPUT_LIMITS, InputFileError, readInputText } from '../core/input-file.js';
+import type { ArmEnv, StepResult } from '../../../sim/env.js';
+import type { Simulation } from '../../../sim/mujoco/simulation.js';
+import type { EpisodeObserver, StepObserver } from '../run-episode.js';
+import { asDiskFull, writeFreshFile } from '../../core/disk-full.js';
+import { ArmpriorError } from '../../core/errors.js';
+import { INPUT_LIMITS, InputFileError, readInputText } from '../../core/input-file.js';
 import {
   REPLAY_FORMAT_VERSION,
   type Replay,
   type ReplayGeom,
   ReplaySchema,
   replayFileName,
-} from './replay-format.js';
+} from './scene-replay-format.js';
 
 /**
  * Decimals kept in a replay's numbers. 5 decimals is 10 µm for positions and 1e-5 for
@@ -145,7 +145,7 @@ export interface EpisodeCapture {
 }
 
 /**
- * Records episodes of one env as replays (src/replays/replay-format.ts) into one folder. The
+ * Records episodes of one env as replays (src/episodes/scene/scene-replay-format.ts) into one folder. The
  * scene is read once; each episode then costs a copy of the body poses per step.
  *
  * ```ts

@@ -5,7 +5,7 @@
  * (`cd <dataset> && sha256sum -c checksums/*.sha256` checks a dataset by hand).
  *
  * One small file per episode rather than one manifest: episodes are published one at a time,
- * by any number of writers (src/datasets/episode-files.ts), and a per-episode file is published
+ * by any number of writers (src/episodes/episode-folder.ts), and a per-episode file is published
  * the same way, with no shared file to rewrite. The checksum is published first and claims the
  * index; a crash before the episode file follows leaves a checksum without a file, which
  * readers ignore. An episode file without a checksum was written before armprior kept them (or
@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DatasetError } from '../core/errors.js';
+import { DatasetError } from '../../core/errors.js';
 import { EPISODES_DIR } from './schema.js';
 
 /** The folder of the checksum files, beside `episodes/`. */
