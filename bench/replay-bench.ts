@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArmEnv } from '../sim/env.js';
-import { runEpisode } from '../src/episodes/run-episode.js';
 import { createBasicController } from '../src/controllers/basic.js';
 import { Rng } from '../src/core/rng.js';
-import { ReplayRecorder } from '../src/episodes/scene/scene-replay-recorder.js';
+import { runEpisode } from '../src/episodes/run-episode.js';
+import { SceneReplaySink } from '../src/episodes/scene/scene-replay-sink.js';
 
 /** Results of `armprior bench replays`: what recording a replay adds to an episode. */
 export interface ReplayBenchResult {
@@ -14,7 +14,7 @@ export interface ReplayBenchResult {
   episodeSteps: number;
   /** Medians over interleaved rounds (ms per episode). */
   plainEpisodeMs: number;
-  /** The episode with poses captured every step, JSON written atomically. */
+  /** The episode with poses captured every step, JSON written atomically (fsynced). */
   recordedEpisodeMs: number;
   /** recorded − plain (ms per episode). */
   recordingCostMs: number;
@@ -36,16 +36,15 @@ export async function runReplayBench(
   const dir = mkdtempSync(join(tmpdir(), 'armprior-replay-bench-'));
   try {
     const controller = createBasicController('zero', env.actionSize, Rng.fromSeed(0));
-    const recorder = new ReplayRecorder(env, { actor: 'zero', dir });
+    const replays = new SceneReplaySink(env, { actor: 'zero', dir });
     let file = '';
     const plain = async () => {
       for (let k = 0; k < perRound; k++) await runEpisode(env, controller, k);
     };
     const recorded = async () => {
       for (let k = 0; k < perRound; k++) {
-        const capture = recorder.begin(k);
-        await runEpisode(env, controller, k, 0, capture.observer, capture.onStep);
-        file = capture.save();
+        await runEpisode(env, controller, k, { sinks: [replays] });
+        file = replays.lastFile!;
       }
     };
     await plain(); // warm-up: V8 tiers the wasm up over the first thousands of steps

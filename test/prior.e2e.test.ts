@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listReplays, readReplay } from '../src/episodes/scene/scene-replay-recorder.js';
+import { listReplays, readReplay } from '../src/episodes/scene/scene-replay-files.js';
 import { FakeOpenAiServer } from './support/fake-openai-server.js';
 import { FLAT_REACH, FULL_REACH } from './support/reach-controllers.js';
 import { cliBin, runCli } from './support/run-cli.js';

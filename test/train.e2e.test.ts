@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listReplays, readReplay } from '../src/episodes/scene/scene-replay-recorder.js';
+import { listReplays, readReplay } from '../src/episodes/scene/scene-replay-files.js';
 import { cliBin, runCli } from './support/run-cli.js';
 
 /** A small, fast training config: 32×32 networks, frequent checkpoints. */

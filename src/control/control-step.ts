@@ -4,7 +4,7 @@ import type { KinematicModel } from '../bridge/kinematic-model.js';
 import type { JointCommand, Robot, RobotState } from '../bridge/robot.js';
 import type { SafetyFilter } from '../bridge/safety.js';
 import type { TaskObserver } from '../bridge/task-observer.js';
-import type { EndReason } from '../episodes/dataset/index.js';
+import type { EndReason } from '../episodes/step.js';
 import { type Actor, checkAction } from './actors.js';
 import type { ControlStep, HoldKind, StepOutcome, Tick } from './loop-contract.js';
 import type { RunRecorder } from './run-recorder.js';

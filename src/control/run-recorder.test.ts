@@ -13,6 +13,7 @@ const options = (dir: string) => ({
   source: 'sim' as const,
   periodSec: 0.04,
   observationFields: FIELDS,
+  goalSize: 3,
   actionSize: 3,
   computeReward: () => -1,
   actorIsPrior: true,

@@ -1,5 +1,7 @@
 import type { GoalObservation } from '../../sim/env.js';
-import { DatasetWriter, type EndReason, type FieldSize } from '../episodes/dataset/index.js';
+import { DatasetSink } from '../episodes/dataset/dataset-sink.js';
+import { DatasetWriter, type FieldSize } from '../episodes/dataset/index.js';
+import type { EndReason, Step } from '../episodes/step.js';
 
 export interface RunRecorderOptions {
   dir: string;
@@ -10,6 +12,7 @@ export interface RunRecorderOptions {
   periodSec: number;
   /** The task's observation fields (only names and sizes are recorded). */
   observationFields: readonly FieldSize[];
+  goalSize: number;
   actionSize: number;
   /** The task's reward for (achieved, desired) goals. */
   computeReward: (achieved: ArrayLike<number>, desired: ArrayLike<number>) => number;
@@ -36,19 +39,23 @@ export interface RecordedStep {
  * `next_observation`); ending an episode — at its length, at a gap in the robot's state or link,
  * on Ctrl-C or on a fault — writes the last step with the last observation seen, so nothing
  * recorded is lost and no step spans a gap, and the file appears only complete (the writer
- * publishes it atomically).
+ * publishes it atomically). The robot's steps go to the same dataset sink as simulated ones.
  */
 export class RunRecorder {
   private pending: RecordedStep | undefined;
   private lastObs: GoalObservation | undefined;
   private open = false;
+  private episodes = 0;
   /** The first failed episode write, not yet reported. */
   private failure: unknown;
+  private readonly sink: DatasetSink;
 
   private constructor(
     private readonly writer: DatasetWriter,
     private readonly options: RunRecorderOptions,
-  ) {}
+  ) {
+    this.sink = new DatasetSink(writer);
+  }
 
   static async open(options: RunRecorderOptions): Promise<RunRecorder> {
     const writer = await DatasetWriter.open(options.dir, {
@@ -57,7 +64,7 @@ export class RunRecorder {
       source: options.source,
       ctrlDtSec: options.periodSec,
       observationFields: options.observationFields,
-      goalSize: 3,
+      goalSize: options.goalSize,
       actionSize: options.actionSize,
     });
     return new RunRecorder(writer, options);
@@ -68,7 +75,7 @@ export class RunRecorder {
   }
 
   beginEpisode(actor: string, options: { seed?: number; priorVersion?: string } = {}): void {
-    this.writer.beginEpisode({ actor, ...options });
+    this.sink.begin({ index: this.episodes++, actor, ...options });
     this.open = true;
     this.pending = undefined;
     this.lastObs = undefined;
@@ -100,7 +107,7 @@ export class RunRecorder {
     this.open = false;
     if (this.pending && this.lastObs) this.write(this.pending, this.lastObs, reason === 'truncated');
     this.pending = undefined;
-    this.writer.endEpisode({ reason }).catch((error: unknown) => {
+    Promise.resolve(this.sink.end({ reason })).catch((error: unknown) => {
       this.failure ??= error;
     });
   }
@@ -120,7 +127,7 @@ export class RunRecorder {
 
   private write(step: RecordedStep, next: GoalObservation, truncated: boolean): void {
     const { obs } = step;
-    this.writer.addStep({
+    this.sink.step({
       observation: obs.observation,
       achievedGoal: obs.achievedGoal,
       desiredGoal: obs.desiredGoal,
@@ -135,6 +142,6 @@ export class RunRecorder {
       timeSec: step.timeSec,
       sentAction: step.sent,
       safetyInterventions: step.interventions,
-    });
+    } satisfies Step);
   }
 }

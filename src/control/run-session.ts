@@ -13,6 +13,7 @@ import { TaskObserver } from '../bridge/task-observer.js';
 import { resolvePrior } from '../controllers/priors.js';
 import type { PriorStore } from '../controllers/store.js';
 import { ArmpriorError } from '../core/errors.js';
+import { layoutSize } from '../episodes/dataset/schema.js';
 import { policyTaskOf } from '../rl/onnx-policy.js';
 import { type Actor, policyActor, priorActor } from './actors.js';
 import { runControlLoop } from './control-loop.js';
@@ -184,6 +185,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
           source: isSim ? 'sim' : 'robot',
           periodSec: periodMs / 1000,
           observationFields: observationFieldsOf(task),
+          goalSize: layoutSize(task.goalFields),
           actionSize: actor.actionSize,
           computeReward: (a, d) => computeTaskReward(task, a, d),
           actorIsPrior: actorSpec.kind === 'prior',

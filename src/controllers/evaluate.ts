@@ -1,7 +1,7 @@
 import type { ArmEnv } from '../../sim/env.js';
+import type { EpisodeController } from '../episodes/run-episode.js';
 import { type EpisodeSummary, type RolloutStats, runEpisode, summarize } from '../episodes/run-episode.js';
-import { allObservers, type ReplayRecorder } from '../episodes/scene/scene-replay-recorder.js';
-import type { EpisodeController } from './basic.js';
+import type { SceneReplaySink } from '../episodes/scene/scene-replay-sink.js';
 import { observationLayout } from './contract.js';
 import { type EpisodeDiagnosis, EpisodeTracker, summarizeDiagnoses } from './rollout-critic.js';
 
@@ -22,15 +22,15 @@ export function evaluationSeeds(episodes: number, firstSeed = 1000): number[] {
 }
 
 /**
- * Runs `controller` on `env` for each seed and diagnoses every episode; with a `recorder`, each
- * episode is also saved as a replay (for the viewer). Yields to the event loop after each episode.
+ * Runs `controller` on `env` for each seed and diagnoses every episode; with `replays`, each
+ * episode is also saved as a scene replay (for the viewer). Yields to the event loop after each episode.
  */
 export async function evaluateController(
   env: ArmEnv,
   controller: EpisodeController,
   seeds: readonly number[],
   onEpisode?: (done: number, episode: EpisodeSummary) => void,
-  recorder?: ReplayRecorder,
+  replays?: SceneReplaySink,
 ): Promise<ControllerEvaluation> {
   const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
   const episodes: ControllerEvaluation['episodes'] = [];
@@ -38,16 +38,10 @@ export async function evaluateController(
   const failureExamples: string[] = [];
   for (const [index, seed] of seeds.entries()) {
     const tracker = new EpisodeTracker(layout, env.task.config.distanceThresholdM);
-    const capture = recorder?.begin(seed);
-    const episode = await runEpisode(
-      env,
-      controller,
-      seed,
+    const episode = await runEpisode(env, controller, seed, {
       index,
-      allObservers((o, a, d) => tracker.observe(o, a, d), capture?.observer),
-      capture?.onStep,
-    );
-    capture?.save();
+      sinks: replays ? [tracker, replays] : [tracker],
+    });
     const failures = controller.failures?.() ?? [];
     for (const f of failures) {
       if (failureExamples.length < 3)

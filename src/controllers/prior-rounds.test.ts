@@ -1,8 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeOpenAiServer } from '../../test/support/fake-openai-server.js';
+import { failFreshWrites } from '../../test/support/full-disk-writes.js';
 import { FLAT_REACH, FULL_REACH } from '../../test/support/reach-controllers.js';
 import { DiskFullError } from '../core/errors.js';
 import type { ChatMessage } from '../prompts/chat.js';
@@ -26,6 +28,12 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await server.stop();
+  vi.mocked(fsPromises.open).mockReset();
+});
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  return { ...actual, open: vi.fn(actual.open) };
 });
 
 const client = () =>
@@ -133,25 +141,17 @@ describe('a new version exists only once its evaluation is saved (issue #17)', (
     expect(readdirSync(join(store.root, 'reach'))).toEqual(['v1']);
   });
 
-  it.skipIf(!existsSync('/dev/full'))(
-    'a full disk during the evaluation: a DiskFullError, and nothing half-written (/dev/full)',
-    async () => {
-      await add(FLAT_REACH);
-      const failure = add(FULL_REACH, (_, done) => {
-        if (done !== 1) return;
-        // The first replay is in: make the next one go to /dev/full (a real ENOSPC).
-        const taskDir = join(store.root, 'reach');
-        const folder = readdirSync(taskDir).find((name) => name !== 'v1');
-        symlinkSync('/dev/full', join(taskDir, folder!, 'replays', `.episode.tmp-${process.pid}`));
-      });
-      await expect(failure).rejects.toThrow(DiskFullError);
-      await expect(failure).rejects.toThrow(
-        /^no space left on device while writing \/.*episode-000001\.json$/,
-      );
-      expect(store.active('reach')).toBe(1);
-      expect(readdirSync(join(store.root, 'reach'))).toEqual(['v1']);
-    },
-  );
+  it('a full disk during the evaluation: a DiskFullError, and nothing half-written', async () => {
+    await add(FLAT_REACH);
+    const failure = add(FULL_REACH, (_, done) => {
+      // The first replay is in: the disk is full for the next one.
+      if (done === 1) failFreshWrites(fsPromises.open, (path) => path.includes('/replays/'));
+    });
+    await expect(failure).rejects.toThrow(DiskFullError);
+    await expect(failure).rejects.toThrow(/^no space left on device while writing \/.*episode-000001\.json$/);
+    expect(store.active('reach')).toBe(1);
+    expect(readdirSync(join(store.root, 'reach'))).toEqual(['v1']);
+  });
 
   it('bounds what a controller says in its evaluation (summary, abort reasons, evaluation.json)', async () => {
     const result = await add(`export function act() { throw 'E'.repeat(100000); }`);

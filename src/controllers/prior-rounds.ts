@@ -1,11 +1,12 @@
 import { ArmEnv } from '../../sim/env.js';
 import { boundText } from '../core/bounded-text.js';
+import { appendReplays } from '../episodes/scene/scene-replay-files.js';
+import { priorActorName, SceneReplaySink } from '../episodes/scene/scene-replay-sink.js';
 import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
 import { checkControllerSource } from '../prompts/extract.js';
 import { generateController } from '../prompts/generate.js';
 import { initialMessages } from '../prompts/messages.js';
 import { EXCHANGES_FILE, type RecordedExchange } from '../prompts/replay-client.js';
-import { appendReplays, priorActorName, ReplayRecorder } from '../episodes/scene/scene-replay-recorder.js';
 import { observationLayout } from './contract.js';
 import { type ControllerEvaluation, evaluateController, evaluationSeeds } from './evaluate.js';
 import { bundledReply, createPriorController, type ResolvedPrior, resolvePrior } from './priors.js';
@@ -119,9 +120,9 @@ export async function feedbackRound(
         ...(options.stream !== undefined ? { stream: options.stream } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
-      const keepBaseEvaluation = () => {
+      const keepBaseEvaluation = async () => {
         if (pending !== undefined)
-          appendReplays(pending.dir, options.store.replaysDir(options.task, base.version));
+          await appendReplays(pending.dir, options.store.replaysDir(options.task, base.version));
         if (
           fresh &&
           base.version !== 'bundled' &&
@@ -195,7 +196,7 @@ async function storeEvaluated(
   options: Pick<RoundOptions, 'store' | 'task' | 'episodes' | 'onEpisode' | 'replays'>,
   env: ArmEnv,
   prior: NewPrior,
-  beforePublish?: () => void,
+  beforePublish?: () => Promise<void>,
 ): Promise<{ version: number; evaluation: ControllerEvaluation }> {
   const { store, task } = options;
   const staged = store.stage(task, prior);
@@ -205,7 +206,10 @@ async function storeEvaluated(
       { task, version: staged.version, code: prior.code, label: `${task} v${staged.version}` },
       { ...options, replaysDir: options.replays === false ? undefined : staged.replaysDir },
     );
-    store.publish(staged, evaluationRecord(evaluation), beforePublish);
+    store.saveStagedEvaluation(staged, evaluationRecord(evaluation));
+    // Once nothing but the rename can fail, the round keeps its other results (the base's replays).
+    await beforePublish?.();
+    store.publish(staged);
     return { version: staged.version, evaluation };
   } catch (error) {
     store.discard(staged);
@@ -271,7 +275,7 @@ export async function evaluate(
 ): Promise<ControllerEvaluation> {
   const controller = await createPriorController(env, prior);
   const recorder = options.replaysDir
-    ? new ReplayRecorder(env, { actor: priorActorName(prior.task, prior.version), dir: options.replaysDir })
+    ? new SceneReplaySink(env, { actor: priorActorName(prior.task, prior.version), dir: options.replaysDir })
     : undefined;
   try {
     return boundEvaluation(

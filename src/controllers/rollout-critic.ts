@@ -1,3 +1,5 @@
+import type { EpisodeSink } from '../episodes/sink.js';
+import type { EpisodeBegin, Step } from '../episodes/step.js';
 import type { ObservationLayout } from './contract.js';
 
 /**
@@ -21,7 +23,7 @@ const MOVED_M = 0.02;
 const LIFTED_M = 0.02;
 
 /** Follows one episode, step by step. */
-export class EpisodeTracker {
+export class EpisodeTracker implements EpisodeSink {
   private readonly field: (name: string) => { offset: number; size: number } | undefined;
   private readonly ee: number;
   private readonly object: number | undefined;
@@ -53,6 +55,17 @@ export class EpisodeTracker {
     this.opening = this.field('drawerOpening')?.offset;
     this.oneSidedGoal = this.opening !== undefined;
   }
+
+  /** As an episode sink, it sees the state after reset and the state after every step. */
+  begin(begin: EpisodeBegin): void {
+    if (begin.state) this.observe(begin.state.observation, begin.state.achievedGoal, begin.state.desiredGoal);
+  }
+
+  step(step: Step): void {
+    this.observe(step.nextObservation, step.nextAchievedGoal, step.desiredGoal);
+  }
+
+  end(): void {}
 
   observe(
     observation: ArrayLike<number>,

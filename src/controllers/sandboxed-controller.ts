@@ -1,4 +1,4 @@
-import type { EpisodeController } from './basic.js';
+import type { EpisodeController } from '../episodes/run-episode.js';
 import type { ObservationLayout } from './contract.js';
 import { ControllerSandbox } from './sandbox/controller-sandbox.js';
 import { type ActFailureKind, ControllerLoadError, type SandboxLimits } from './sandbox/types.js';
@@ -29,6 +29,8 @@ export interface SandboxedControllerOptions {
  */
 export class SandboxedController implements EpisodeController {
   readonly name: string;
+  /** A prior's actions are demonstrations. */
+  readonly isPrior = true;
   private sandbox: ControllerSandbox;
   private readonly code: string;
   private readonly layout: ObservationLayout;

@@ -209,17 +209,17 @@ export class PriorStore {
     }
   }
 
+  /** Saves a staged version's evaluation (its evaluation.json), before it is published. */
+  saveStagedEvaluation(staged: StagedVersion, evaluation: unknown): void {
+    writeFreshFile(join(staged.dir, 'evaluation.json'), `${JSON.stringify(evaluation, null, 2)}\n`);
+  }
+
   /**
    * Saves a staged version's evaluation (unless undefined) and renames the folder to `v<N>/`:
-   * from then on it is counted, and active unless another version is pinned. `beforeRename` runs
-   * in between, once nothing but the rename can fail (a round keeps its other results there).
+   * from then on it is counted, and active unless another version is pinned.
    */
-  publish(staged: StagedVersion, evaluation: unknown, beforeRename?: () => void): void {
-    if (evaluation !== undefined) {
-      const file = join(staged.dir, 'evaluation.json');
-      writeFreshFile(file, `${JSON.stringify(evaluation, null, 2)}\n`);
-    }
-    beforeRename?.();
+  publish(staged: StagedVersion, evaluation?: unknown): void {
+    if (evaluation !== undefined) this.saveStagedEvaluation(staged, evaluation);
     const target = join(this.root, staged.task, `v${staged.version}`);
     try {
       renameSync(staged.dir, target);

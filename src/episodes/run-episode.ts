@@ -1,5 +1,27 @@
-import type { EpisodeController } from '../controllers/basic.js';
-import type { ArmEnv, GoalObservation, StepResult } from '../../sim/env.js';
+import type { ArmEnv, StepResult } from '../../sim/env.js';
+import type { EpisodeSink } from './sink.js';
+import type { EndReason, ScenePoses, Step } from './step.js';
+
+/** Anything that turns a goal observation into an action (a prior, a policy, a baseline). */
+export interface EpisodeController {
+  readonly name: string;
+  /** Its actions are demonstrations (a prior controller): steps carry them as the prior's. */
+  readonly isPrior?: boolean;
+  /** Called at the start of each episode. */
+  reset(): void;
+  /** A sandboxed prior answers asynchronously: its code runs in another process. */
+  act(
+    observation: Float64Array,
+    achievedGoal: Float64Array,
+    desiredGoal: Float64Array,
+  ): ArrayLike<number> | Promise<ArrayLike<number>>;
+  /** When set, the episode must end now (e.g. a sandboxed controller failed too often); says why. */
+  abortReason?(): string | undefined;
+  /** Failed calls of the current episode, for controllers that can fail. */
+  failures?(): readonly { step: number; kind: string; message: string }[];
+  /** Frees what the controller holds (a sandbox). */
+  dispose?(): void;
+}
 
 /** What happened in one episode. */
 export interface EpisodeSummary {
@@ -22,44 +44,61 @@ export interface EpisodeSummary {
   abortReason: string | undefined;
 }
 
-/** Sees every observation of an episode, the first included (e.g. the rollout critic). */
-export type EpisodeObserver = (
-  observation: Float64Array,
-  achievedGoal: Float64Array,
-  desiredGoal: Float64Array,
-) => void;
-
-/** Sees every transition: the observation before, the action taken, what the step returned (recording). */
-export type StepObserver = (before: GoalObservation, action: ArrayLike<number>, result: StepResult) => void;
+export interface RunEpisodeOptions {
+  /** The episode's place in its run (default 0). */
+  index?: number;
+  /** Where its steps go (a dataset, scene replays, the rollout critic…), in this order. */
+  sinks?: readonly EpisodeSink[];
+}
 
 /**
- * Runs one episode of `controller` on `env` from `env.reset({ seed })`. It ends at the env's
- * termination or truncation, or when the controller asks to stop (too many failures). The
- * controller may answer asynchronously (a prior in its sandbox process, an ONNX policy).
+ * Runs one episode of `controller` on `env` from `env.reset({ seed })`, handing every step to
+ * `sinks`. It ends at the env's termination or truncation, or when the controller asks to stop
+ * (too many failures: the end reason is then `aborted`). The controller may answer asynchronously
+ * (a prior in its sandbox process, an ONNX policy). Robots run their episodes on the real-time
+ * control loop (src/control), which hands the same steps to the same sinks.
  */
 export async function runEpisode(
   env: ArmEnv,
   controller: EpisodeController,
   seed: number,
-  index = 0,
-  observer?: EpisodeObserver,
-  onStep?: StepObserver,
+  options: RunEpisodeOptions = {},
 ): Promise<EpisodeSummary> {
+  const index = options.index ?? 0;
+  const sinks = options.sinks ?? [];
+  const withScene = sinks.some((sink) => sink.needsScenePoses);
   let { obs } = env.reset({ seed });
   controller.reset();
+  if (sinks.length > 0) {
+    const { achievedGoal, desiredGoal } = obs;
+    const begin = {
+      index,
+      seed,
+      state: obs,
+      success: env.task.isSuccess(achievedGoal, desiredGoal),
+      rewardTerms: env.task.rewardTerms(achievedGoal, desiredGoal),
+      scene: withScene ? scenePoses(env) : undefined,
+    };
+    for (const sink of sinks) sink.begin(begin);
+  }
   let total = 0;
   let everSucceeded = false;
-  observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
   for (;;) {
     const action = await controller.act(obs.observation, obs.achievedGoal, obs.desiredGoal);
     const result = env.step(action);
-    onStep?.(obs, action, result);
     total += result.reward;
     everSucceeded ||= result.info.isSuccess;
-    obs = result.obs;
-    observer?.(obs.observation, obs.achievedGoal, obs.desiredGoal);
     const abortReason = controller.abortReason?.();
+    if (sinks.length > 0) {
+      const step = stepOf(obs, action, result, controller.isPrior === true, abortReason !== undefined);
+      if (withScene) step.scene = scenePoses(env);
+      for (const sink of sinks) sink.step(step);
+    }
+    obs = result.obs;
     if (result.terminated || result.truncated || abortReason !== undefined) {
+      const reason: EndReason =
+        abortReason !== undefined ? 'aborted' : result.terminated ? 'terminated' : 'truncated';
+      for (const sink of sinks) await sink.end({ reason });
       return episodeSummary(
         env,
         result,
@@ -68,6 +107,40 @@ export async function runEpisode(
       );
     }
   }
+}
+
+function stepOf(
+  before: StepResult['obs'],
+  rawAction: ArrayLike<number>,
+  result: StepResult,
+  priorActed: boolean,
+  aborted: boolean,
+): Step {
+  // Stored as applied: the env clips actions to [-1, 1], and a policy's tanh cannot leave it.
+  const action = Array.from(rawAction, (x) => Math.min(1, Math.max(-1, x)));
+  return {
+    observation: before.observation,
+    achievedGoal: before.achievedGoal,
+    desiredGoal: before.desiredGoal,
+    action,
+    reward: result.reward,
+    nextObservation: result.obs.observation,
+    nextAchievedGoal: result.obs.achievedGoal,
+    terminated: result.terminated,
+    // An episode the controller aborted ends `aborted`, not cut short by its length.
+    truncated: result.truncated && !aborted,
+    priorActed,
+    priorAction: priorActed ? action : null,
+    success: result.info.isSuccess,
+    rewardTerms: result.info.rewardTerms,
+  };
+}
+
+/** The simulation's body poses now (views into wasm memory, valid until the next step). */
+function scenePoses(env: ArmEnv): ScenePoses {
+  const sim = env.simulation;
+  sim.ensureViews();
+  return { bodyPos: sim.xpos, bodyQuat: sim.xquat };
 }
 
 function episodeSummary(

@@ -5,6 +5,7 @@ import { taskNames } from '../../sim/tasks/registry.js';
 import { bundledReply } from '../controllers/priors.js';
 import { PriorStore, type StoredPrior } from '../controllers/store.js';
 import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
+import { isReplayFileName, replayFileNames } from '../episodes/scene/scene-replay-files.js';
 import { extractCode } from '../prompts/extract.js';
 import type { RunInfo } from '../rl/train/run-dir.js';
 import { runStatus } from '../rl/train/run-lock.js';
@@ -20,7 +21,6 @@ import type {
 } from './api-types.js';
 import { isSafeSegment, resolveInside } from './safe-path.js';
 
-const REPLAY_FILE = /^episode-\d+\.json$/;
 const VERSION_SPEC = /^v(\d+)$/;
 
 /**
@@ -158,7 +158,7 @@ export class ViewerData {
   replayPath(segments: readonly string[]): string | undefined {
     const [kind, ...rest] = segments;
     const file = rest.at(-1);
-    if (file === undefined || !REPLAY_FILE.test(file)) return undefined;
+    if (file === undefined || !isReplayFileName(file)) return undefined;
     if (kind === 'priors' && rest.length === 3) {
       const [task, version] = rest as [string, string, string];
       if (version !== 'bundled' && !VERSION_SPEC.test(version)) return undefined;
@@ -255,11 +255,9 @@ export class ViewerData {
   }
 }
 
+/** A folder's replay files in index order (numerically: episode-1000000 after episode-999999). */
 function replayFiles(dir: string | undefined): string[] {
-  if (dir === undefined) return [];
-  return readdirSync(dir)
-    .filter((name) => REPLAY_FILE.test(name))
-    .sort();
+  return dir === undefined ? [] : replayFileNames(dir);
 }
 
 function hasBundled(task: string): boolean {

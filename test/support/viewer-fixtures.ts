@@ -2,11 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArmEnv } from '../../sim/env.js';
 import { PriorStore } from '../../src/controllers/store.js';
+import { replayFileName } from '../../src/episodes/scene/scene-replay-files.js';
 import {
   REPLAY_FORMAT_VERSION,
   type Replay,
   type ReplayGeom,
-  replayFileName,
 } from '../../src/episodes/scene/scene-replay-format.js';
 
 /** MuJoCo's mjtGeom numbering (plane 0 … box 6); height fields and meshes are left out here. */

@@ -2,12 +2,12 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
-import { type EpisodeSummary, runEpisode, summarize } from '../../episodes/run-episode.js';
 import { observationLayout } from '../../controllers/contract.js';
 import { EpisodeTracker, failureCounts } from '../../controllers/rollout-critic.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { checkOutputDir } from '../../core/output-path.js';
-import { allObservers, ReplayRecorder } from '../../episodes/scene/scene-replay-recorder.js';
+import { type EpisodeSummary, runEpisode, summarize } from '../../episodes/run-episode.js';
+import { SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
 import { OnnxPolicy, policyTaskOf } from '../../rl/onnx-policy.js';
 import { evaluationFromMetadata } from '../../rl/train/best-policy.js';
 import { readRunInfo, runFiles } from '../../rl/train/run-dir.js';
@@ -75,22 +75,18 @@ export function registerEvalCommand(program: Command): void {
         const episodes: (EpisodeSummary & { outcome: string })[] = [];
         const loaded = policy;
         const recorder = replaysDir
-          ? new ReplayRecorder(env, { actor: `policy:${displayPath(file)}`, dir: replaysDir })
+          ? new SceneReplaySink(env, { actor: `policy:${displayPath(file)}`, dir: replaysDir })
           : undefined;
         for (let k = 0; k < options.episodes; k++) {
-          const capture = recorder?.begin(options.seed + k);
           const tracker = new EpisodeTracker(layout, env.task.config.distanceThresholdM);
           const episode = await runEpisode(
             env,
             { name: file, reset() {}, act: (o, _a, g) => loaded.act(o, g) },
             options.seed + k,
-            k,
-            allObservers((o, a, d) => tracker.observe(o, a, d), capture?.observer),
-            capture?.onStep,
+            { index: k, sinks: recorder ? [tracker, recorder] : [tracker] },
           );
           const diagnosis = tracker.diagnose(episode.success, [], episode.abortReason, env.task.usesGripper);
           episodes.push({ ...episode, outcome: diagnosis.outcome });
-          capture?.save();
           progress?.update(k + 1, `success ${(100 * summarize(episodes).successRate).toFixed(0)}%`);
         }
         progress?.stop();

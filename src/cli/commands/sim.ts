@@ -1,14 +1,20 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
-import { type EpisodeSummary, runEpisode, summarize } from '../../episodes/run-episode.js';
-import { BASIC_CONTROLLERS, createBasicController, type EpisodeController } from '../../controllers/basic.js';
+import { BASIC_CONTROLLERS, createBasicController } from '../../controllers/basic.js';
 import { createPriorController, resolvePrior } from '../../controllers/priors.js';
 import { checkOutputDir } from '../../core/output-path.js';
 import { Rng } from '../../core/rng.js';
-import { episodeCollector, openSimDataset } from '../../episodes/dataset/env-datasets.js';
-import { writeEpisodeData } from '../../episodes/dataset/writer.js';
-import { allStepObservers, priorActorName, ReplayRecorder } from '../../episodes/scene/scene-replay-recorder.js';
+import { DatasetSink } from '../../episodes/dataset/dataset-sink.js';
+import { openSimDataset } from '../../episodes/dataset/env-datasets.js';
+import {
+  type EpisodeController,
+  type EpisodeSummary,
+  runEpisode,
+  summarize,
+} from '../../episodes/run-episode.js';
+import { priorActorName, SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
+import type { EpisodeSink } from '../../episodes/sink.js';
 import { integerOption } from '../options.js';
 import { openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
@@ -72,30 +78,17 @@ export function registerSimCommand(program: Command): void {
         controller = created.controller;
         const dataset = options.record ? await openSimDataset(resolve(options.record), env) : undefined;
         const recorder = options.replays
-          ? new ReplayRecorder(env, { actor: created.actor, dir: resolve(options.replays) })
+          ? new SceneReplaySink(env, { actor: created.actor, dir: resolve(options.replays) })
           : undefined;
-        const isPrior = options.controller.startsWith('prior');
+        // The scene replay first, then the dataset: the order the files were always written in.
+        const sinks: EpisodeSink[] = [];
+        if (recorder) sinks.push(recorder);
+        if (dataset) sinks.push(new DatasetSink(dataset, controller.name));
         const progress = options.json ? undefined : createProgress('episodes', options.episodes);
         const episodes: EpisodeSummary[] = [];
         const start = performance.now();
         for (let k = 0; k < options.episodes; k++) {
-          const collector = dataset ? episodeCollector(env, { priorActed: isPrior }) : undefined;
-          const capture = recorder?.begin(options.seed + k);
-          const episode = await runEpisode(
-            env,
-            controller,
-            options.seed + k,
-            k,
-            capture?.observer,
-            allStepObservers(collector?.onStep, capture?.onStep),
-          );
-          capture?.save();
-          if (dataset && collector) {
-            await writeEpisodeData(dataset, collector.take(), {
-              start: { actor: controller.name, seed: options.seed + k },
-              ...(episode.abortReason ? { reason: 'aborted' as const } : {}),
-            });
-          }
+          const episode = await runEpisode(env, controller, options.seed + k, { index: k, sinks });
           episodes.push(episode);
           if (!options.json && !process.stderr.isTTY) printEpisode(episode, options.episodes);
           progress?.update(k + 1, `success ${(summarize(episodes).successRate * 100).toFixed(0)}%`);

@@ -1,5 +1,5 @@
 /**
- * One episode as columns ({@link EpisodeRecord}) ↔ one Arrow table, one row per step. Writing
+ * One episode as columns ({@link RecordedEpisode}) ↔ one Arrow table, one row per step. Writing
  * builds the columns straight from the flat typed arrays; reading accepts what other tools may
  * write for the same schema (variable-size lists from pandas, int64 indices) and checks every
  * row against the sizes the metadata declares.
@@ -18,22 +18,11 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { DatasetError } from '../../core/errors.js';
-import type { EpisodeData, TransitionSizes } from '../../rl/replay-buffer.js';
+import type { Episode, RecordedEpisode } from '../episode.js';
+import type { TransitionSizes } from '../step.js';
 import { REQUIRED_COLUMNS, VECTOR_COLUMNS } from './schema.js';
 
-/** An episode with everything a file holds: the replay-buffer columns plus what only a record keeps. */
-export interface EpisodeRecord extends EpisodeData {
-  /** length: 1 where the step was cut short (time limit, unstable physics). */
-  truncated: Uint8Array;
-  /** length: seconds since the episode started. */
-  timeSec: Float64Array;
-  /** length × action: the command actually sent after the safety filter (robot recordings). */
-  sentAction?: Float64Array;
-  /** length: limits the safety filter enforced on each step (robot recordings). */
-  safetyInterventions?: Int32Array;
-}
-
-/** Column name → the EpisodeData field it fills. */
+/** Column name → the Episode field it fills. */
 const VECTOR_FIELDS = {
   observation: 'observation',
   achieved_goal: 'achievedGoal',
@@ -41,7 +30,7 @@ const VECTOR_FIELDS = {
   action: 'action',
   next_observation: 'nextObservation',
   next_achieved_goal: 'nextAchievedGoal',
-} as const satisfies Record<keyof typeof VECTOR_COLUMNS, keyof EpisodeData>;
+} as const satisfies Record<keyof typeof VECTOR_COLUMNS, keyof Episode>;
 
 type VectorColumn = keyof typeof VECTOR_COLUMNS;
 
@@ -102,7 +91,7 @@ function packBits(values: Uint8Array): Uint8Array {
 }
 
 /** The Arrow table of one episode (columns in the documented order). */
-export function episodeToTable(record: EpisodeRecord, episodeIndex: number, sizes: TransitionSizes): Table {
+export function episodeToTable(record: RecordedEpisode, episodeIndex: number, sizes: TransitionSizes): Table {
   const n = record.length;
   const fields: Field[] = [];
   const columns: Record<string, Vector> = {};
@@ -113,7 +102,7 @@ export function episodeToTable(record: EpisodeRecord, episodeIndex: number, size
   add('episode_index', makeVector(new Int32Array(n).fill(episodeIndex)));
   add('step', makeVector(Int32Array.from({ length: n }, (_, t) => t)));
   add('timestamp', makeVector(record.timeSec));
-  for (const [column, field] of Object.entries(VECTOR_FIELDS) as [VectorColumn, keyof EpisodeData][]) {
+  for (const [column, field] of Object.entries(VECTOR_FIELDS) as [VectorColumn, keyof Episode][]) {
     add(column, vectorColumn(record[field] as Float64Array, sizeOf(column, sizes), n));
   }
   add('reward', makeVector(record.reward));
@@ -135,7 +124,7 @@ export function tableToEpisode(
   expectedIndex: number,
   sizes: TransitionSizes,
   file: string,
-): EpisodeRecord {
+): RecordedEpisode {
   const fail = (problem: 'missing_column' | 'column_type' | 'rows' | 'non_finite', message: string) =>
     new DatasetError('dataset_invalid', problem, file, message);
   const missing = REQUIRED_COLUMNS.filter((name) => !table.getChild(name));
@@ -227,7 +216,7 @@ export function tableToEpisode(
     if (acted && !hasPriorAction[t])
       throw fail('rows', `prior_acted is true at step ${t} but prior_action is null`);
   });
-  const record: EpisodeRecord = {
+  const record: RecordedEpisode = {
     length: n,
     ...vectorValues,
     reward: floats('reward'),

@@ -1,16 +1,13 @@
 /** Episode datasets: Parquet files of demonstrations and rollouts (docs/datasets.md). */
-export type { EpisodeRecord } from './episode-table.js';
 export type { DatasetExpectation } from './expectation.js';
 export { transitionSizes } from './metadata.js';
 export { type DatasetContents, type EpisodeDetails, readDataset, readEpisodeFile } from './reader.js';
 export type {
   DatasetMeta,
   DatasetMetaInput,
-  EndReason,
   EpisodeMeta,
   EpisodeStart,
   FieldSize,
-  StepRecord,
 } from './schema.js';
 export { EPISODES_DIR, FORMAT_VERSION } from './schema.js';
 export {

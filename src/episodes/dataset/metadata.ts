@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { DatasetError } from '../../core/errors.js';
-import type { TransitionSizes } from '../../rl/replay-buffer.js';
+import type { TransitionSizes } from '../step.js';
 import {
   DATASET_META_KEY,
   type DatasetMeta,

@@ -8,14 +8,14 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DatasetError } from '../../core/errors.js';
 import { INPUT_LIMITS, InputFileError, readInputFileAsync } from '../../core/input-file.js';
-import type { EpisodeData } from '../../rl/replay-buffer.js';
+import type { Episode, RecordedEpisode } from '../episode.js';
+import { listEpisodes } from '../episode-folder.js';
 import { verifyEpisodeChecksum } from './checksums.js';
-import { listEpisodes } from './episode-files.js';
-import { type EpisodeRecord, tableToEpisode } from './episode-table.js';
+import { tableToEpisode } from './episode-table.js';
 import { checkExpectation, type DatasetExpectation } from './expectation.js';
 import { describeDifference, parseMetadata, transitionSizes } from './metadata.js';
 import { decodeParquet } from './parquet-io.js';
-import { type DatasetMeta, EPISODES_DIR, type EpisodeMeta } from './schema.js';
+import { type DatasetMeta, EPISODE_FILE_EXTENSION, EPISODES_DIR, type EpisodeMeta } from './schema.js';
 
 /** What a file holds beyond the replay-buffer columns. */
 export interface EpisodeDetails {
@@ -34,7 +34,7 @@ export interface EpisodeDetails {
 export interface DatasetContents {
   meta: DatasetMeta;
   /** By increasing index, ready for `ReplayBuffer.addEpisode`. */
-  episodes: EpisodeData[];
+  episodes: Episode[];
   /** Same order as `episodes`. */
   details: EpisodeDetails[];
   /** Temp files a crashed writer left in the episodes folder (ignored; a caller may warn). */
@@ -64,14 +64,14 @@ export async function readDataset(dir: string, expected: DatasetExpectation): Pr
       `no dataset here: ${episodesDir} does not exist`,
     );
   }
-  const { episodes: files, tempFiles } = await listEpisodes(episodesDir);
+  const { episodes: files, tempFiles } = await listEpisodes(episodesDir, EPISODE_FILE_EXTENSION);
   if (files.length === 0) {
     const leftovers = tempFiles.length > 0 ? ` (only ${tempFiles.length} unfinished temp file(s))` : '';
     throw new DatasetError('dataset_invalid', 'missing', dir, `no episodes in ${episodesDir}${leftovers}`);
   }
   let meta: DatasetMeta | undefined;
   let firstFile = '';
-  const episodes: EpisodeData[] = [];
+  const episodes: Episode[] = [];
   const details: EpisodeDetails[] = [];
   const unverified: string[] = [];
   for (const { index, name } of files) {
@@ -137,7 +137,7 @@ export async function readEpisodeBytes(file: string): Promise<Uint8Array> {
 export async function readEpisodeFile(
   file: string,
   index: number,
-): Promise<{ dataset: DatasetMeta; episode: EpisodeMeta; record: EpisodeRecord; verified: boolean }> {
+): Promise<{ dataset: DatasetMeta; episode: EpisodeMeta; record: RecordedEpisode; verified: boolean }> {
   const bytes = await readEpisodeBytes(file);
   const verified = await verifyEpisodeChecksum(dirname(dirname(file)), basename(file), bytes);
   const { table, keyValue } = decodeParquet(bytes, file);

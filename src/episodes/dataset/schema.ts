@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { END_REASONS, type Step } from '../step.js';
 
 /**
  * The episode dataset format (docs/datasets.md): one Parquet file per episode,
- * `<dir>/episodes/episode-000123.parquet`, one row per step, each row a whole transition.
+ * `<dir>/episodes/episode-000123.parquet`, one row per step, each row a whole transition (a
+ * {@link Step} of src/episodes/step.ts).
  * Two JSON documents ride in the Parquet key-value metadata: {@link DATASET_META_KEY} (the same
  * in every file of a dataset) and {@link EPISODE_META_KEY} (this episode's).
  */
@@ -83,24 +85,10 @@ export type DatasetMetaInput = Omit<DatasetMeta, 'formatVersion' | 'observationF
 };
 
 /**
- * Why an episode ended. `terminated`: a terminal state; `truncated`: its length (a time limit);
- * `aborted`: a fault or a safety stop before its end; `run_ended`: the run that recorded it ended
- * normally (its duration, Ctrl-C) in the middle of it; `link_lost`: the link to the robot was lost
- * (its last step's next observation is the last one seen before the loss); `state_gap`: the
- * robot's state stopped coming, or the loop could not step, for longer than `maxStateAgeMs`.
- * A recorded episode never spans a gap (issue #17): after `link_lost` or `state_gap` the next
- * episode begins when the loop steps again. The last three were added without a format version
- * change: files written before read as they did.
+ * Why an episode ended (src/episodes/step.ts). `run_ended`, `link_lost` and `state_gap` were added
+ * without a format version change: files written before read as they did.
  */
-export const EndReasonSchema = z.enum([
-  'terminated',
-  'truncated',
-  'aborted',
-  'run_ended',
-  'link_lost',
-  'state_gap',
-]);
-export type EndReason = z.output<typeof EndReasonSchema>;
+export const EndReasonSchema = z.enum(END_REASONS);
 
 /** Who acted and how the episode started; given at `beginEpisode`. */
 export const EpisodeStartSchema = z.object({
@@ -126,46 +114,8 @@ export const EpisodeMetaSchema = EpisodeStartSchema.extend({
 });
 export type EpisodeMeta = z.output<typeof EpisodeMetaSchema>;
 
-/** One step as the writer takes it: the transition (s, a, r, s') and what the prior did. */
-export interface StepRecord {
-  observation: ArrayLike<number>;
-  achievedGoal: ArrayLike<number>;
-  desiredGoal: ArrayLike<number>;
-  action: ArrayLike<number>;
-  nextObservation: ArrayLike<number>;
-  nextAchievedGoal: ArrayLike<number>;
-  reward: number;
-  terminated: boolean;
-  truncated: boolean;
-  /** Whether the prior controller chose `action` (RLingua's prior-acted flag). */
-  priorActed: boolean;
-  /** The prior's proposal where it was asked; absent or null where it was not. */
-  priorAction?: ArrayLike<number> | null | undefined;
-  /** Seconds since the episode started; default `step × ctrlDtSec`. */
-  timeSec?: number | undefined;
-  /** Real robot: the command actually sent after the safety filter. */
-  sentAction?: ArrayLike<number> | undefined;
-  /** Real robot: how many limits the safety filter enforced on this step. */
-  safetyInterventions?: number | undefined;
-}
-
-/** File name of episode `index` (six digits, more past 999999 so names still sort by length then text). */
-export function episodeFileName(index: number): string {
-  return `episode-${String(index).padStart(6, '0')}.parquet`;
-}
-
-const EPISODE_FILE = /^episode-(\d{6,})\.parquet$/;
-
-/** The index in a complete episode file's name, or undefined for any other name. */
-export function episodeIndexOf(fileName: string): number | undefined {
-  const match = EPISODE_FILE.exec(fileName);
-  return match ? Number(match[1]) : undefined;
-}
-
-/** Temp files are dot-files in the same folder, so a listing never takes one for an episode. */
-export function isTempFileName(fileName: string): boolean {
-  return fileName.startsWith('.episode-') && fileName.endsWith('.tmp');
-}
+/** Episode files are numbered episode files (src/episodes/episode-folder.ts) with this extension. */
+export const EPISODE_FILE_EXTENSION = 'parquet';
 
 /** Sum of the field sizes. */
 export function layoutSize(fields: readonly FieldSize[]): number {

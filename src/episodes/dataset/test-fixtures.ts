@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EpisodeData } from '../../rl/replay-buffer.js';
+import type { Episode } from '../episode.js';
 import type { DatasetMetaInput } from './schema.js';
 
 export const FIELDS = [
@@ -34,7 +34,7 @@ export const clock = () => new Date('2025-03-01T12:00:00.000Z');
  * Episode `tag` of `length` steps with values that tell episode, step and column apart; the prior
  * is asked on even steps and acts on every fourth; the last step is terminal when `terminal`.
  */
-export function makeEpisode(tag: number, length: number, terminal = false): EpisodeData {
+export function makeEpisode(tag: number, length: number, terminal = false): Episode {
   const values = (size: number, column: number) =>
     Float64Array.from({ length: length * size }, (_, i) => tag * 1000 + column * 100 + i / 7 - 3);
   const hasPriorAction = Uint8Array.from({ length }, (_, t) => (t % 2 === 0 ? 1 : 0));

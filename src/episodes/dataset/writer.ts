@@ -6,10 +6,11 @@
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError, messageOf } from '../../core/errors.js';
-import type { EpisodeData, TransitionSizes } from '../../rl/replay-buffer.js';
+import { type Episode, EpisodeBuilder, type RecordedEpisode } from '../episode.js';
+import { episodeFileName, listEpisodes, publishFile } from '../episode-folder.js';
+import type { EndReason, Step, TransitionSizes } from '../step.js';
 import { CHECKSUMS_DIR, checksumFileName, checksumLine } from './checksums.js';
-import { listEpisodes, publishFile } from './episode-files.js';
-import { type EpisodeRecord, episodeToTable } from './episode-table.js';
+import { episodeToTable } from './episode-table.js';
 import { describeDifference, metadataEntries, parseMetadata, transitionSizes } from './metadata.js';
 import { encodeParquet, readParquetKeyValue } from './parquet-io.js';
 import { readEpisodeBytes } from './reader.js';
@@ -17,14 +18,12 @@ import {
   type DatasetMeta,
   type DatasetMetaInput,
   DatasetMetaSchema,
-  type EndReason,
+  EPISODE_FILE_EXTENSION,
   EPISODES_DIR,
   type EpisodeMeta,
   type EpisodeStart,
   EpisodeStartSchema,
-  episodeFileName,
   FORMAT_VERSION,
-  type StepRecord,
 } from './schema.js';
 
 export interface DatasetWriterOptions {
@@ -45,14 +44,17 @@ export interface WrittenEpisode {
   length: number;
 }
 
-/** The steps of the episode in progress, copied as they come (callers reuse their arrays). */
+/** The episode in progress: its steps are copied in as they come (callers reuse their arrays). */
 interface OpenEpisode {
   start: EpisodeStart;
   startedAt: Date;
-  steps: StepRecord[];
+  steps: EpisodeBuilder;
   hasSentAction?: boolean;
   hasSafetyInterventions?: boolean;
 }
+
+/** Steps a robot recording's episode starts with room for (it grows as needed). */
+const INITIAL_STEPS = 256;
 
 export class DatasetWriter {
   readonly dir: string;
@@ -99,7 +101,7 @@ export class DatasetWriter {
     const episodesDir = join(dir, EPISODES_DIR);
     await mkdir(episodesDir, { recursive: true });
     await mkdir(join(dir, CHECKSUMS_DIR), { recursive: true });
-    const { episodes } = await listEpisodes(episodesDir);
+    const { episodes } = await listEpisodes(episodesDir, EPISODE_FILE_EXTENSION);
     const last = episodes.at(-1);
     if (last) {
       const file = join(episodesDir, last.name);
@@ -128,11 +130,15 @@ export class DatasetWriter {
         `beginEpisode: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
       );
     }
-    this.episode = { start: parsed.data, startedAt: startedAt ?? this.now(), steps: [] };
+    this.episode = {
+      start: parsed.data,
+      startedAt: startedAt ?? this.now(),
+      steps: new EpisodeBuilder(this.sizes, INITIAL_STEPS),
+    };
   }
 
-  /** Adds the next step of the episode in progress; its vectors are copied and checked. */
-  addStep(step: StepRecord): void {
+  /** Adds the next step of the episode in progress; its vectors are checked and copied. */
+  addStep(step: Step): void {
     this.assertOpen();
     const episode = this.episode;
     if (!episode) throw this.misuse('addStep outside an episode (call beginEpisode first)');
@@ -140,10 +146,10 @@ export class DatasetWriter {
     const { observation: o, goal: g, action: a } = this.sizes;
     const vector = (name: string, values: ArrayLike<number>, size: number) => {
       if (values.length !== size) this.badStep(t, `${name} has ${values.length} values, expected ${size}`);
-      const copy = Float64Array.from(values);
-      const bad = copy.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) this.badStep(t, `${name}[${bad}] is ${copy[bad]}`);
-      return copy;
+      for (let i = 0; i < size; i++) {
+        if (!Number.isFinite(values[i])) this.badStep(t, `${name}[${i}] is ${values[i]}`);
+      }
+      return values;
     };
     const timeSec = step.timeSec ?? t * this.meta.ctrlDtSec;
     if (!Number.isFinite(step.reward)) this.badStep(t, `reward is ${step.reward}`);
@@ -165,22 +171,14 @@ export class DatasetWriter {
     if (interventions !== undefined && !(Number.isInteger(interventions) && interventions >= 0)) {
       this.badStep(t, `safetyInterventions is ${interventions}, not a count`);
     }
-    episode.steps.push({
-      observation: vector('observation', step.observation, o),
-      achievedGoal: vector('achievedGoal', step.achievedGoal, g),
-      desiredGoal: vector('desiredGoal', step.desiredGoal, g),
-      action: vector('action', step.action, a),
-      nextObservation: vector('nextObservation', step.nextObservation, o),
-      nextAchievedGoal: vector('nextAchievedGoal', step.nextAchievedGoal, g),
-      reward: step.reward,
-      terminated: step.terminated,
-      truncated: step.truncated,
-      priorActed: step.priorActed,
-      priorAction,
-      timeSec,
-      ...(step.sentAction ? { sentAction: vector('sentAction', step.sentAction, a) } : {}),
-      ...(interventions !== undefined ? { safetyInterventions: interventions } : {}),
-    });
+    vector('observation', step.observation, o);
+    vector('achievedGoal', step.achievedGoal, g);
+    vector('desiredGoal', step.desiredGoal, g);
+    vector('action', step.action, a);
+    vector('nextObservation', step.nextObservation, o);
+    vector('nextAchievedGoal', step.nextAchievedGoal, g);
+    if (step.sentAction) vector('sentAction', step.sentAction, a);
+    episode.steps.add({ ...step, priorAction, timeSec });
   }
 
   /**
@@ -197,7 +195,7 @@ export class DatasetWriter {
     if (!episode) throw this.misuse('endEpisode outside an episode (call beginEpisode first)');
     this.episode = undefined;
     if (episode.steps.length === 0) return Promise.resolve(null);
-    const record = toRecord(episode.steps, this.sizes);
+    const record = episode.steps.take();
     const previous = this.publishing;
     const written = (async () => {
       await previous; // never rejects: see below
@@ -242,7 +240,7 @@ export class DatasetWriter {
 
   private async publish(
     episode: OpenEpisode,
-    record: EpisodeRecord,
+    record: RecordedEpisode,
     reason: EndReason,
   ): Promise<WrittenEpisode> {
     for (;;) {
@@ -259,7 +257,7 @@ export class DatasetWriter {
         episodeToTable(record, index, this.sizes),
         metadataEntries(this.meta, meta),
       );
-      const name = episodeFileName(index);
+      const name = episodeFileName(index, EPISODE_FILE_EXTENSION);
       // The checksum first (src/episodes/dataset/checksums.ts): it claims the index, and an episode file
       // never appears without it. Taken: another writer has this index.
       if (
@@ -279,7 +277,7 @@ export class DatasetWriter {
         }
       }
       // Another writer took this index since we looked: continue after its newest episode.
-      const { episodes } = await listEpisodes(this.episodesDir);
+      const { episodes } = await listEpisodes(this.episodesDir, EPISODE_FILE_EXTENSION);
       this.nextIndex = Math.max(index + 1, (episodes.at(-1)?.index ?? -1) + 1);
     }
   }
@@ -297,41 +295,6 @@ export class DatasetWriter {
   }
 }
 
-/** Steps (already checked and copied) → the columns of one file. */
-function toRecord(steps: readonly StepRecord[], sizes: TransitionSizes): EpisodeRecord {
-  const n = steps.length;
-  const { observation: o, goal: g, action: a } = sizes;
-  const flat = (size: number, get: (s: StepRecord) => ArrayLike<number>) => {
-    const out = new Float64Array(n * size);
-    steps.forEach((s, t) => {
-      out.set(get(s), t * size);
-    });
-    return out;
-  };
-  const flags = (get: (s: StepRecord) => boolean) => Uint8Array.from(steps, (s) => (get(s) ? 1 : 0));
-  const record: EpisodeRecord = {
-    length: n,
-    observation: flat(o, (s) => s.observation),
-    achievedGoal: flat(g, (s) => s.achievedGoal),
-    desiredGoal: flat(g, (s) => s.desiredGoal),
-    action: flat(a, (s) => s.action),
-    reward: Float64Array.from(steps, (s) => s.reward),
-    nextObservation: flat(o, (s) => s.nextObservation),
-    nextAchievedGoal: flat(g, (s) => s.nextAchievedGoal),
-    terminated: flags((s) => s.terminated),
-    priorActed: flags((s) => s.priorActed),
-    priorAction: flat(a, (s) => s.priorAction ?? new Float64Array(a)),
-    hasPriorAction: flags((s) => s.priorAction != null),
-    truncated: flags((s) => s.truncated),
-    timeSec: Float64Array.from(steps, (s) => s.timeSec!),
-  };
-  if (steps[0]!.sentAction) record.sentAction = flat(a, (s) => s.sentAction!);
-  if (steps[0]!.safetyInterventions !== undefined) {
-    record.safetyInterventions = Int32Array.from(steps, (s) => s.safetyInterventions!);
-  }
-  return record;
-}
-
 /** Options of {@link writeEpisodeData}. */
 export interface WriteEpisodeDataOptions {
   start: EpisodeStartInput;
@@ -340,13 +303,13 @@ export interface WriteEpisodeDataOptions {
 }
 
 /**
- * Writes one replay-buffer episode in one call (e.g. a rollout collected by the learner). The
+ * Writes one episode of columns in one call (e.g. a rollout collected by the learner). The
  * `truncated` column is set on the last step when the episode ended truncated; timestamps are
  * `step × ctrlDtSec`.
  */
 export async function writeEpisodeData(
   writer: DatasetWriter,
-  episode: EpisodeData,
+  episode: Episode,
   options: WriteEpisodeDataOptions,
 ): Promise<WrittenEpisode | null> {
   const { observation: o, goal: g, action: a } = writer.sizes;

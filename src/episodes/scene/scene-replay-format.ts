@@ -4,7 +4,7 @@ import { z } from 'zod';
  * An episode replay: what the viewer (`armprior view`, issue #6) needs to show an episode in 3D
  * and its reward over time, compact — the scene's geometry once, then per control step the pose
  * of every body (not video). One JSON file per episode:
- * `<replays dir>/episode-<index, 6 digits>.json`, written atomically.
+ * `<replays dir>/episode-<index, 6 digits>.json`, written atomically (src/episodes/episode-folder.ts).
  *
  * Where replays live: a prior version's evaluation under `priors/<task>/v<N>/replays/`
  * (`bundled` under `priors/<task>/bundled/replays/`), a training run's policy under
@@ -72,7 +72,26 @@ export const ReplaySchema = z.object({
 });
 export type Replay = z.output<typeof ReplaySchema>;
 
-/** File name of replay `index`. */
-export function replayFileName(index: number): string {
-  return `episode-${String(index).padStart(6, '0')}.json`;
+/** Replays are numbered episode files (src/episodes/episode-folder.ts) with this extension. */
+export const SCENE_REPLAY_EXTENSION = 'json';
+
+/**
+ * Decimals kept in a replay's numbers. 5 decimals is 10 µm for positions and 1e-5 for
+ * quaternion components and rewards, far below what a viewer can show, and it makes a 50-step
+ * episode of the Panda scene roughly half the size it is at full float64 precision.
+ */
+export const REPLAY_DECIMALS = 5;
+const SCALE = 10 ** REPLAY_DECIMALS;
+
+/** A number as a replay keeps it ({@link REPLAY_DECIMALS}). */
+export function roundSceneValue(value: number): number {
+  // `+ 0` turns -0 into 0, which JSON would write as 0 anyway; keeps tests' toEqual honest.
+  return Math.round(value * SCALE) / SCALE + 0;
+}
+
+/** The first `count` values, as a replay keeps them. */
+export function roundSceneValues(values: ArrayLike<number>, count: number): number[] {
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) out[i] = roundSceneValue(values[i]!);
+  return out;
 }

@@ -1,8 +1,12 @@
 import type { ArmEnv } from '../../../sim/env.js';
-import { type EpisodeSummary, runEpisode, summarize } from '../../episodes/run-episode.js';
-import type { EpisodeController } from '../../controllers/basic.js';
 import { Rng } from '../../core/rng.js';
-import type { ReplayRecorder } from '../../episodes/scene/scene-replay-recorder.js';
+import {
+  type EpisodeController,
+  type EpisodeSummary,
+  runEpisode,
+  summarize,
+} from '../../episodes/run-episode.js';
+import type { SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
 import type { DeterministicPolicy } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
 import { policyInput } from './batch-builder.js';
@@ -34,13 +38,13 @@ export function policyController(
 
 /**
  * Evaluation episode k is reset with `seed + k`: every evaluation of a run sees the same episodes.
- * With a `recorder`, each episode is also saved as a replay (the viewer).
+ * With a `recorder`, each episode is also saved as a scene replay (the viewer).
  */
 export async function evaluatePolicy(
   env: ArmEnv,
   policy: DeterministicPolicy,
   normalizer: RunningNormalizer | undefined,
-  options: { episodes: number; seed: number; recorder?: ReplayRecorder | undefined },
+  options: { episodes: number; seed: number; recorder?: SceneReplaySink | undefined },
 ): Promise<PolicyEvaluation> {
   const controller = policyController(policy, normalizer, {
     observation: env.observationSize,
@@ -49,9 +53,8 @@ export async function evaluatePolicy(
   });
   const episodes: EpisodeSummary[] = [];
   for (let k = 0; k < options.episodes; k++) {
-    const capture = options.recorder?.begin(options.seed + k);
-    episodes.push(await runEpisode(env, controller, options.seed + k, k, capture?.observer, capture?.onStep));
-    capture?.save();
+    const sinks = options.recorder ? [options.recorder] : [];
+    episodes.push(await runEpisode(env, controller, options.seed + k, { index: k, sinks }));
   }
   const stats = summarize(episodes);
   return { episodes: stats.episodes, successRate: stats.successRate, meanReturn: stats.meanReturn };

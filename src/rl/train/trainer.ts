@@ -6,7 +6,7 @@ import { createPriorController } from '../../controllers/priors.js';
 import type { SandboxedController } from '../../controllers/sandboxed-controller.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { ReplayRecorder } from '../../episodes/scene/scene-replay-recorder.js';
+import { SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
 import { sampleMixed } from '../data-mixer.js';
 import type { Learner, LearnerStats } from '../learner.js';
 import { type EpisodeData, type HerOptions, ReplayBuffer, type TransitionSizes } from '../replay-buffer.js';
@@ -402,7 +402,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     /** The final evaluation's episodes are kept as replays in `<run>/replays`, for the viewer. */
     const evaluate = async (final: boolean) => {
       const recorder = final
-        ? new ReplayRecorder(evalEnv, {
+        ? new SceneReplaySink(evalEnv, {
             actor: `policy:${config.algo} after ${state.envSteps} steps`,
             dir: join(options.runDir, 'replays'),
           })

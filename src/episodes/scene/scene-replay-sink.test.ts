@@ -1,27 +1,38 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ArmEnv } from '../../../sim/env.js';
 import { compileModel } from '../../../sim/mujoco/model-loader.js';
 import { getMujoco } from '../../../sim/mujoco/module.js';
 import { Simulation } from '../../../sim/mujoco/simulation.js';
-import { runEpisode } from '../run-episode.js';
+import { failFreshWrites } from '../../../test/support/full-disk-writes.js';
 import { createBasicController } from '../../controllers/basic.js';
 import { DiskFullError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { replayFileName } from './scene-replay-format.js';
+import { runEpisode } from '../run-episode.js';
+import { readSceneGeometry } from './scene-geometry.js';
 import {
   appendReplays,
   listReplays,
   ReplayError,
-  ReplayRecorder,
   readReplay,
-  readReplayScene,
+  replayFileName,
   writeReplay,
-} from './scene-replay-recorder.js';
+} from './scene-replay-files.js';
+import { SceneReplaySink } from './scene-replay-sink.js';
 
-describe('episode replays', () => {
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  return { ...actual, open: vi.fn(actual.open) };
+});
+
+afterEach(() => {
+  vi.mocked(fsPromises.open).mockReset();
+});
+
+describe('scene replays', () => {
   let env: ArmEnv;
   beforeAll(async () => {
     env = await ArmEnv.create({ task: 'push' });
@@ -32,11 +43,10 @@ describe('episode replays', () => {
 
   /** One random-controller episode recorded into `dir`; the summary and the written file. */
   const recordEpisode = async (dir: string, seed: number) => {
-    const recorder = new ReplayRecorder(env, { actor: 'random', dir });
-    const capture = recorder.begin(seed);
+    const recorder = new SceneReplaySink(env, { actor: 'random', dir });
     const controller = createBasicController('random', env.actionSize, Rng.fromSeed(seed));
-    const summary = await runEpisode(env, controller, seed, 0, capture.observer, capture.onStep);
-    return { summary, file: capture.save(), recorder };
+    const summary = await runEpisode(env, controller, seed, { sinks: [recorder] });
+    return { summary, file: recorder.lastFile!, recorder };
   };
 
   it('round-trips an episode: one frame per step plus the reset, every body, what the episode summary says', async () => {
@@ -52,7 +62,7 @@ describe('episode replays', () => {
     expect(replay.bodies[0]).toBe('world');
     expect(replay.bodies).toContain('hand');
     expect(replay.geoms.map((g) => g.name)).toEqual(expect.arrayContaining(['floor', 'table']));
-    expect(recorder.scene.skippedGeoms).toEqual([]);
+    expect(recorder.geometry.skippedGeoms).toEqual([]);
     for (const frame of replay.frames) {
       expect(frame.bodyPos).toHaveLength(3 * replay.bodies.length);
       expect(frame.bodyQuat).toHaveLength(4 * replay.bodies.length);
@@ -83,7 +93,7 @@ describe('episode replays', () => {
     writeFileSync(join(dir, replayFileName(7)), before);
     const next = (await recordEpisode(dir, 2)).file;
     expect(next).toBe(join(dir, replayFileName(8)));
-    expect(writeReplay(dir, readReplay(next))).toBe(join(dir, replayFileName(9)));
+    expect(await writeReplay(dir, readReplay(next))).toBe(join(dir, replayFileName(9)));
     expect(readFileSync(first, 'utf8')).toBe(before);
     expect(listReplays(dir).map((f) => f.slice(dir.length + 1))).toEqual([
       replayFileName(0),
@@ -102,27 +112,22 @@ describe('episode replays', () => {
     await recordEpisode(dir, 1);
     await recordEpisode(aside, 2);
     await recordEpisode(aside, 3);
-    const moved = appendReplays(aside, dir);
+    const moved = await appendReplays(aside, dir);
     expect(moved).toEqual([join(dir, replayFileName(1)), join(dir, replayFileName(2))]);
     expect(listReplays(dir).map((f) => readReplay(f).seed)).toEqual([1, 2, 3]);
     expect(existsSync(aside)).toBe(false);
   });
 
-  it.skipIf(!existsSync('/dev/full'))(
-    'reports a full disk as a DiskFullError naming the replay, leaving no partial file (/dev/full)',
-    async () => {
-      const dir = freshDir();
-      const replay = readReplay((await recordEpisode(dir, 1)).file);
-      // The temporary file this process writes first is /dev/full: a real ENOSPC from the kernel.
-      symlinkSync('/dev/full', join(dir, `.episode.tmp-${process.pid}`));
-      expect(() => writeReplay(dir, replay)).toThrow(DiskFullError);
-      symlinkSync('/dev/full', join(dir, `.episode.tmp-${process.pid}`));
-      expect(() => writeReplay(dir, replay)).toThrow(
-        `no space left on device while writing ${join(dir, replayFileName(1))}`,
-      );
-      expect(readdirSync(dir)).toEqual([replayFileName(0)]);
-    },
-  );
+  it('reports a full disk as a DiskFullError naming the replay, leaving no partial file', async () => {
+    const dir = freshDir();
+    const replay = readReplay((await recordEpisode(dir, 1)).file);
+    failFreshWrites(fsPromises.open);
+    await expect(writeReplay(dir, replay)).rejects.toThrow(DiskFullError);
+    await expect(writeReplay(dir, replay)).rejects.toThrow(
+      `no space left on device while writing ${join(dir, replayFileName(1))}`,
+    );
+    expect(readdirSync(dir)).toEqual([replayFileName(0)]);
+  });
 
   it('refuses a truncated or invalid file, naming it and the problem', async () => {
     const dir = freshDir();
@@ -170,7 +175,7 @@ describe('episode replays', () => {
 </mujoco>`;
     const sim = new Simulation(mj, compileModel(mj, { displayName: 'mesh test', xml, files: new Map() }));
     try {
-      const scene = readReplayScene(sim);
+      const scene = readSceneGeometry(sim);
       expect(scene.bodies).toEqual(['world', 'thing']);
       expect(scene.geoms).toHaveLength(1);
       const shell = scene.geoms[0]!;
