@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
+import type { Episode } from '../episodes/episode.js';
 import { sampleMixed } from './data-mixer.js';
-import { type EpisodeData, ReplayBuffer } from './replay-buffer.js';
+import { ReplayBuffer } from './replay-buffer.js';
 import { linearSchedule } from './schedule.js';
 
 const sizes = { observation: 2, goal: 1, action: 1 };
@@ -10,7 +11,7 @@ const sizes = { observation: 2, goal: 1, action: 1 };
  * An episode whose achieved goal after step t is `tag * 100 + t + 1`, so a relabeled goal tells
  * which episode and step it came from. Desired goal: -1 (never achieved). Reward: -1.
  */
-function episode(tag: number, length: number, priorActed = 0): EpisodeData {
+function episode(tag: number, length: number, priorActed = 0): Episode {
   const range = (n: number, f: (t: number) => number) => Float64Array.from({ length: n }, (_, t) => f(t));
   return {
     length,

@@ -1,37 +1,6 @@
 import type { Rng } from '../core/rng.js';
-
-/** Vector sizes of one transition. */
-export interface TransitionSizes {
-  observation: number;
-  goal: number;
-  action: number;
-}
-
-/** One episode to store: per step t, the vectors before the step, the action, and what followed. */
-export interface EpisodeData {
-  length: number;
-  /** length × observation: observation before step t. */
-  observation: Float64Array;
-  /** length × goal: achieved goal before step t. */
-  achievedGoal: Float64Array;
-  /** length × goal: the episode's desired goal at step t. */
-  desiredGoal: Float64Array;
-  /** length × action: the action applied (the policy's or the prior's). */
-  action: Float64Array;
-  /** length: the env's reward. */
-  reward: Float64Array;
-  /** length × observation and × goal: after step t. */
-  nextObservation: Float64Array;
-  nextAchievedGoal: Float64Array;
-  /** length: 1 where step t ended in a terminal state (not a truncation: bootstrapping goes on). */
-  terminated: Uint8Array;
-  /** length: 1 where the prior controller chose the action (RLingua's prior-acted flag). */
-  priorActed: Uint8Array;
-  /** length × action: the prior's action where it was asked (else zeros). */
-  priorAction: Float64Array;
-  /** length: 1 where `priorAction` holds a prior's proposal. */
-  hasPriorAction: Uint8Array;
-}
+import type { Episode } from '../episodes/episode.js';
+import type { TransitionSizes } from '../episodes/step.js';
 
 /** Values per slot of each stored array (see {@link ReplayBuffer.snapshot}). */
 function perSlot(name: string, sizes: TransitionSizes): number {
@@ -173,7 +142,7 @@ export class ReplayBuffer {
   }
 
   /** Appends a whole episode (longer than the capacity: only its last `capacity` steps are kept). */
-  addEpisode(episode: EpisodeData): void {
+  addEpisode(episode: Episode): void {
     const { observation: o, goal: g, action: a } = this.sizes;
     const end = this.added + episode.length;
     for (let t = 0; t < episode.length; t++) {

@@ -6,11 +6,13 @@
  * too, at open. Tests only: the CLI itself has no such hook.
  */
 import fs from 'node:fs';
+import fsPromises from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 
 const from = new RegExp(process.env.ARMPRIOR_TEST_DISK_FULL_FROM ?? '$^');
 const { O_WRONLY, O_RDWR } = fs.constants;
 const { openSync, writeFileSync, appendFileSync } = fs;
+const { open } = fsPromises;
 let full = false;
 
 function enospc(path, syscall) {
@@ -29,10 +31,17 @@ function fillsUp(path) {
   return true;
 }
 
+const writes = (flags) =>
+  typeof flags === 'number' ? (flags & (O_WRONLY | O_RDWR)) !== 0 : /[wa+]/.test(flags);
+
 fs.openSync = function openSyncOnAFillingDisk(path, flags = 'r', mode) {
-  const writing = typeof flags === 'number' ? (flags & (O_WRONLY | O_RDWR)) !== 0 : /[wa+]/.test(flags);
-  if (writing && fillsUp(path)) throw enospc(path, 'open');
+  if (writes(flags) && fillsUp(path)) throw enospc(path, 'open');
   return openSync.call(this, path, flags, mode);
+};
+// Episode files (src/episodes/episode-folder.ts) are written through a promise FileHandle.
+fsPromises.open = async function openOnAFillingDisk(path, flags = 'r', mode) {
+  if (writes(flags) && fillsUp(path)) throw enospc(path, 'open');
+  return open.call(this, path, flags, mode);
 };
 // Node 20 writes strings to a named file without going through openSync.
 fs.writeFileSync = function writeFileSyncOnAFillingDisk(path, data, options) {

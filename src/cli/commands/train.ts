@@ -10,7 +10,7 @@ import { isDiskFull } from '../../core/disk-full.js';
 import { ArmpriorError, ConfigError, messageOf } from '../../core/errors.js';
 import { checkOutputDir } from '../../core/output-path.js';
 import { readDemonstrations } from '../../episodes/dataset/env-datasets.js';
-import type { EpisodeData } from '../../rl/replay-buffer.js';
+import type { Episode } from '../../episodes/episode.js';
 import {
   newRunDir,
   newRunInfo,
@@ -335,7 +335,7 @@ async function loadDemos(
   dir: string | undefined,
   task: string,
   robot: string,
-): Promise<EpisodeData[] | undefined> {
+): Promise<Episode[] | undefined> {
   if (dir === undefined) return undefined;
   const env = await ArmEnv.create({ task, robot });
   try {

@@ -1,6 +1,8 @@
+import type { Episode } from '../../episodes/episode.js';
+import type { TransitionSizes } from '../../episodes/step.js';
 import type { LearnerBatch } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
-import type { Batch, EpisodeData, TransitionSizes } from '../replay-buffer.js';
+import type { Batch } from '../replay-buffer.js';
 
 /**
  * Turns replay batches into what the networks take: rows of [observation, desired goal],
@@ -81,7 +83,7 @@ export function policyInput(
 /** Observations with the episode's desired goal and, for HER's relabelled goals, the achieved ones. */
 export function updateNormalizer(
   normalizer: RunningNormalizer | undefined,
-  episode: EpisodeData,
+  episode: Episode,
   sizes: TransitionSizes,
 ): void {
   if (!normalizer) return;

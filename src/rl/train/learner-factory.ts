@@ -1,7 +1,7 @@
 import type { Rng } from '../../core/rng.js';
+import type { TransitionSizes } from '../../episodes/step.js';
 import type { Learner } from '../learner.js';
 import { RunningNormalizer } from '../normalizer.js';
-import type { TransitionSizes } from '../replay-buffer.js';
 import { SacLearner } from '../sac.js';
 import { Td3Learner } from '../td3.js';
 import type { TrainConfig } from './train-config.js';

@@ -6,15 +6,16 @@ import { createPriorController } from '../../controllers/priors.js';
 import type { SandboxedController } from '../../controllers/sandboxed-controller.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
+import { type Episode, EpisodeBuilder } from '../../episodes/episode.js';
 import { SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
+import type { TransitionSizes } from '../../episodes/step.js';
 import { sampleMixed } from '../data-mixer.js';
 import type { Learner, LearnerStats } from '../learner.js';
-import { type EpisodeData, type HerOptions, ReplayBuffer, type TransitionSizes } from '../replay-buffer.js';
+import { type HerOptions, ReplayBuffer } from '../replay-buffer.js';
 import { linearSchedule } from '../schedule.js';
 import { NonFiniteUpdateError } from '../td3.js';
 import { BatchBuilder, policyInput, updateNormalizer } from './batch-builder.js';
 import { type BestEvaluation, BestPolicyKeeper, evaluationMetadata } from './best-policy.js';
-import { EpisodeRecorder } from './episode-recorder.js';
 import { createLearner, createNormalizer } from './learner-factory.js';
 import { PolicyAverage } from './policy-average.js';
 import { evaluatePolicy, type PolicyEvaluation } from './policy-evaluation.js';
@@ -40,7 +41,7 @@ export interface TrainOptions {
   /** The prior that drives pre-collection and prior-acting steps (needed when the config uses it). */
   prior?: ResolvedPrior | undefined;
   /** Demonstration episodes loaded from datasets (`--demos`), added to the demo buffer at the start. */
-  demos?: readonly EpisodeData[] | undefined;
+  demos?: readonly Episode[] | undefined;
   /** Continue from the run folder's newest good checkpoint. */
   resume?: boolean;
   onProgress?: (progress: TrainProgress) => void;
@@ -203,7 +204,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       : undefined;
     const replayBatch = online.createBatch(learnerBatchSize(config));
     const batches = new BatchBuilder(sizes, replayBatch, normalizer, config.rlingua.imitateRelabeled);
-    const recorders = Array.from({ length: envs.numEnvs }, () => new EpisodeRecorder(sizes, maxSteps));
+    const recorders = Array.from({ length: envs.numEnvs }, () => new EpisodeBuilder(sizes, maxSteps));
     const started = performance.now() - 1000 * elapsedBefore;
     const policyMetadata = policyMetadataFor(evalEnv, config.algo);
     let updateSeconds = 0;
@@ -360,6 +361,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
               (i + 1) * g,
             ),
             terminated: result.terminated[i] === 1,
+            truncated: result.truncated[i] === 1,
             priorActed: priorActed[i] === 1,
             // A label to imitate only where the prior drove (RLingua imitates the controller's
             // own samples): asked while the policy drives, a phase-machine prior answers from a
