@@ -157,10 +157,12 @@ export function createControlStep(parts: ControlStepParts): {
     if (signal.aborted) return { actorLatencyMs, interventions: filtered.interventions };
     const sent = robot.act(filtered.command);
     recorder?.step({
-      obs,
-      proposed: action,
-      sent: sentAsAction(sent),
-      interventions: filtered.interventions.length,
+      observation: obs.observation,
+      achievedGoal: obs.achievedGoal,
+      desiredGoal: obs.desiredGoal,
+      action,
+      sentAction: sentAsAction(sent),
+      safetyInterventions: filtered.interventions.length,
       timeSec: (nowMs - episodeStartMs) / 1000,
     });
     stepInEpisode++;

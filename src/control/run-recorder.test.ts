@@ -24,10 +24,10 @@ const obs = (t: number) => ({
   desiredGoal: Float64Array.of(1, 1, 1),
 });
 const step = (t: number) => ({
-  obs: obs(t),
-  proposed: [t, 0, 0],
-  sent: [t, 0, 0],
-  interventions: 0,
+  ...obs(t),
+  action: [t, 0, 0],
+  sentAction: [t, 0, 0],
+  safetyInterventions: 0,
   timeSec: t * 0.04,
 });
 

@@ -1,7 +1,6 @@
-import type { GoalObservation } from '../../sim/env.js';
 import { DatasetSink } from '../episodes/dataset/dataset-sink.js';
 import { DatasetWriter, type FieldSize } from '../episodes/dataset/index.js';
-import type { EndReason, Step } from '../episodes/step.js';
+import type { EndReason, GoalState, Step } from '../episodes/step.js';
 
 export interface RunRecorderOptions {
   dir: string;
@@ -20,17 +19,23 @@ export interface RunRecorderOptions {
   actorIsPrior: boolean;
 }
 
-/** One control step as the loop saw it. */
-export interface RecordedStep {
-  obs: GoalObservation;
-  /** The actor's proposal (task action space). */
-  proposed: ArrayLike<number>;
-  /** What was sent after the safety filter, in the same action space. */
-  sent: ArrayLike<number>;
-  interventions: number;
-  /** Seconds since the episode began, on the loop clock. */
-  timeSec: number;
-}
+/**
+ * A control step as the loop knows it when it sends the command: a {@link Step} before what
+ * follows it (the next observation, the reward) is known. `action` is the actor's proposal,
+ * `sentAction` what was sent after the safety filter, `timeSec` on the loop clock.
+ */
+export type StepSoFar = Required<
+  Pick<
+    Step,
+    | 'observation'
+    | 'achievedGoal'
+    | 'desiredGoal'
+    | 'action'
+    | 'sentAction'
+    | 'safetyInterventions'
+    | 'timeSec'
+  >
+>;
 
 /**
  * Records `armprior run` as episodes in the dataset format of `train --demos` (src/episodes/dataset):
@@ -42,8 +47,8 @@ export interface RecordedStep {
  * publishes it atomically). The robot's steps go to the same dataset sink as simulated ones.
  */
 export class RunRecorder {
-  private pending: RecordedStep | undefined;
-  private lastObs: GoalObservation | undefined;
+  private pending: StepSoFar | undefined;
+  private lastObs: GoalState | undefined;
   private open = false;
   private episodes = 0;
   /** The first failed episode write, not yet reported. */
@@ -82,16 +87,16 @@ export class RunRecorder {
   }
 
   /** Adds a step; the previous one is written with this step's observation as its next. */
-  step(step: RecordedStep): void {
+  step(step: StepSoFar): void {
     this.throwIfFailed();
     if (!this.open) return;
-    if (this.pending) this.write(this.pending, step.obs, false);
+    if (this.pending) this.write(this.pending, step, false);
     this.pending = step;
-    this.lastObs = step.obs;
+    this.lastObs = step;
   }
 
   /** Notes an observation taken after the last step (the state the robot stopped in). */
-  observeFinal(obs: GoalObservation): void {
+  observeFinal(obs: GoalState): void {
     this.lastObs = obs;
   }
 
@@ -125,23 +130,16 @@ export class RunRecorder {
     throw failure;
   }
 
-  private write(step: RecordedStep, next: GoalObservation, truncated: boolean): void {
-    const { obs } = step;
+  private write(step: StepSoFar, next: GoalState, truncated: boolean): void {
     this.sink.step({
-      observation: obs.observation,
-      achievedGoal: obs.achievedGoal,
-      desiredGoal: obs.desiredGoal,
-      action: step.proposed,
+      ...step,
       nextObservation: next.observation,
       nextAchievedGoal: next.achievedGoal,
-      reward: this.options.computeReward(next.achievedGoal, obs.desiredGoal),
+      reward: this.options.computeReward(next.achievedGoal, step.desiredGoal),
       terminated: false,
       truncated,
       priorActed: this.options.actorIsPrior,
-      priorAction: this.options.actorIsPrior ? step.proposed : null,
-      timeSec: step.timeSec,
-      sentAction: step.sent,
-      safetyInterventions: step.interventions,
-    } satisfies Step);
+      priorAction: this.options.actorIsPrior ? step.action : null,
+    });
   }
 }
