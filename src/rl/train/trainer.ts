@@ -9,6 +9,7 @@ import { Rng } from '../../core/rng.js';
 import { ReplayRecorder } from '../../replays/replay-recorder.js';
 import { sampleMixed } from '../data-mixer.js';
 import type { Learner, LearnerStats } from '../learner.js';
+import { PriorArbitration } from '../prior-arbitration.js';
 import { type EpisodeData, type HerOptions, ReplayBuffer, type TransitionSizes } from '../replay-buffer.js';
 import { linearSchedule } from '../schedule.js';
 import { NonFiniteUpdateError } from '../td3.js';
@@ -244,51 +245,26 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       updateSeconds += (performance.now() - t0) / 1000;
     };
 
-    // rlingua.labelPolicySteps: auto. Checked once per round, so the choice changes between rounds only.
-    let labelsAnnounced = false;
-    const shouldLabelPolicySteps = (): boolean => {
-      const setting = config.rlingua.labelPolicySteps;
-      if (setting !== 'auto' || priors.length === 0) return setting === true;
-      if (!state.priorKeepsMemory && priors.some((prior) => prior.keepsMemory())) {
-        state.priorKeepsMemory = true;
-        labelsAnnounced = false;
-      }
-      return !state.priorKeepsMemory;
-    };
+    const arbitration = new PriorArbitration({
+      priors,
+      numEnvs: envs.numEnvs,
+      sizes,
+      config: config.rlingua,
+      imitation: imitationOn(config),
+      memory: state,
+      onNotice: options.onNotice,
+    });
 
     const runRound = async () => {
       const phase = state.precollected < config.rlingua.precollectEpisodes ? 'precollect' : 'train';
-      const labelsPolicySteps = shouldLabelPolicySteps();
-      if (
-        phase === 'train' &&
-        !labelsAnnounced &&
-        config.rlingua.labelPolicySteps === 'auto' &&
-        imitationOn(config) &&
-        priors.length > 0
-      ) {
-        labelsAnnounced = true;
-        options.onNotice?.(
-          labelsPolicySteps
-            ? "the prior keeps nothing in ctx.memory: its answers on the policy's steps are imitation labels too (rlingua.labelPolicySteps: auto)"
-            : 'the prior keeps a plan in ctx.memory: only its own steps are imitation labels (rlingua.labelPolicySteps: auto)',
-        );
-      }
       const rng = collectRng;
       const n = envs.numEnvs;
       const a = sizes.action;
       let obs = await envs.reset({ seed: rng.int(0, 2 ** 31 - 1) });
-      for (const prior of priors) prior.reset();
+      const round = arbitration.beginRound(phase, state.envSteps, rng);
       const active = new Uint8Array(n).fill(1);
-      const priorBroken = new Uint8Array(n);
       const returns = new Float64Array(n);
       const successes = new Uint8Array(n);
-      const probability =
-        phase === 'precollect' ? 1 : linearSchedule(config.rlingua.priorActionProbability, state.envSteps);
-      const askPrior = priors.length > 0 && (probability > 0 || (imitationOn(config) && labelsPolicySteps));
-      const perEpisode = config.rlingua.priorActing === 'episode';
-      const priorDrives = Uint8Array.from({ length: n }, () =>
-        askPrior && probability > 0 && (probability >= 1 || rng.next() < probability) ? 1 : 0,
-      );
       const learning = phase === 'train' && state.envSteps >= config.learningStarts;
       for (let t = 0; t < maxSteps && active.some((x) => x === 1); t++) {
         const input = policyInput(obs.observation, obs.desiredGoal, n, sizes, normalizer);
@@ -296,41 +272,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           phase === 'train' && state.envSteps < config.learningStarts
             ? Float32Array.from({ length: n * a }, () => rng.uniform(-1, 1))
             : activeLearner.act(input, n, 'explore', rng);
-        const actions = new Float64Array(n * a);
-        const priorActions: (Float64Array | undefined)[] = [];
-        const priorActed = new Uint8Array(n);
-        // Each prior runs in its own sandbox process: ask them all at once.
-        const answers = await Promise.all(
-          priors.map((prior, i) =>
-            askPrior && active[i] && !priorBroken[i]
-              ? prior.act(
-                  obs.observation.subarray(i * sizes.observation, (i + 1) * sizes.observation),
-                  obs.achievedGoal.subarray(i * sizes.goal, (i + 1) * sizes.goal),
-                  obs.desiredGoal.subarray(i * sizes.goal, (i + 1) * sizes.goal),
-                )
-              : undefined,
-          ),
-        );
-        for (let i = 0; i < n; i++) {
-          let proposal = answers[i];
-          if (proposal !== undefined) {
-            const prior = priors[i]!;
-            if (prior.abortReason() !== undefined) {
-              // A prior that keeps failing hands the episode to the policy; it is counted.
-              priorBroken[i] = 1;
-              state.priorAbortedEpisodes++;
-              proposal = undefined;
-            }
-          }
-          priorActions.push(proposal);
-          const usePrior =
-            proposal !== undefined &&
-            (perEpisode ? priorDrives[i] === 1 : probability >= 1 || rng.next() < probability);
-          priorActed[i] = usePrior ? 1 : 0;
-          for (let j = 0; j < a; j++) {
-            actions[i * a + j] = usePrior ? Math.min(1, Math.max(-1, proposal![j]!)) : policy[i * a + j]!;
-          }
-        }
+        const step = await round.step(obs, active, policy, rng);
+        const actions = step.actions;
+        state.priorAbortedEpisodes += step.abortedEpisodes;
         // Collection and learning overlap: the workers simulate while this thread updates.
         const stepping = envs.step(actions);
         if (learning) {
@@ -360,17 +304,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
               (i + 1) * g,
             ),
             terminated: result.terminated[i] === 1,
-            priorActed: priorActed[i] === 1,
-            // A label to imitate only where the prior drove (RLingua imitates the controller's
-            // own samples): asked while the policy drives, a phase-machine prior answers from a
-            // plan the policy is not following (measured on Push: those labels kept the policy
-            // at the do-nothing level). `rlingua.labelPolicySteps` keeps them anyway.
-            priorAction: priorActed[i] || labelsPolicySteps ? priorActions[i] : undefined,
+            priorActed: step.priorActed[i] === 1,
+            priorAction: step.labels[i],
           });
           returns[i] = returns[i]! + result.reward[i]!;
           state.envSteps++;
           state.collectedSteps++;
-          state.priorActedSteps += priorActed[i]!;
+          state.priorActedSteps += step.priorActed[i]!;
           if (done) {
             active[i] = 0;
             successes[i] = result.isSuccess[i]!;
@@ -388,14 +328,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (phase === 'precollect') state.precollected++;
       }
       state.rounds++;
-      accumulate(state, {
-        'rollout/prior_action_probability': probability,
-        // 1 while the prior's answers on the policy's steps are imitation labels (labelPolicySteps).
-        'rollout/policy_steps_labelled':
-          phase === 'train' && imitationOn(config) && priors.length > 0
-            ? Number(labelsPolicySteps)
-            : undefined,
-      });
+      accumulate(state, round.metrics());
     };
 
     const bestPolicy = BestPolicyKeeper.open(files.bestPolicy, options.onNotice);
