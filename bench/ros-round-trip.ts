@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadRobotConfig } from '../sim/robot-config.js';
 import { RosRobot } from '../src/bridge/ros/ros-robot.js';
 import type { TimingSummary } from '../src/control/loop-contract.js';
 import { summarizeTimings } from '../src/control/timing-stats.js';
+import { loadRobotConfig } from '../src/robot-config/robot-config.js';
 import { PANDA_ROS_JOINTS, writeRosRobotYaml } from '../test/support/ros-robot-config.js';
 import { RosbridgeTestServer } from '../test/support/rosbridge-server.js';
 

@@ -1,4 +1,4 @@
-import type { RobotConfig } from '../../sim/robot-config.js';
+import type { RobotConfig } from '../robot-config/robot-config.js';
 import type { JointCommand, RobotState } from './robot.js';
 
 /**

@@ -1,10 +1,10 @@
-import type { RobotConfig } from '../../sim/robot-config.js';
 import type { Task } from '../../sim/tasks/task.js';
 import type { KinematicModel } from '../bridge/kinematic-model.js';
 import type { JointCommand, Robot, RobotState } from '../bridge/robot.js';
 import type { SafetyFilter } from '../bridge/safety.js';
 import type { TaskObserver } from '../bridge/task-observer.js';
 import type { EndReason } from '../datasets/index.js';
+import type { RobotConfig } from '../robot-config/robot-config.js';
 import { type Actor, checkAction } from './actors.js';
 import type { ControlStep, HoldKind, StepOutcome, Tick } from './loop-contract.js';
 import type { RunRecorder } from './run-recorder.js';
