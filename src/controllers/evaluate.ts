@@ -1,8 +1,8 @@
 import type { ArmEnv } from '../../sim/env.js';
 import { type EpisodeSummary, type RolloutStats, runEpisode, summarize } from '../../sim/rollout.js';
+import { observationLayout } from '../contract/controller-contract.js';
 import { allObservers, type ReplayRecorder } from '../replays/replay-recorder.js';
 import type { EpisodeController } from './basic.js';
-import { observationLayout } from './contract.js';
 import { type EpisodeDiagnosis, EpisodeTracker, summarizeDiagnoses } from './rollout-critic.js';
 
 /** A controller's evaluation on a fixed set of seeds, with the critic's summary. */

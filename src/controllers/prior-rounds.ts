@@ -1,4 +1,5 @@
 import { ArmEnv } from '../../sim/env.js';
+import { observationLayout } from '../contract/controller-contract.js';
 import { boundText } from '../core/bounded-text.js';
 import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
 import { checkControllerSource } from '../prompts/extract.js';
@@ -6,7 +7,6 @@ import { generateController } from '../prompts/generate.js';
 import { initialMessages } from '../prompts/messages.js';
 import { EXCHANGES_FILE, type RecordedExchange } from '../prompts/replay-client.js';
 import { appendReplays, priorActorName, ReplayRecorder } from '../replays/replay-recorder.js';
-import { observationLayout } from './contract.js';
 import { type ControllerEvaluation, evaluateController, evaluationSeeds } from './evaluate.js';
 import { bundledReply, createPriorController, type ResolvedPrior, resolvePrior } from './priors.js';
 import type { NewPrior, PriorStore } from './store.js';

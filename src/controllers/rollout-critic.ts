@@ -1,4 +1,4 @@
-import type { ObservationLayout } from './contract.js';
+import type { ObservationLayout } from '../contract/controller-contract.js';
 
 /**
  * Automatic critic feedback (RLingua's rollout summary): from the observations of an episode,
