@@ -5,10 +5,11 @@ import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
 import { checkControllerSource } from '../prompts/extract.js';
 import { generateController } from '../prompts/generate.js';
 import { initialMessages } from '../prompts/messages.js';
-import { EXCHANGES_FILE, type RecordedExchange } from '../prompts/replay-client.js';
+import type { RecordedExchange } from '../prompts/recorded-llm-client.js';
 import { appendReplays, priorActorName, ReplayRecorder } from '../replays/replay-recorder.js';
 import { type ControllerEvaluation, evaluateController, evaluationSeeds } from './evaluate.js';
 import { bundledReply, createPriorController, type ResolvedPrior, resolvePrior } from './priors.js';
+import { EXCHANGES_FILE } from './recorded-exchanges.js';
 import type { NewPrior, PriorStore } from './store.js';
 
 /** Kept beside each version: the conversation a feedback round on it continues. */
