@@ -234,7 +234,7 @@ export function jointTrajectory(args: {
 }): JointTrajectoryMsg {
   const { jointNames, positions: q, velocities: v, horizonSec, rosVersion } = args;
   if (q.length !== jointNames.length || v.length !== jointNames.length)
-    throw new RangeError(
+    throw new Error(
       `jointTrajectory: ${jointNames.length} joints but ${q.length} positions and ${v.length} velocities`,
     );
   const stamp = rosDuration(0, rosVersion);

@@ -9,6 +9,7 @@ import {
 import { resolvePrior } from '../../controllers/priors.js';
 import { recordedLlmClientFor } from '../../controllers/recorded-exchanges.js';
 import type { PriorStore } from '../../controllers/store.js';
+import { BadInputError } from '../../core/errors.js';
 import type { ChatCompleter } from '../../prompts/chat.js';
 import { createLlmClient } from '../../prompts/llm-client.js';
 import { integerOption } from '../options.js';
@@ -167,7 +168,7 @@ export function chooseClient(
 ): ChatCompleter {
   if (options.llm === 'replay') return recordedLlmClientFor(store, task);
   if (options.llm !== undefined && options.llm !== 'endpoint') {
-    throw new RangeError(`--llm must be 'endpoint' or 'replay', got '${options.llm}'`);
+    throw new BadInputError(`--llm must be 'endpoint' or 'replay', got '${options.llm}'`);
   }
   return createLlmClient(options.llmConfig ? { file: options.llmConfig } : {});
 }
