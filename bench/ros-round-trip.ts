@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadRobotConfig } from '../sim/robot-config.js';
 import { RosRobot } from '../src/bridge/ros/ros-robot.js';
+import { RosbridgeTestServer } from '../src/bridge/ros/rosbridge-test-server.js';
 import type { TimingSummary } from '../src/control/loop-contract.js';
 import { summarizeTimings } from '../src/control/timing-stats.js';
-import { PANDA_ROS_JOINTS, writeRosRobotYaml } from '../test/support/ros-robot-config.js';
-import { RosbridgeTestServer } from '../test/support/rosbridge-server.js';
+import { loadRobotConfig } from '../src/robot-config/robot-config.js';
+import { RosInterfaceSchema } from '../src/robot-config/ros-config.js';
 
 /**
  * Command-to-state round trip through rosbridge on loopback: RosRobot publishes a joint velocity
@@ -16,19 +13,21 @@ import { RosbridgeTestServer } from '../test/support/rosbridge-server.js';
  * robot's state rate.
  */
 export async function measureRosRoundTrip(commands: number): Promise<TimingSummary> {
-  const home = [...loadRobotConfig('panda').arm.homeQpos, 0.02, 0.02];
+  const panda = loadRobotConfig('panda');
+  const home = [...panda.arm.homeQpos, 0.02, 0.02];
   const server = await RosbridgeTestServer.start({
-    jointNames: PANDA_ROS_JOINTS,
+    // The MJCF names, which RosRobot uses when `ros:` names no joints.
+    jointNames: [...panda.arm.joints, ...(panda.gripper?.joints ?? [])],
     initialPositions: home,
     stateRateHz: 20,
     stateOnCommand: true,
   });
-  const dir = mkdtempSync(join(tmpdir(), 'armprior-bench-ros-'));
-  const file = writeRosRobotYaml(dir, {
+  // The built-in arm with a `ros:` section made here, in memory: no YAML file to write.
+  const ros = RosInterfaceSchema.parse({
     url: server.url,
     command: { type: 'velocity', topic: '/joint_group_velocity_controller/commands' },
   });
-  const robot = new RosRobot(loadRobotConfig(file), { now: () => performance.now() });
+  const robot = new RosRobot({ ...panda, ros }, { now: () => performance.now() });
   try {
     await robot.connect();
     const v = new Float64Array(7);
@@ -49,6 +48,5 @@ export async function measureRosRoundTrip(commands: number): Promise<TimingSumma
   } finally {
     await robot.close();
     await server.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

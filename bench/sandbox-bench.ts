@@ -1,5 +1,5 @@
 import { ArmEnv } from '../sim/env.js';
-import { observationLayout } from '../src/controllers/contract.js';
+import { observationLayout } from '../src/contract/controller-contract.js';
 import { evaluateController, evaluationSeeds } from '../src/controllers/evaluate.js';
 import { bundledReply, createPriorController } from '../src/controllers/priors.js';
 import { ControllerSandbox } from '../src/controllers/sandbox/controller-sandbox.js';

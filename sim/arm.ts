@@ -1,7 +1,7 @@
 import { InvalidActionError, ModelMismatchError } from '../src/core/errors.js';
+import type { RobotConfig } from '../src/robot-config/robot-config.js';
 import { DampedLeastSquaresIk, orientationError } from './ik.js';
 import type { Simulation } from './mujoco/simulation.js';
-import type { RobotConfig } from './robot-config.js';
 
 /**
  * Cartesian end-effector control of the arm named by a robot config: an action (x, y, z

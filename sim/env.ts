@@ -1,10 +1,10 @@
 import { EnvStateError, InvalidActionError, ModelMismatchError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
+import { loadRobotConfig, type RobotConfig } from '../src/robot-config/robot-config.js';
 import { CartesianArm } from './arm.js';
 import { compileModel } from './mujoco/model-loader.js';
 import { getMujoco } from './mujoco/module.js';
 import { Simulation } from './mujoco/simulation.js';
-import { loadRobotConfig, type RobotConfig } from './robot-config.js';
 import { buildScene } from './scene.js';
 import { createTask } from './tasks/registry.js';
 import {

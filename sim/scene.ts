@@ -1,6 +1,6 @@
 import { basename, dirname } from 'node:path';
+import type { RobotConfig } from '../src/robot-config/robot-config.js';
 import { type ModelSource, readModelFolder } from './mujoco/model-loader.js';
-import type { RobotConfig } from './robot-config.js';
 import { f, type Task } from './tasks/task.js';
 
 /** Model folders already read, by path: 100 env creations should not re-read the disk 100 times. */

@@ -76,12 +76,14 @@ export class VecEnv {
   private closed = false;
 
   static async create(options: VecEnvOptions): Promise<VecEnv> {
+    // The train config's schema and the bench options bound these for users: a bad count here is
+    // a caller's bug (issue #18).
     if (!Number.isInteger(options.numEnvs) || options.numEnvs < 1) {
-      throw new RangeError(`numEnvs must be a positive integer, got ${options.numEnvs}`);
+      throw new Error(`numEnvs must be a positive integer, got ${options.numEnvs}`);
     }
     const numWorkers = Math.min(options.numEnvs, options.numWorkers ?? 2);
     if (!Number.isInteger(numWorkers) || numWorkers < 1) {
-      throw new RangeError(`numWorkers must be a positive integer, got ${options.numWorkers}`);
+      throw new Error(`numWorkers must be a positive integer, got ${options.numWorkers}`);
     }
     // Validates the task and its config here, on the main thread, before any worker starts.
     const task = createTask(options.task, options.taskOverrides);

@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadRobotConfig } from '../sim/robot-config.js';
+import { type RosbridgeServerOptions, RosbridgeTestServer } from '../src/bridge/ros/rosbridge-test-server.js';
 import { readDataset } from '../src/episodes/dataset/index.js';
+import { loadRobotConfig } from '../src/robot-config/robot-config.js';
 import { PANDA_ROS_JOINTS, waitFor, writeRosRobotYaml } from './support/ros-robot-config.js';
-import { type RosbridgeServerOptions, RosbridgeTestServer } from './support/rosbridge-server.js';
 import { cliBin, runCli } from './support/run-cli.js';
 
 const home = [...loadRobotConfig('panda').arm.homeQpos, 0.02, 0.02];

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeUntrainedPolicy } from '../bench/actor-latency.js';
-import { loadRobotConfig } from '../sim/robot-config.js';
 import { PriorStore } from '../src/controllers/store.js';
 import { readDataset } from '../src/episodes/dataset/index.js';
+import { loadRobotConfig } from '../src/robot-config/robot-config.js';
 import { runCli } from './support/run-cli.js';
 
 const ws = () => mkdtempSync(join(tmpdir(), 'armprior-run-'));

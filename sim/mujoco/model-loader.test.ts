@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MjcfError, ModelMismatchError } from '../../src/core/errors.js';
+import { loadRobotConfig } from '../../src/robot-config/robot-config.js';
 import { ArmEnv } from '../env.js';
-import { loadRobotConfig } from '../robot-config.js';
 import { compileModel, readModelFolder } from './model-loader.js';
 import { getMujoco } from './module.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, UnknownNameError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
+import { loadRobotConfig } from '../../src/robot-config/robot-config.js';
 import { ArmEnv } from '../env.js';
-import { loadRobotConfig } from '../robot-config.js';
 import { createTask, taskDefinition, taskNames } from './registry.js';
 
 describe('task registry', () => {

@@ -2,9 +2,9 @@ import { CartesianArm } from '../../sim/arm.js';
 import { compileModel } from '../../sim/mujoco/model-loader.js';
 import { getMujoco } from '../../sim/mujoco/module.js';
 import { Simulation } from '../../sim/mujoco/simulation.js';
-import type { RobotConfig } from '../../sim/robot-config.js';
 import { buildScene } from '../../sim/scene.js';
 import type { Task } from '../../sim/tasks/task.js';
+import type { RobotConfig } from '../robot-config/robot-config.js';
 import type { RobotState } from './robot.js';
 
 /**

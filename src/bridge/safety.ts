@@ -1,5 +1,4 @@
-import type { RobotConfig } from '../../sim/robot-config.js';
-import type { InterventionKind } from '../control/loop-contract.js';
+import type { RobotConfig } from '../robot-config/robot-config.js';
 import type { JointCommand, RobotState } from './robot.js';
 
 /**
@@ -34,6 +33,14 @@ export interface EeKinematics {
   eePosition(out: Float64Array, offset?: number): void;
   eeVelocity(out: Float64Array, offset: number, jointVelocities: ArrayLike<number>): void;
 }
+
+/** A limit the filter enforced on one command; counted per kind in the loop's statistics. */
+export type InterventionKind =
+  | 'non_finite'
+  | 'joint_velocity'
+  | 'joint_acceleration'
+  | 'joint_position'
+  | 'workspace';
 
 export interface FilteredCommand {
   readonly command: JointCommand;

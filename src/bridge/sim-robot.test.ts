@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ArmEnv } from '../../sim/env.js';
-import { loadRobotConfig } from '../../sim/robot-config.js';
 import { createTask } from '../../sim/tasks/registry.js';
+import { loadRobotConfig } from '../robot-config/robot-config.js';
 import { KinematicModel } from './kinematic-model.js';
 import { SimRobot } from './sim-robot.js';
 import { TaskObserver } from './task-observer.js';

@@ -1,5 +1,5 @@
 import { ArmEnv } from '../../sim/env.js';
-import type { RobotConfig } from '../../sim/robot-config.js';
+import type { RobotConfig } from '../robot-config/robot-config.js';
 import type {
   JointCommand,
   ObjectState,

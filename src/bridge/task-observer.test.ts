@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRobotConfig } from '../../sim/robot-config.js';
 import { createTask } from '../../sim/tasks/registry.js';
+import { loadRobotConfig } from '../robot-config/robot-config.js';
 import { KinematicModel } from './kinematic-model.js';
 import type { RobotState } from './robot.js';
 import { TaskObserver } from './task-observer.js';

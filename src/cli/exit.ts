@@ -12,19 +12,19 @@ export const ExitCode = { ok: 0, internal: 1, badInput: 2, robotFault: 3 } as co
 const ROBOT_FAULT_CODES = new Set(['run_fault', 'robot_failed', 'safe_stop_failed', 'actor_fault']);
 
 /**
- * The one place errors become exit codes and messages. Known errors print one clear line
- * (`armprior: <message>`); unexpected ones print their stack, since they are bugs to report.
+ * The one place errors become exit codes and messages. Errors armprior raises on purpose
+ * ({@link ArmpriorError}, `BadInputError` among them) print one clear line (`armprior: <message>`);
+ * anything else prints its stack, since it is a bug to report. That includes a RangeError: internal
+ * invariants throw it too, and mapping it to bad input told users a bug was their mistake (issue #18).
  */
 export function reportError(
   error: unknown,
   write: (text: string) => void = (t) => process.stderr.write(t),
 ): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
-  if (error instanceof ArmpriorError || error instanceof RangeError) {
+  if (error instanceof ArmpriorError) {
     write(`armprior: ${error.message}\n`);
-    return error instanceof ArmpriorError && ROBOT_FAULT_CODES.has(error.code)
-      ? ExitCode.robotFault
-      : ExitCode.badInput;
+    return ROBOT_FAULT_CODES.has(error.code) ? ExitCode.robotFault : ExitCode.badInput;
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   write(`armprior: unexpected error (please report it):\n${detail}\n`);

@@ -1,10 +1,10 @@
-import type { RobotConfig } from '../../sim/robot-config.js';
 import type { Task } from '../../sim/tasks/task.js';
 import type { KinematicModel } from '../bridge/kinematic-model.js';
 import type { JointCommand, Robot, RobotState } from '../bridge/robot.js';
 import type { SafetyFilter } from '../bridge/safety.js';
 import type { TaskObserver } from '../bridge/task-observer.js';
 import type { EndReason } from '../episodes/step.js';
+import type { RobotConfig } from '../robot-config/robot-config.js';
 import { type Actor, checkAction } from './actors.js';
 import type { ControlStep, HoldKind, StepOutcome, Tick } from './loop-contract.js';
 import type { RunRecorder } from './run-recorder.js';
@@ -126,7 +126,7 @@ export function createControlStep(parts: ControlStepParts): {
     if (!sent) return out;
     kinematics.eeVelocity(eeVel, 0, sent.jointVelocities);
     for (let a = 0; a < 3; a++) out[a] = Math.max(-1, Math.min(1, eeVel[a]! * actionScale));
-    if (actor.actionSize === 4) out[3] = sent.gripper ?? 0;
+    if (task.usesGripper) out[3] = sent.gripper ?? 0;
     return out;
   };
 
@@ -149,8 +149,11 @@ export function createControlStep(parts: ControlStepParts): {
     const actorLatencyMs = parts.latencyClock() - started;
     checkAction(actor.label, action, actor.actionSize, stepInEpisode);
     kinematics.jointVelocitiesFor(action, jointVelocities);
-    const proposal: JointCommand =
-      actor.actionSize === 4 ? { jointVelocities, gripper: action[3]! } : { jointVelocities };
+    // The actor is made for this task (src/control/actors.ts), so its action carries the gripper
+    // command as its last value exactly when the task uses the gripper.
+    const proposal: JointCommand = task.usesGripper
+      ? { jointVelocities, gripper: action[3]! }
+      : { jointVelocities };
     const filtered = safety.filter(proposal, state, parts.periodSec, nowMs);
     // The loop may have ended (and stopped the robot) while the actor was thinking: a command
     // sent now would set the arm moving again after its safe stop.

@@ -1,5 +1,6 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { Robot, RobotState, StopOutcome } from '../bridge/robot.js';
+import type { InterventionKind } from '../bridge/safety.js';
 
 /** One tick of the control clock. */
 export interface Tick {
@@ -10,14 +11,6 @@ export interface Tick {
   /** When it actually fired (ms, scheduler clock). */
   readonly firedAtMs: number;
 }
-
-/** Limits the safety filter enforced on one command (src/bridge/safety.ts). */
-export type InterventionKind =
-  | 'non_finite'
-  | 'joint_velocity'
-  | 'joint_acceleration'
-  | 'joint_position'
-  | 'workspace';
 
 /** What one control step did, for the statistics. */
 export interface StepOutcome {

@@ -48,7 +48,7 @@ export class RealtimeScheduler implements SchedulerLike {
   constructor(options: RealtimeSchedulerOptions = {}) {
     const spinMarginMs = options.spinMarginMs ?? DEFAULT_SPIN_MARGIN_MS;
     if (!Number.isFinite(spinMarginMs) || spinMarginMs < 0) {
-      throw new RangeError(`spinMarginMs must be a finite number ≥ 0, got ${spinMarginMs}`);
+      throw new Error(`spinMarginMs must be a finite number ≥ 0, got ${spinMarginMs}`);
     }
     this.spinMarginMs = spinMarginMs;
   }

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { observationFieldsOf } from '../../sim/env.js';
-import { loadRobotConfig, type RobotConfig } from '../../sim/robot-config.js';
 import { createTask } from '../../sim/tasks/registry.js';
 import { computeTaskReward, type Task } from '../../sim/tasks/task.js';
 import { KinematicModel } from '../bridge/kinematic-model.js';
@@ -15,6 +14,7 @@ import type { PriorStore } from '../controllers/store.js';
 import { ArmpriorError } from '../core/errors.js';
 import { layoutSize } from '../episodes/dataset/schema.js';
 import { policyTaskOf } from '../rl/onnx-policy.js';
+import { loadRobotConfig, type RobotConfig } from '../robot-config/robot-config.js';
 import { type Actor, policyActor, priorActor } from './actors.js';
 import { runControlLoop } from './control-loop.js';
 import { createControlStep, type EpisodeTally, type RunEnding } from './control-step.js';

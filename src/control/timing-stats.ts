@@ -1,4 +1,5 @@
-import type { InterventionKind, LoopStats, StepOutcome, Tick, TimingSummary } from './loop-contract.js';
+import type { InterventionKind } from '../bridge/safety.js';
+import type { LoopStats, StepOutcome, Tick, TimingSummary } from './loop-contract.js';
 
 /**
  * Summary of a series of durations (ms): exact nearest-rank percentiles from a sorted copy

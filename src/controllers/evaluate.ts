@@ -1,8 +1,8 @@
 import type { ArmEnv } from '../../sim/env.js';
+import { observationLayout } from '../contract/controller-contract.js';
 import type { EpisodeController } from '../episodes/run-episode.js';
 import { type EpisodeSummary, type RolloutStats, runEpisode, summarize } from '../episodes/run-episode.js';
 import type { SceneReplaySink } from '../episodes/scene/scene-replay-sink.js';
-import { observationLayout } from './contract.js';
 import { type EpisodeDiagnosis, EpisodeTracker, summarizeDiagnoses } from './rollout-critic.js';
 
 /** A controller's evaluation on a fixed set of seeds, with the critic's summary. */

@@ -1,4 +1,5 @@
 import { ArmEnv } from '../../sim/env.js';
+import { observationLayout } from '../contract/controller-contract.js';
 import { boundText } from '../core/bounded-text.js';
 import { appendReplays } from '../episodes/scene/scene-replay-files.js';
 import { priorActorName, SceneReplaySink } from '../episodes/scene/scene-replay-sink.js';
@@ -6,10 +7,10 @@ import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
 import { checkControllerSource } from '../prompts/extract.js';
 import { generateController } from '../prompts/generate.js';
 import { initialMessages } from '../prompts/messages.js';
-import { EXCHANGES_FILE, type RecordedExchange } from '../prompts/replay-client.js';
-import { observationLayout } from './contract.js';
+import type { RecordedExchange } from '../prompts/recorded-llm-client.js';
 import { type ControllerEvaluation, evaluateController, evaluationSeeds } from './evaluate.js';
 import { bundledReply, createPriorController, type ResolvedPrior, resolvePrior } from './priors.js';
+import { EXCHANGES_FILE } from './recorded-exchanges.js';
 import type { NewPrior, PriorStore } from './store.js';
 
 /** Kept beside each version: the conversation a feedback round on it continues. */

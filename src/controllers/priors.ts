@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArmEnv } from '../../sim/env.js';
+import { observationLayout } from '../contract/controller-contract.js';
 import { ArmpriorError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { extractCode } from '../prompts/extract.js';
-import { observationLayout } from './contract.js';
 import { loadSandboxConfig, type SandboxConfig } from './sandbox-config.js';
 import { SandboxedController } from './sandboxed-controller.js';
 import type { PriorStore } from './store.js';

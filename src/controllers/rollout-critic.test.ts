@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { observationLayout } from './contract.js';
+import { observationLayout } from '../contract/controller-contract.js';
 import { EpisodeTracker, summarizeDiagnoses } from './rollout-critic.js';
 
 const layout = observationLayout(

@@ -1,6 +1,6 @@
+import type { ObservationLayout } from '../contract/controller-contract.js';
 import type { EpisodeSink } from '../episodes/sink.js';
 import type { EpisodeBegin, Step } from '../episodes/step.js';
-import type { ObservationLayout } from './contract.js';
 
 /**
  * Automatic critic feedback (RLingua's rollout summary): from the observations of an episode,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArmEnv } from '../../sim/env.js';
+import { observationLayout } from '../contract/controller-contract.js';
 import { runEpisode } from '../episodes/run-episode.js';
-import { observationLayout } from './contract.js';
 import { evaluateController } from './evaluate.js';
 import { SandboxedController } from './sandboxed-controller.js';
 

@@ -1,5 +1,5 @@
+import type { ObservationLayout } from '../contract/controller-contract.js';
 import type { EpisodeController } from '../episodes/run-episode.js';
-import type { ObservationLayout } from './contract.js';
 import { ControllerSandbox } from './sandbox/controller-sandbox.js';
 import { type ActFailureKind, ControllerLoadError, type SandboxLimits } from './sandbox/types.js';
 

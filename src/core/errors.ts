@@ -13,6 +13,17 @@ export class ArmpriorError extends Error {
   }
 }
 
+/**
+ * Input out of range or not fitting the command (an option's value, a request the command cannot
+ * serve) where no more specific error applies. Bad input, not a bug: a RangeError or other plain
+ * error thrown anywhere else is reported as a bug (src/cli/exit.ts; issue #18).
+ */
+export class BadInputError extends ArmpriorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad_input', message, options);
+  }
+}
+
 /** A config file (YAML) that is missing, unparsable or fails its schema. Lists every problem at once. */
 export class ConfigError extends ArmpriorError {
   readonly file: string;

@@ -58,6 +58,6 @@ describe('Rng', () => {
   });
 
   it('refuses a non-integer seed', () => {
-    expect(() => Rng.fromSeed(1.5)).toThrow(RangeError);
+    expect(() => Rng.fromSeed(1.5)).toThrow('seed must be an integer, got 1.5');
   });
 });

@@ -25,7 +25,9 @@ export class Rng {
    * goal sat at the edge of its range).
    */
   static fromSeed(seed: number): Rng {
-    if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+    // Seeds from users are checked where they are read (CLI options, config schemas): here a
+    // fraction is a caller's bug, not bad input (issue #18).
+    if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
     let x = seed | 0;
     const words: number[] = [];
     for (let i = 0; i < 4; i++) {

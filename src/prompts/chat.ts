@@ -53,7 +53,7 @@ export interface CompleteOptions {
   readonly onProgress?: (charsReceived: number) => void;
 }
 
-/** Anything that answers a conversation: the OpenAI-compatible client, or a recorded replay. */
+/** Anything that answers a conversation: the OpenAI-compatible client, or recorded exchanges (recorded-llm-client.ts). */
 export interface ChatCompleter {
   complete(messages: readonly ChatMessage[], options?: CompleteOptions): Promise<LlmReply>;
 }

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ArmEnv } from '../../sim/env.js';
 import { FakeOpenAiServer } from '../../test/support/fake-openai-server.js';
-import { type ObservationLayout, observationLayout } from '../controllers/contract.js';
+import { type ObservationLayout, observationLayout } from '../contract/controller-contract.js';
 import type { ChatMessage } from './chat.js';
 import { GenerationFailedError, LlmAuthError, PromptInputError } from './errors.js';
 import { generateController } from './generate.js';

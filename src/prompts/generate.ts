@@ -1,5 +1,5 @@
 import type { Task } from '../../sim/tasks/task.js';
-import type { ObservationLayout } from '../controllers/contract.js';
+import type { ObservationLayout } from '../contract/controller-contract.js';
 import type { ChatCompleter, ChatMessage, LlmReply, LlmRequest } from './chat.js';
 import { ControllerCodeError, GenerationFailedError, PromptInputError } from './errors.js';
 import { type ExtractedCode, extractCode } from './extract.js';

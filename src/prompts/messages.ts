@@ -1,5 +1,5 @@
 import type { Task } from '../../sim/tasks/task.js';
-import { HELPERS_SOURCE, type ObservationLayout } from '../controllers/contract.js';
+import { HELPERS_SOURCE, type ObservationLayout } from '../contract/controller-contract.js';
 import type { ChatMessage } from './chat.js';
 import { actionLayoutText, describeTask, type TaskDescriptionOptions } from './task-description.js';
 import { fenced, loadTemplate, render } from './templates.js';

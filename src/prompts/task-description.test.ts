@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArmEnv } from '../../sim/env.js';
 import { taskNames } from '../../sim/tasks/registry.js';
-import { HELPERS_SOURCE, type ObservationLayout, observationLayout } from '../controllers/contract.js';
+import {
+  HELPERS_SOURCE,
+  type ObservationLayout,
+  observationLayout,
+} from '../contract/controller-contract.js';
 import { PromptInputError } from './errors.js';
 import { feedbackMessage, initialMessages, renderGuidelines } from './messages.js';
 import { describeTask } from './task-description.js';

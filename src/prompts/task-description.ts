@@ -1,7 +1,7 @@
-import { loadRobotConfig, type RobotConfig } from '../../sim/robot-config.js';
 import { taskDefinition } from '../../sim/tasks/registry.js';
 import type { Task } from '../../sim/tasks/task.js';
-import type { ObservationLayout } from '../controllers/contract.js';
+import type { ObservationLayout } from '../contract/controller-contract.js';
+import { loadRobotConfig, type RobotConfig } from '../robot-config/robot-config.js';
 import { PromptInputError, TemplateError } from './errors.js';
 import { loadTemplate, placeholdersOf, render, type Template } from './templates.js';
 

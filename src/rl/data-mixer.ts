@@ -17,7 +17,7 @@ export function sampleMixed(
   her?: HerOptions,
 ): number {
   const { online, demo } = buffers;
-  if (online.size === 0 && demo.size === 0) throw new RangeError('both replay buffers are empty');
+  if (online.size === 0 && demo.size === 0) throw new Error('both replay buffers are empty');
   let demoRows = Math.round(Math.min(1, Math.max(0, fraction)) * batch.size);
   if (demo.size === 0) demoRows = 0;
   if (online.size === 0) demoRows = batch.size;

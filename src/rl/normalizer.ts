@@ -25,7 +25,7 @@ export class RunningNormalizer {
   update(values: ArrayLike<number>, rows: number): void {
     const n = this.size;
     if (values.length !== rows * n) {
-      throw new RangeError(`normalizer of size ${n} got ${values.length} values for ${rows} rows`);
+      throw new Error(`normalizer of size ${n} got ${values.length} values for ${rows} rows`);
     }
     if (rows === 0) return;
     for (let j = 0; j < n; j++) {
@@ -81,7 +81,7 @@ export class RunningNormalizer {
   /** Takes over another normaliser's statistics (same size): restoring into an existing object. */
   loadFrom(other: RunningNormalizer): void {
     if (other.size !== this.size) {
-      throw new RangeError(
+      throw new Error(
         `normalizer of size ${this.size} cannot take the statistics of one of size ${other.size}`,
       );
     }
@@ -92,7 +92,7 @@ export class RunningNormalizer {
 
   static fromState(state: ReturnType<RunningNormalizer['getState']>): RunningNormalizer {
     if (state.mean.length !== state.size || state.m2.length !== state.size) {
-      throw new RangeError(`normalizer state of size ${state.size} holds ${state.mean.length} means`);
+      throw new Error(`normalizer state of size ${state.size} holds ${state.mean.length} means`);
     }
     const normalizer = new RunningNormalizer(state.size, { clip: state.clip, epsilon: state.epsilon });
     normalizer.mean.set(state.mean);

@@ -27,7 +27,7 @@ export function exportPolicy(
   extraMetadata: Record<string, string> = {},
 ): Uint8Array {
   if (normalizer.size !== metadata.inputSize || actor.sizes[0] !== metadata.inputSize) {
-    throw new RangeError(
+    throw new Error(
       `policy export: the normaliser has ${normalizer.size} inputs, the actor ${actor.sizes[0]}, the metadata ${metadata.inputSize}`,
     );
   }

@@ -104,7 +104,7 @@ export class ReplayBuffer {
 
   constructor(capacity: number, sizes: TransitionSizes) {
     if (!Number.isInteger(capacity) || capacity < 1)
-      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+      throw new Error(`capacity must be a positive integer, got ${capacity}`);
     this.capacity = capacity;
     this.sizes = sizes;
     const { observation: o, goal: g, action: a } = sizes;
@@ -183,7 +183,7 @@ export class ReplayBuffer {
       const source = snapshot.arrays[name];
       const length = n * perSlot(name, this.sizes);
       if (!source || source.length !== length || source.constructor !== target.constructor) {
-        throw new RangeError(
+        throw new Error(
           `replay buffer snapshot: '${name}' holds ${source?.length ?? 'no'} values, expected ${length}`,
         );
       }
@@ -234,7 +234,7 @@ export class ReplayBuffer {
    */
   sampleInto(batch: Batch, rng: Rng, her?: HerOptions, from = 0, count = batch.size - from): void {
     const n = this.size;
-    if (n === 0) throw new RangeError('cannot sample from an empty replay buffer');
+    if (n === 0) throw new Error('cannot sample from an empty replay buffer');
     const { observation: o, goal: g, action: a } = this.sizes;
     const oldest = this.added - n;
     const relabelProbability = her ? her.k / (her.k + 1) : 0;

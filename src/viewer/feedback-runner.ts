@@ -7,7 +7,7 @@ import type { FeedbackRunner } from './feedback-jobs.js';
 /** What a feedback round from the page needs besides the request. */
 export interface FeedbackRunnerOptions {
   store: PriorStore;
-  /** The LLM client for a task (the replay client is per task). */
+  /** The LLM client for a task (the recorded-exchange client is per task). */
   clientFor: (task: string) => ChatCompleter;
   /** Evaluation episodes, on the fixed seed set. */
   episodes: number;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { packageRoot } from '../../src/core/paths.js';
 
-/** The repository root (found by walking up: this file also runs from the build, for `bench loop`). */
+/** The repository root. */
 export const repoRoot = packageRoot();
 
 /**

@@ -144,7 +144,7 @@ describe('builders', () => {
         horizonSec: 1,
         rosVersion: 2,
       }),
-    ).toThrow(RangeError);
+    ).toThrow('jointTrajectory: 1 joints but 2 positions and 1 velocities');
   });
 
   it('speaks ROS 1 and ROS 2 names and durations', () => {

@@ -6,7 +6,7 @@ import type { TaskFramePose } from '../robot.js';
  * here. ROS field names (snake_case) never leave `src/bridge/ros`.
  */
 
-/** ROS generation behind the bridge; see `rosVersion` in ros-config.ts. */
+/** ROS generation behind the bridge; see `rosVersion` in src/robot-config/ros-config.ts. */
 export type RosVersion = 1 | 2;
 
 /** A guard's verdict: the typed value, or a reason naming what is wrong (for counters and errors). */
@@ -234,7 +234,7 @@ export function jointTrajectory(args: {
 }): JointTrajectoryMsg {
   const { jointNames, positions: q, velocities: v, horizonSec, rosVersion } = args;
   if (q.length !== jointNames.length || v.length !== jointNames.length)
-    throw new RangeError(
+    throw new Error(
       `jointTrajectory: ${jointNames.length} joints but ${q.length} positions and ${v.length} velocities`,
     );
   const stamp = rosDuration(0, rosVersion);

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadRobotConfig } from '../../../sim/robot-config.js';
 import { PANDA_ROS_JOINTS, repoRoot, writeRosRobotYaml } from '../../../test/support/ros-robot-config.js';
-import { RosbridgeTestServer } from '../../../test/support/rosbridge-server.js';
 import { registerRobotCommand } from '../../cli/commands/robot.js';
 import { ExitCode, reportError } from '../../cli/exit.js';
+import { loadRobotConfig } from '../../robot-config/robot-config.js';
 import { checkRobot } from './robot-check.js';
+import { RosbridgeTestServer } from './rosbridge-test-server.js';
 
 const VELOCITY_TOPIC = '/joint_group_velocity_controller/commands';
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Ros, Topic } from 'roslib';
-import type { RobotConfig } from '../../../sim/robot-config.js';
 import { ArmpriorError } from '../../core/errors.js';
+import type { RobotConfig } from '../../robot-config/robot-config.js';
 import { RobotError } from '../robot.js';
 import { errorText, type MessageTypes, messageTypes, parseJointState, sameMessageType } from './messages.js';
 import {

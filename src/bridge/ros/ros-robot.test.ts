@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadRobotConfig } from '../../../sim/robot-config.js';
 import { PANDA_ROS_JOINTS, waitFor, writeRosRobotYaml } from '../../../test/support/ros-robot-config.js';
-import { RosbridgeTestServer } from '../../../test/support/rosbridge-server.js';
+import { loadRobotConfig } from '../../robot-config/robot-config.js';
 import { RobotError, RobotMismatchError } from '../robot.js';
 import { RosRobot, type RosRobotOptions } from './ros-robot.js';
+import { RosbridgeTestServer } from './rosbridge-test-server.js';
 
 const ARM = 7;
 const VELOCITY_TOPIC = '/joint_group_velocity_controller/commands';

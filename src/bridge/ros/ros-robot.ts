@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Ros, Topic } from 'roslib';
-import type { RobotConfig } from '../../../sim/robot-config.js';
+import type { RobotConfig } from '../../robot-config/robot-config.js';
+import type { RosInterfaceConfig } from '../../robot-config/ros-config.js';
 import {
   type JointCommand,
   type Robot,
@@ -25,7 +26,6 @@ import {
   sameMessageType,
   selectJoints,
 } from './messages.js';
-import type { RosInterfaceConfig } from './ros-config.js';
 import { describeSpokenVersion, listSubscribers, listTopics, spokenRosVersion } from './rosapi.js';
 
 /** Longest wait for one rosapi answer while connecting (ms); rosapi is optional, so not the connect timeout. */

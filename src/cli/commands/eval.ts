@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
-import { observationLayout } from '../../controllers/contract.js';
+import { observationLayout } from '../../contract/controller-contract.js';
 import { EpisodeTracker, failureCounts } from '../../controllers/rollout-critic.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { checkOutputDir } from '../../core/output-path.js';

@@ -7,10 +7,11 @@ import {
   type RoundResult,
 } from '../../controllers/prior-rounds.js';
 import { resolvePrior } from '../../controllers/priors.js';
+import { recordedLlmClientFor } from '../../controllers/recorded-exchanges.js';
 import type { PriorStore } from '../../controllers/store.js';
+import { BadInputError } from '../../core/errors.js';
 import type { ChatCompleter } from '../../prompts/chat.js';
 import { createLlmClient } from '../../prompts/llm-client.js';
-import { ReplayClient } from '../../prompts/replay-client.js';
 import { integerOption } from '../options.js';
 import { canonicalTask, evaluatePrior, openStoreForWriting } from '../prior-support.js';
 import { createProgress, type Progress } from '../progress.js';
@@ -165,9 +166,9 @@ export function chooseClient(
   store: PriorStore,
   task: string,
 ): ChatCompleter {
-  if (options.llm === 'replay') return ReplayClient.fromStore(store, task);
+  if (options.llm === 'replay') return recordedLlmClientFor(store, task);
   if (options.llm !== undefined && options.llm !== 'endpoint') {
-    throw new RangeError(`--llm must be 'endpoint' or 'replay', got '${options.llm}'`);
+    throw new BadInputError(`--llm must be 'endpoint' or 'replay', got '${options.llm}'`);
   }
   return createLlmClient(options.llmConfig ? { file: options.llmConfig } : {});
 }

@@ -4,6 +4,7 @@ import { createTwoFilesPatch } from 'diff';
 import { addRound, evaluationRecord } from '../../controllers/prior-rounds.js';
 import { bundledReply, parseVersion, resolvePrior } from '../../controllers/priors.js';
 import type { PriorStore } from '../../controllers/store.js';
+import { BadInputError } from '../../core/errors.js';
 import { INPUT_LIMITS, readInputText } from '../../core/input-file.js';
 import { checkOutputDir } from '../../core/output-path.js';
 import { ControllerCodeError } from '../../prompts/errors.js';
@@ -102,7 +103,7 @@ export function registerPriorCommand(program: Command): void {
       const store = openStoreForWriting(options.priors);
       const parsed = parseVersion(version);
       if (parsed === 'bundled') {
-        throw new RangeError(
+        throw new BadInputError(
           'the bundled prior is used when the store has no version; pin a stored version (vN)',
         );
       }

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadRobotConfig } from '../../../sim/robot-config.js';
 import { checkRobot, RobotCheckError, type RobotCheckReport } from '../../bridge/ros/robot-check.js';
+import { loadRobotConfig } from '../../robot-config/robot-config.js';
 
 /** Commander parser for a listening time in seconds (0 < s ≤ 60). */
 function listenSeconds(value: string): number {

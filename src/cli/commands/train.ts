@@ -31,7 +31,8 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from '../../rl/train/train-config.js';
-import { type TrainProgress, train } from '../../rl/train/trainer.js';
+import type { TrainProgress } from '../../rl/train/train-options.js';
+import { train } from '../../rl/train/trainer.js';
 import { integerOption } from '../options.js';
 import { canonicalTask, openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';

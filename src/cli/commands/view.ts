@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { BadInputError } from '../../core/errors.js';
 import { curvesSvgForRuns } from '../../rl/experiment/run-plot.js';
 import { createFeedbackRunner } from '../../viewer/feedback-runner.js';
 import { isLoopbackHost, startViewerServer } from '../../viewer/server.js';
@@ -31,7 +32,7 @@ export function registerViewCommand(program: Command): void {
       .option('--runs <dir>', 'the folder of run folders', 'runs'),
   ).action(async (options: ViewOptions) => {
     if (options.llm !== 'endpoint' && options.llm !== 'replay')
-      throw new RangeError(`--llm must be 'endpoint' or 'replay', got '${options.llm}'`);
+      throw new BadInputError(`--llm must be 'endpoint' or 'replay', got '${options.llm}'`);
     const store = openStore(options.priors);
     if (!isLoopbackHost(options.host)) {
       process.stderr.write(

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { observationLayout } from '../../contract/controller-contract.js';
 import { MAX_TEXT_CHARS } from '../../core/bounded-text.js';
-import { observationLayout } from '../contract.js';
 import { ControllerSandbox } from './controller-sandbox.js';
 import { type ActResult, ControllerLoadError } from './types.js';
 

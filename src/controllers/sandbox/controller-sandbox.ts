@@ -7,8 +7,8 @@
  * inside it or ends that process, never the host; and the host never waits on it: every call has
  * a deadline after which the process is killed.
  */
+import type { ObservationLayout } from '../../contract/controller-contract.js';
 import { boundText } from '../../core/bounded-text.js';
-import type { ObservationLayout } from '../contract.js';
 import {
   actFrameBytes,
   decodeActed,

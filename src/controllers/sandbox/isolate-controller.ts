@@ -6,9 +6,9 @@
  * (shared/DESIGN.md).
  */
 import ivm from 'isolated-vm';
+import { HELPERS_SOURCE } from '../../contract/controller-contract.js';
 import { boundText } from '../../core/bounded-text.js';
 import { messageOf } from '../../core/errors.js';
-import { HELPERS_SOURCE } from '../contract.js';
 import type { LoadRequest } from './protocol.js';
 import type { ActFailureKind } from './types.js';
 

@@ -128,8 +128,7 @@ export class FrameReader {
     for (;;) {
       if (this.buffer.length < 4) break;
       const length = this.buffer.readUInt32LE(0);
-      if (length > this.maxBytes)
-        throw new RangeError(`a frame of ${length} bytes (at most ${this.maxBytes})`);
+      if (length > this.maxBytes) throw new Error(`a frame of ${length} bytes (at most ${this.maxBytes})`);
       if (this.buffer.length < 4 + length) break;
       payloads.push(this.buffer.subarray(4, 4 + length));
       this.buffer = this.buffer.subarray(4 + length);

@@ -6,7 +6,8 @@ import { createPriorController, type ResolvedPrior } from '../../controllers/pri
 import { newRunDir, newRunInfo, recordRunFailure, writeRunConfig, writeRunInfo } from '../train/run-dir.js';
 import { RunLock } from '../train/run-lock.js';
 import { type Algo, priorNeeded, resolveTrainConfig } from '../train/train-config.js';
-import { type TrainProgress, train } from '../train/trainer.js';
+import type { TrainProgress } from '../train/train-options.js';
+import { train } from '../train/trainer.js';
 import { aggregate, HELD_EVALUATIONS, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
 import { successCurvesSvg } from './plot.js';
 import { reportRuns, speedupLines } from './report.js';

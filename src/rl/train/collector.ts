@@ -24,17 +24,6 @@ export function collectionPhase(state: Pick<RunState, 'precollected'>, config: T
   return state.precollected < config.rlingua.precollectEpisodes ? 'precollect' : 'train';
 }
 
-/** An episode into a replay buffer and into the observation normaliser's statistics. */
-export function storeEpisode(
-  buffer: ReplayBuffer,
-  normalizer: RunningNormalizer | undefined,
-  episode: Episode,
-  sizes: TransitionSizes,
-): void {
-  buffer.addEpisode(episode);
-  updateNormalizer(normalizer, episode, sizes);
-}
-
 /**
  * Collection (SB3's collect_rollouts), in rounds: every env runs one episode from a reset seeded
  * by the run's collect stream, the prior arbitration choosing who acts. Precollection's episodes

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type MlpParameters, mlpForward } from '../graph/mlp.js';
 import type { DeterministicPolicy, Learner } from '../learner.js';
 import { MAX_ENV_STEPS } from '../off-policy-config.js';
+import { CheckpointError } from './checkpoint.js';
 
 export const PolicyAveragingSchema = z
   .object({
@@ -110,7 +111,9 @@ export class PolicyAverage {
         w.length !== sizes[i]! * sizes[i + 1]! ||
         b.length !== sizes[i + 1]!
       ) {
-        throw new RangeError(`checkpoint's averaged policy does not fit the network (layer ${i})`);
+        // The averaged weights are checkpoint content that parseRunMeta does not check: a
+        // checkpoint that does not fit is refused like any other, not reported as a bug.
+        throw new CheckpointError(`checkpoint's averaged policy does not fit the network (layer ${i})`);
       }
       weights.push(w.slice());
       biases.push(b.slice());

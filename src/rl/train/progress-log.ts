@@ -2,8 +2,8 @@ import { collectionPhase } from './collector.js';
 import type { TrainingRun } from './run-setup.js';
 import type { RunState } from './run-state.js';
 import type { TrainConfig } from './train-config.js';
+import type { TrainProgress } from './train-options.js';
 import { mean, trainRecord } from './train-record.js';
-import type { TrainProgress } from './trainer.js';
 import type { UpdateLoop } from './update-loop.js';
 
 /**

@@ -8,7 +8,7 @@ import type { TransitionSizes } from '../../episodes/step.js';
 import type { Learner } from '../learner.js';
 import type { PolicyMetadata } from '../policy-export.js';
 import { ReplayBuffer } from '../replay-buffer.js';
-import { storeEpisode } from './collector.js';
+import { updateNormalizer } from './batch-builder.js';
 import { createLearner, createNormalizer } from './learner-factory.js';
 import { PolicyAverage } from './policy-average.js';
 import { policyMetadataFor } from './policy-file.js';
@@ -21,8 +21,8 @@ import {
   readRunCheckpoint,
 } from './run-state.js';
 import { priorNeeded, type TrainConfig } from './train-config.js';
+import type { TrainOptions } from './train-options.js';
 import { lastElapsedSeconds } from './train-record.js';
-import type { TrainOptions } from './trainer.js';
 
 /** Everything a training run works with: built, and restored from a checkpoint, by {@link openRun}. */
 export interface TrainingRun {
@@ -224,7 +224,10 @@ function resume(
 /** Demonstrations from datasets (--demos) join the demo buffer once; a resumed run has them in its checkpoint. */
 function loadDemos(parts: RunParts, demos: readonly Episode[] | undefined, sizes: TransitionSizes): void {
   if (parts.state.demosLoaded || !demos) return;
-  for (const episode of demos) storeEpisode(parts.demo, parts.normalizer, episode, sizes);
+  for (const episode of demos) {
+    parts.demo.addEpisode(episode);
+    updateNormalizer(parts.normalizer, episode, sizes);
+  }
   parts.state.demosLoaded = true;
 }
 

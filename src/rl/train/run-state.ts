@@ -217,7 +217,7 @@ function checkRngState(state: readonly number[]): void {
     !Number.isFinite(spare) ||
     !words.every((w) => Number.isInteger(w) && w >= -(2 ** 31) && w < 2 ** 32)
   ) {
-    throw new RangeError(`[${state.join(', ')}] is not a generator state`);
+    throw new Error(`[${state.join(', ')}] is not a generator state`);
   }
   Rng.fromState(state);
 }
@@ -259,7 +259,7 @@ export function applyRunCheckpoint(
   };
   for (const [name, shape] of Object.entries(meta.learner.shapes)) {
     const data = payload.arrays[`learner/${name}`];
-    if (!(data instanceof Float32Array)) throw new RangeError(`checkpoint lacks learner tensor ${name}`);
+    if (!(data instanceof Float32Array)) throw new Error(`checkpoint lacks learner tensor ${name}`);
     learnerState.tensors[name] = { shape, data };
   }
   parts.learner.loadState(learnerState);

@@ -1,7 +1,5 @@
-import type { ResolvedPrior } from '../../controllers/priors.js';
-import type { Episode } from '../../episodes/episode.js';
+import { BadInputError } from '../../core/errors.js';
 import { type CollectionPhase, PriorArbitration } from '../prior-arbitration.js';
-import type { BestEvaluation } from './best-policy.js';
 import { checkpointIfDue } from './checkpointing.js';
 import { Collector } from './collector.js';
 import { EvaluationSchedule } from './evaluation-schedule.js';
@@ -9,53 +7,8 @@ import type { PolicyEvaluation } from './policy-evaluation.js';
 import { ProgressLog } from './progress-log.js';
 import { openRun, type TrainingRun } from './run-setup.js';
 import { learnerConfig, priorNeeded, type TrainConfig } from './train-config.js';
+import type { TrainOptions, TrainResult } from './train-options.js';
 import { UpdateLoop } from './update-loop.js';
-
-export { TrainingDivergedError } from './update-loop.js';
-
-export interface TrainOptions {
-  task: string;
-  robot: string;
-  seed: number;
-  config: TrainConfig;
-  runDir: string;
-  /** The prior that drives pre-collection and prior-acting steps (needed when the config uses it). */
-  prior?: ResolvedPrior | undefined;
-  /** Demonstration episodes loaded from datasets (`--demos`), added to the demo buffer at the start. */
-  demos?: readonly Episode[] | undefined;
-  /** Continue from the run folder's newest good checkpoint. */
-  resume?: boolean;
-  onProgress?: (progress: TrainProgress) => void;
-  /** Called once, before any progress, when a checkpoint was restored: the env steps it stands at. */
-  onResume?: (envSteps: number) => void;
-  /** Polled between rounds: true stops training after a checkpoint (Ctrl-C), resumable later. */
-  shouldStop?: () => boolean;
-  /** Messages a person should see (a damaged checkpoint skipped, a prior that keeps failing). */
-  onNotice?: (message: string) => void;
-}
-
-export interface TrainProgress {
-  envSteps: number;
-  totalSteps: number;
-  phase: CollectionPhase;
-  /** Success rate of the last 100 training episodes. */
-  successRate: number;
-  lastEval: PolicyEvaluation | undefined;
-  updatesPerSec: number;
-}
-
-export interface TrainResult {
-  envSteps: number;
-  /** Stopped early on request (shouldStop); a checkpoint holds the state to resume from. */
-  interrupted: boolean;
-  /** The evaluation at the last step (undefined only when interrupted before the first one). */
-  lastEvaluation: PolicyEvaluation | undefined;
-  /** The evaluation that chose `<run>/best-policy.onnx` (over the whole run, resumes included). */
-  best: BestEvaluation | undefined;
-  resumedFrom: number | undefined;
-  /** How many policies `<run>/policy.onnx` averages (policyAveraging; 0: the learner's last one). */
-  policiesAveraged: number;
-}
 
 /**
  * The training loop: envs step in worker threads (VecEnv) while the learner updates on the
@@ -70,7 +23,7 @@ export interface TrainResult {
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   if (priorNeeded(options.config) && !options.prior)
-    throw new RangeError('this training config consults the prior, but no prior was given');
+    throw new BadInputError('this training config consults the prior, but no prior was given');
   const run = await openRun(options);
   try {
     return await trainRun(run, options);

@@ -1,8 +1,4 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import type { PriorStore } from '../controllers/store.js';
-import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
 import type { ChatCompleter, ChatMessage, LlmReply, LlmRequest } from './chat.js';
 import { LlmError } from './errors.js';
 
@@ -12,11 +8,8 @@ export interface RecordedExchange {
   reply: { text: string; model: string; finishReason: string };
 }
 
-/** The file, beside each version, that keeps every exchange of its generation (retries too). */
-export const EXCHANGES_FILE = 'exchanges.json';
-
-/** A prompt that was never recorded, so it cannot be replayed. */
-export class ReplayMissError extends LlmError {
+/** A prompt that was never recorded, so no recorded reply answers it (`--llm replay`). */
+export class UnrecordedPromptError extends LlmError {
   constructor(root: string) {
     super(
       'llm_replay_miss',
@@ -27,13 +20,16 @@ export class ReplayMissError extends LlmError {
 }
 
 /**
- * Answers from recorded exchanges instead of an endpoint: the same conversation gets the same
- * reply, so a generation or feedback round can be replayed offline, exactly.
+ * Answers from recorded exchanges instead of an endpoint (`--llm replay`): the same conversation
+ * gets the same reply, so a generation or feedback round can be reproduced offline, exactly.
+ * Where the exchanges are kept is the controller store's business
+ * (src/controllers/recorded-exchanges.ts); this client only answers from them.
  */
-export class ReplayClient implements ChatCompleter {
+export class RecordedLlmClient implements ChatCompleter {
   private readonly byPrompt = new Map<string, RecordedExchange>();
 
   constructor(
+    /** Where the exchanges came from, for the message when a prompt was not recorded. */
     private readonly root: string,
     exchanges: readonly RecordedExchange[],
   ) {
@@ -41,22 +37,9 @@ export class ReplayClient implements ChatCompleter {
       this.byPrompt.set(promptKey(exchange.request.params.messages), exchange);
   }
 
-  /** Every exchange recorded for every version of `task` in the store. */
-  static fromStore(store: PriorStore, task: string): ReplayClient {
-    const exchanges: RecordedExchange[] = [];
-    for (const version of store.versions(task)) {
-      const file = join(store.root, task, `v${version}`, EXCHANGES_FILE);
-      if (existsSync(file)) {
-        const text = readInputText(file, { maxBytes: INPUT_LIMITS.record, what: 'the recorded exchanges' });
-        exchanges.push(...(JSON.parse(text) as RecordedExchange[]));
-      }
-    }
-    return new ReplayClient(store.root, exchanges);
-  }
-
   async complete(messages: readonly ChatMessage[]): Promise<LlmReply> {
     const exchange = this.byPrompt.get(promptKey(messages));
-    if (!exchange) throw new ReplayMissError(this.root);
+    if (!exchange) throw new UnrecordedPromptError(this.root);
     return { ...exchange.reply, usage: undefined, request: exchange.request };
   }
 }

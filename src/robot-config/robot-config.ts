@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { RosInterfaceSchema } from '../src/bridge/ros/ros-config.js';
-import { RobotSafetySchema } from '../src/bridge/safety-config.js';
-import { loadYamlConfig } from '../src/core/config-file.js';
-import { ConfigError, UnknownNameError } from '../src/core/errors.js';
-import { configPath } from '../src/core/paths.js';
+import { loadYamlConfig } from '../core/config-file.js';
+import { ConfigError, UnknownNameError } from '../core/errors.js';
+import { configPath } from '../core/paths.js';
+import { RosInterfaceSchema } from './ros-config.js';
+import { RobotSafetySchema } from './safety-config.js';
 
 const vec3 = z.tuple([z.number(), z.number(), z.number()]);
 /** Joints an arm or a gripper may list: far above any arm's. */
@@ -14,6 +14,10 @@ const MAX_JOINTS = 32;
 /**
  * `config/robots/<name>.yaml`: which parts of an MJCF model make the arm. Any MJCF that names
  * these parts runs the built-in tasks unchanged (say, a MuJoCo Menagerie arm).
+ *
+ * The same file holds what the bridge to a body needs (`safety:`, `ros:`), and sim validates the
+ * whole file when it loads a robot, so the schema and its loader sit in a layer below both sim
+ * and src/bridge (issue #18: sim imported the bridge's schemas before).
  */
 export const RobotConfigSchema = z
   .object({

@@ -15,6 +15,9 @@ import type { VectorField } from '../../sim/tasks/task.js';
  *
  * It runs in a sandbox with no host access; the helper functions of {@link HELPERS_SOURCE} are
  * globals there (`vec`, `clamp`, `towards`).
+ *
+ * The prompts describe this contract to the LLM and src/controllers runs code written to it, so
+ * it sits below both (issue #18): neither has to import the other for it.
  */
 
 /** Where each named observation field sits in the env's flat vectors. */

@@ -18,6 +18,9 @@ import { type WebSocket, WebSocketServer } from 'ws';
  * anywhere else moves nothing.
  *
  * Listens on 127.0.0.1 only; port 0 picks a free port. No ROS is needed.
+ *
+ * It lives in src, not test/support, because `armprior bench loop` runs it from the build to
+ * measure the round trip through rosbridge (bench/ros-round-trip.ts; issue #18).
  */
 
 export interface RosbridgeServerOptions {
