@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listReplays, readReplay } from '../src/episodes/scene/scene-replay-files.js';
+import { listSceneReplays, readSceneReplay } from '../src/episodes/scene/scene-replay-files.js';
 import { FakeOpenAiServer } from './support/fake-openai-server.js';
 import { FLAT_REACH, FULL_REACH } from './support/reach-controllers.js';
 import { cliBin, runCli } from './support/run-cli.js';
@@ -40,7 +40,8 @@ describe('prior controllers: generate → evaluate → feedback → new version 
   afterAll(() => server.stop());
 
   /** The replays recorded for a version of the reach prior. */
-  const replays = (version: string) => listReplays(join(priors, 'reach', version, 'replays')).map(readReplay);
+  const replays = (version: string) =>
+    listSceneReplays(join(priors, 'reach', version, 'replays')).map(readSceneReplay);
 
   const prior = (...args: string[]) =>
     armprior(['prior', ...args, '--task', 'reach', '--priors', priors, '--episodes', '6'], env);
@@ -245,7 +246,7 @@ describe('prior add: a person’s own edit becomes a version', () => {
     expect(readFileSync(join(dir, 'controller.js'), 'utf8')).toBe(FULL_REACH);
     expect(readFileSync(join(dir, 'feedback.md'), 'utf8')).toContain('also correct the height');
     expect(JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')).successRate).toBe(1);
-    expect(listReplays(join(dir, 'replays'))).toHaveLength(6);
+    expect(listSceneReplays(join(dir, 'replays'))).toHaveLength(6);
     const list = await armprior(['prior', 'list', '--task', 'reach', '--priors', priors]);
     expect(list.stdout).toMatch(/ v1 .*success \d+% of 6, written by hand,/);
     expect(list.stdout).toMatch(/\* v2 .*success 100% of 6, written by hand from v1/);

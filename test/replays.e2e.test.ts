@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { observationFieldsOf } from '../sim/env.js';
 import { createTask } from '../sim/tasks/registry.js';
 import { Rng } from '../src/core/rng.js';
-import { listReplays, readReplay, replayFileName } from '../src/episodes/scene/scene-replay-files.js';
+import {
+  listSceneReplays,
+  readSceneReplay,
+  sceneReplayFileName,
+} from '../src/episodes/scene/scene-replay-files.js';
 import { initMlp } from '../src/rl/graph/mlp.js';
 import { RunningNormalizer } from '../src/rl/normalizer.js';
 import { exportPolicy } from '../src/rl/policy-export.js';
@@ -13,7 +17,7 @@ import { newRunInfo, writeRunInfo } from '../src/rl/train/run-dir.js';
 import { runCli } from './support/run-cli.js';
 
 const workspace = () => mkdtempSync(join(tmpdir(), 'armprior-replays-e2e-'));
-const names = (dir: string) => listReplays(dir).map((file) => file.slice(dir.length + 1));
+const names = (dir: string) => listSceneReplays(dir).map((file) => file.slice(dir.length + 1));
 
 describe('episode replays from the CLI', () => {
   it('sim --replays writes one replay per episode, appending on a second run', async () => {
@@ -35,8 +39,8 @@ describe('episode replays from the CLI', () => {
     const first = await sim('5');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(`replays       ${dir}`);
-    expect(names(dir)).toEqual([replayFileName(0), replayFileName(1)]);
-    expect(readReplay(join(dir, replayFileName(1)))).toMatchObject({
+    expect(names(dir)).toEqual([sceneReplayFileName(0), sceneReplayFileName(1)]);
+    expect(readSceneReplay(join(dir, sceneReplayFileName(1)))).toMatchObject({
       task: 'reach',
       actor: 'random',
       seed: 6,
@@ -44,7 +48,7 @@ describe('episode replays from the CLI', () => {
 
     expect((await sim('9')).code).toBe(0);
     expect(names(dir)).toHaveLength(4);
-    const third = readReplay(join(dir, replayFileName(2)));
+    const third = readSceneReplay(join(dir, sceneReplayFileName(2)));
     expect(third.seed).toBe(9);
     expect(third.frames).toHaveLength(51); // reach runs its 50 steps: the reset and one frame per step
   });
@@ -58,7 +62,7 @@ describe('episode replays from the CLI', () => {
     const dir = join(priors, 'reach', 'bundled', 'replays');
     expect(run.stdout).toContain(`replays in ${dir}`);
     expect(names(dir)).toHaveLength(3);
-    const replays = listReplays(dir).map(readReplay);
+    const replays = listSceneReplays(dir).map(readSceneReplay);
     expect(replays.map((r) => r.seed)).toEqual([1000, 1001, 1002]); // the fixed evaluation seeds
     expect(replays.every((r) => r.actor === 'prior:reach:bundled')).toBe(true);
 
@@ -88,8 +92,8 @@ describe('episode replays from the CLI', () => {
     expect(evaluated.code).toBe(0);
     const summary = JSON.parse(evaluated.stdout) as { episodes: { return: number; length: number }[] };
     const dir = join(run, 'replays');
-    expect(names(dir)).toEqual([replayFileName(0), replayFileName(1)]);
-    const replay = readReplay(join(dir, replayFileName(0)));
+    expect(names(dir)).toEqual([sceneReplayFileName(0), sceneReplayFileName(1)]);
+    const replay = readSceneReplay(join(dir, sceneReplayFileName(0)));
     expect(replay.actor).toMatch(/^policy:.*policy\.onnx$/);
     expect(replay.seed).toBe(1000);
     expect(replay.frames).toHaveLength(summary.episodes[0]!.length + 1);
@@ -97,6 +101,6 @@ describe('episode replays from the CLI', () => {
 
     const elsewhere = join(workspace(), 'mine');
     expect((await runCli(['eval', run, '-n', '1', '--replays', elsewhere])).code).toBe(0);
-    expect(names(elsewhere)).toEqual([replayFileName(0)]);
+    expect(names(elsewhere)).toEqual([sceneReplayFileName(0)]);
   });
 });

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listReplays, readReplay } from '../src/episodes/scene/scene-replay-files.js';
+import { listSceneReplays, readSceneReplay } from '../src/episodes/scene/scene-replay-files.js';
 import { cliBin, runCli } from './support/run-cli.js';
 
 /** A small, fast training config: 32×32 networks, frequent checkpoints. */
@@ -79,11 +79,11 @@ describe('armprior train / eval / export', () => {
     expect(lastEval['eval/policies_averaged']).toBe(6);
     expect(trained.stdout).toContain('(the mean of 6 policies, one every 100 steps from step 1000)');
     // The final evaluation's episodes are kept as replays for the viewer, one per episode.
-    const replays = listReplays(join(run, 'replays'));
+    const replays = listSceneReplays(join(run, 'replays'));
     expect(replays).toHaveLength(10);
-    const successes = replays.filter((file) => readReplay(file).success).length;
+    const successes = replays.filter((file) => readSceneReplay(file).success).length;
     expect(successes / 10).toBe(lastEval['eval/success_rate']);
-    expect(readReplay(replays[0]!).actor).toBe('policy:td3 after 1500 steps');
+    expect(readSceneReplay(replays[0]!).actor).toBe('policy:td3 after 1500 steps');
 
     // The same 10 episodes as training's evaluation, through onnxruntime this time.
     const evaluated = await runCli(['eval', run, '-n', '10', '--seed', '1000000', '--json']);

@@ -12,8 +12,8 @@ import { cliBin } from './support/run-cli.js';
 import {
   recordReplayFixture,
   writePriorFixture,
-  writeReplayFixture,
   writeRunFixture,
+  writeSceneReplayFixture,
 } from './support/viewer-fixtures.js';
 
 /**
@@ -88,12 +88,12 @@ describe('armprior view in a real browser', () => {
     writePriorFixture(priors, 'reach', FLAT_REACH, { successRate: 0.25 });
     // The arm moves a long way in these episodes, so early and late frames differ visibly.
     const replays = join(priors, 'reach', 'v1', 'replays');
-    writeReplayFixture(
+    writeSceneReplayFixture(
       replays,
       0,
       await recordReplayFixture('reach', 5, { steps: 30, actor: 'prior:reach:v1' }),
     );
-    writeReplayFixture(
+    writeSceneReplayFixture(
       replays,
       1,
       await recordReplayFixture('reach', 6, { steps: 10, action: [-1, -1, 1], actor: 'prior:reach:v1' }),

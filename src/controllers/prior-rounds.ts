@@ -1,7 +1,7 @@
 import { ArmEnv } from '../../sim/env.js';
 import { observationLayout } from '../contract/controller-contract.js';
 import { boundText } from '../core/bounded-text.js';
-import { appendReplays } from '../episodes/scene/scene-replay-files.js';
+import { appendSceneReplays } from '../episodes/scene/scene-replay-files.js';
 import { priorActorName, SceneReplaySink } from '../episodes/scene/scene-replay-sink.js';
 import type { ChatCompleter, ChatMessage } from '../prompts/chat.js';
 import { checkControllerSource } from '../prompts/extract.js';
@@ -123,7 +123,7 @@ export async function feedbackRound(
       });
       const keepBaseEvaluation = async () => {
         if (pending !== undefined)
-          await appendReplays(pending.dir, options.store.replaysDir(options.task, base.version));
+          await appendSceneReplays(pending.dir, options.store.replaysDir(options.task, base.version));
         if (
           fresh &&
           base.version !== 'bundled' &&

@@ -143,7 +143,7 @@ export class PriorStore {
 
   /**
    * A fresh folder for replays recorded before it is known whether they are kept (a feedback
-   * round's evaluation of its base, kept only if the round succeeds; see `appendReplays`), not a
+   * round's evaluation of its base, kept only if the round succeeds; see `appendSceneReplays`), not a
    * version. `discard` removes it and any folder made for it, so a failed round leaves nothing.
    */
   pendingReplays(task: string): { dir: string; discard: () => void } {

@@ -5,7 +5,7 @@ import { taskNames } from '../../sim/tasks/registry.js';
 import { bundledReply } from '../controllers/priors.js';
 import { PriorStore, type StoredPrior } from '../controllers/store.js';
 import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
-import { isReplayFileName, replayFileNames } from '../episodes/scene/scene-replay-files.js';
+import { isSceneReplayFileName, sceneReplayFileNames } from '../episodes/scene/scene-replay-files.js';
 import { extractCode } from '../prompts/extract.js';
 import type { RunInfo } from '../rl/train/run-dir.js';
 import { runStatus } from '../rl/train/run-lock.js';
@@ -158,7 +158,7 @@ export class ViewerData {
   replayPath(segments: readonly string[]): string | undefined {
     const [kind, ...rest] = segments;
     const file = rest.at(-1);
-    if (file === undefined || !isReplayFileName(file)) return undefined;
+    if (file === undefined || !isSceneReplayFileName(file)) return undefined;
     if (kind === 'priors' && rest.length === 3) {
       const [task, version] = rest as [string, string, string];
       if (version !== 'bundled' && !VERSION_SPEC.test(version)) return undefined;
@@ -257,7 +257,7 @@ export class ViewerData {
 
 /** A folder's replay files in index order (numerically: episode-1000000 after episode-999999). */
 function replayFiles(dir: string | undefined): string[] {
-  return dir === undefined ? [] : replayFileNames(dir);
+  return dir === undefined ? [] : sceneReplayFileNames(dir);
 }
 
 function hasBundled(task: string): boolean {

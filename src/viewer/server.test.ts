@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   recordReplayFixture,
   writePriorFixture,
-  writeReplayFixture,
   writeRunFixture,
+  writeSceneReplayFixture,
 } from '../../test/support/viewer-fixtures.js';
-import { ReplaySchema } from '../episodes/scene/scene-replay-format.js';
+import { SceneReplaySchema } from '../episodes/scene/scene-replay-format.js';
 import { curvesSvgForRuns } from '../rl/experiment/run-plot.js';
 import { RunLock } from '../rl/train/run-lock.js';
 import type {
@@ -94,8 +94,8 @@ describe('armprior view server', () => {
     writePriorFixture(priors, 'reach', V1, { successRate: 0.25 });
     writePriorFixture(priors, 'reach', V2, { parent: 1, feedback: 'move up and down too', successRate: 1 });
     const replay = await recordReplayFixture('reach', 3, { steps: 4, actor: 'prior:reach:v2' });
-    writeReplayFixture(join(priors, 'reach', 'v2', 'replays'), 0, replay);
-    writeReplayFixture(join(priors, 'reach', 'bundled', 'replays'), 0, replay);
+    writeSceneReplayFixture(join(priors, 'reach', 'v2', 'replays'), 0, replay);
+    writeSceneReplayFixture(join(priors, 'reach', 'bundled', 'replays'), 0, replay);
     // Escapes by symlink: a replay file and a whole version folder pointing outside the root.
     symlinkSync(join(outside, 'secret.json'), join(priors, 'reach', 'v2', 'replays', 'episode-000009.json'));
     symlinkSync(outside, join(priors, 'reach', 'v7'));
@@ -123,7 +123,7 @@ describe('armprior view server', () => {
       { task: 'push', algo: 'td3', seed: 0, status: 'running' },
       [[0, 0]],
     );
-    writeReplayFixture(join(runs, 'reach__td3__0__20260101-000000', 'replays'), 0, replay);
+    writeSceneReplayFixture(join(runs, 'reach__td3__0__20260101-000000', 'replays'), 0, replay);
     symlinkSync(outside, join(runs, 'escaping-run'));
 
     // Issue #17: a run folder inside --runs whose run.json leads out (to a file that is no run,
@@ -236,7 +236,7 @@ describe('armprior view server', () => {
       'priors/reach/bundled/episode-000000.json',
       'runs/reach__td3__0__20260101-000000/episode-000000.json',
     ]) {
-      const replay = ReplaySchema.parse(await get(`/api/replay/${id}`));
+      const replay = SceneReplaySchema.parse(await get(`/api/replay/${id}`));
       expect(replay.task).toBe('reach');
       expect(replay.frames.length).toBe(5);
     }

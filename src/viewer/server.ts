@@ -5,7 +5,7 @@ import { extname, join } from 'node:path';
 import { ArmpriorError } from '../core/errors.js';
 import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
 import { packageRoot } from '../core/paths.js';
-import { ReplaySchema } from '../episodes/scene/scene-replay-format.js';
+import { SceneReplaySchema } from '../episodes/scene/scene-replay-format.js';
 import type { ErrorResponse, FeedbackStarted, JobResponse, ReplaysResponse } from './api-types.js';
 import { ViewerData } from './data.js';
 import { FeedbackJobs, type FeedbackRequest, type FeedbackRunner } from './feedback-jobs.js';
@@ -153,7 +153,7 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
         const file = data.replayPath(rest);
         if (!file) throw new HttpError(404, `no replay '${rest.join('/')}'`);
         // Parsed before sending, so the page never has to cope with a malformed replay.
-        const parsed = ReplaySchema.safeParse(
+        const parsed = SceneReplaySchema.safeParse(
           JSON.parse(readInputText(file, { maxBytes: INPUT_LIMITS.record, what: 'the replay' })),
         );
         if (!parsed.success) throw new HttpError(500, `replay '${rest.join('/')}' is not a valid replay`);

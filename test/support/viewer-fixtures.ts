@@ -2,15 +2,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArmEnv } from '../../sim/env.js';
 import { PriorStore } from '../../src/controllers/store.js';
-import { replayFileName } from '../../src/episodes/scene/scene-replay-files.js';
+import { sceneReplayFileName } from '../../src/episodes/scene/scene-replay-files.js';
 import {
-  REPLAY_FORMAT_VERSION,
-  type Replay,
-  type ReplayGeom,
+  SCENE_REPLAY_FORMAT_VERSION,
+  type SceneGeom,
+  type SceneReplay,
 } from '../../src/episodes/scene/scene-replay-format.js';
 
 /** MuJoCo's mjtGeom numbering (plane 0 … box 6); height fields and meshes are left out here. */
-const GEOM_TYPES: Record<number, ReplayGeom['type']> = {
+const GEOM_TYPES: Record<number, SceneGeom['type']> = {
   0: 'plane',
   2: 'sphere',
   3: 'capsule',
@@ -28,7 +28,7 @@ export async function recordReplayFixture(
   task: string,
   seed: number,
   options: { steps?: number; action?: number[]; actor?: string } = {},
-): Promise<Replay> {
+): Promise<SceneReplay> {
   const env = await ArmEnv.create({ task });
   try {
     const { mj, model } = env.simulation;
@@ -37,7 +37,7 @@ export async function recordReplayFixture(
     const objBody = (mj.mjtObj as unknown as Record<string, { value: number }>).mjOBJ_BODY!.value;
     const nums = (a: ArrayLike<number>, i: number, n: number) =>
       Array.from({ length: n }, (_, k) => Number(a[n * i + k]));
-    const geoms: ReplayGeom[] = [];
+    const geoms: SceneGeom[] = [];
     for (let g = 0; g < m.ngeom; g++) {
       const type = GEOM_TYPES[Number(m.geom_type![g])];
       if (type === undefined) continue;
@@ -53,7 +53,7 @@ export async function recordReplayFixture(
       });
     }
     const bodies = Array.from({ length: m.nbody }, (_, b) => mj.mj_id2name(model, objBody, b) || `body${b}`);
-    const frames: Replay['frames'] = [];
+    const frames: SceneReplay['frames'] = [];
     const capture = (reward: number, success: boolean, terms: Record<string, number>) => {
       const sim = env.simulation;
       sim.ensureViews();
@@ -79,7 +79,7 @@ export async function recordReplayFixture(
       if (step.terminated || step.truncated) break;
     }
     return {
-      format: REPLAY_FORMAT_VERSION,
+      format: SCENE_REPLAY_FORMAT_VERSION,
       task,
       robot: env.robot.name,
       actor: options.actor ?? 'fixture',
@@ -98,9 +98,9 @@ export async function recordReplayFixture(
 }
 
 /** Writes `replay` as episode `index` into `dir` (made if missing). */
-export function writeReplayFixture(dir: string, index: number, replay: Replay): string {
+export function writeSceneReplayFixture(dir: string, index: number, replay: SceneReplay): string {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, replayFileName(index));
+  const file = join(dir, sceneReplayFileName(index));
   writeFileSync(file, JSON.stringify(replay));
   return file;
 }

@@ -1,12 +1,12 @@
 import type { Simulation } from '../../../sim/mujoco/simulation.js';
-import type { ReplayGeom } from './scene-replay-format.js';
+import type { SceneGeom } from './scene-replay-format.js';
 import { roundSceneValue } from './scene-replay-format.js';
 
 /** The static part of a replay: the scene's bodies and geoms, taken once per env. */
 export interface SceneGeometry {
   /** Body names, index = MuJoCo body id (unnamed bodies are called `body<id>`). */
   bodies: string[];
-  geoms: ReplayGeom[];
+  geoms: SceneGeom[];
   /** Geoms left out, with why (height fields, SDFs, flexes; hidden collision groups). */
   skippedGeoms: string[];
 }
@@ -35,7 +35,7 @@ export function readSceneGeometry(sim: Simulation): SceneGeometry {
   const bodies = Array.from({ length: model.nbody }, (_, id) => nameOf(bodyType, id) || `body${id}`);
 
   const enumValues = mj.mjtGeom as unknown as Record<string, { value: number }>;
-  const typeNames = new Map<number, ReplayGeom['type'] | 'mesh'>([
+  const typeNames = new Map<number, SceneGeom['type'] | 'mesh'>([
     [enumValues.mjGEOM_PLANE!.value, 'plane'],
     [enumValues.mjGEOM_SPHERE!.value, 'sphere'],
     [enumValues.mjGEOM_CAPSULE!.value, 'capsule'],
@@ -56,7 +56,7 @@ export function readSceneGeometry(sim: Simulation): SceneGeometry {
   const materials = model.geom_matid as Int32Array;
   const materialColours = model.mat_rgba as Float32Array;
 
-  const geoms: ReplayGeom[] = [];
+  const geoms: SceneGeom[] = [];
   const skippedGeoms: string[] = [];
   for (let g = 0; g < model.ngeom; g++) {
     const name = nameOf(geomType, g);
@@ -87,10 +87,10 @@ export function readSceneGeometry(sim: Simulation): SceneGeometry {
     geoms.push({
       type: kind === 'mesh' ? 'box' : kind,
       body: bodyIds[g]!,
-      size: size.map(roundSceneValue) as ReplayGeom['size'],
-      pos: pos.map(roundSceneValue) as ReplayGeom['pos'],
-      quat: quat.map(roundSceneValue) as ReplayGeom['quat'],
-      rgba: rgba.map((v) => Math.round(v * 1000) / 1000) as ReplayGeom['rgba'],
+      size: size.map(roundSceneValue) as SceneGeom['size'],
+      pos: pos.map(roundSceneValue) as SceneGeom['pos'],
+      quat: quat.map(roundSceneValue) as SceneGeom['quat'],
+      rgba: rgba.map((v) => Math.round(v * 1000) / 1000) as SceneGeom['rgba'],
       ...(name ? { name } : {}),
     });
   }

@@ -11,10 +11,10 @@ import { z } from 'zod';
  * `runs/<run>/replays/`, `armprior sim --replays <dir>` wherever it is told.
  */
 
-export const REPLAY_FORMAT_VERSION = 1;
+export const SCENE_REPLAY_FORMAT_VERSION = 1;
 
 /** One geom of the scene, in its body's frame (MuJoCo's geom_pos/geom_quat), sizes as MuJoCo's geom_size. */
-export const ReplayGeomSchema = z.object({
+export const SceneGeomSchema = z.object({
   /** MuJoCo geom type: plane, sphere, capsule, ellipsoid, cylinder, box (meshes are sent as their bounding box). */
   type: z.enum(['plane', 'sphere', 'capsule', 'ellipsoid', 'cylinder', 'box']),
   /** Index into `bodies`. */
@@ -30,10 +30,10 @@ export const ReplayGeomSchema = z.object({
   /** MuJoCo geom name, where it has one. */
   name: z.string().optional(),
 });
-export type ReplayGeom = z.output<typeof ReplayGeomSchema>;
+export type SceneGeom = z.output<typeof SceneGeomSchema>;
 
-export const ReplaySchema = z.object({
-  format: z.literal(REPLAY_FORMAT_VERSION),
+export const SceneReplaySchema = z.object({
+  format: z.literal(SCENE_REPLAY_FORMAT_VERSION),
   task: z.string().min(1),
   robot: z.string().min(1),
   /** What acted: `prior:push:v3`, `prior:push:bundled`, `policy:runs/…/policy.onnx`, `random`. */
@@ -48,7 +48,7 @@ export const ReplaySchema = z.object({
   return: z.number(),
   /** Body names, index = MuJoCo body id (0 = world). Frames give their world poses. */
   bodies: z.array(z.string()),
-  geoms: z.array(ReplayGeomSchema),
+  geoms: z.array(SceneGeomSchema),
   /** Names of the task's raw reward terms, in the order of each frame's `rewardTerms`. */
   rewardTermNames: z.array(z.string()),
   /**
@@ -70,7 +70,7 @@ export const ReplaySchema = z.object({
     )
     .min(1),
 });
-export type Replay = z.output<typeof ReplaySchema>;
+export type SceneReplay = z.output<typeof SceneReplaySchema>;
 
 /** Replays are numbered episode files (src/episodes/episode-folder.ts) with this extension. */
 export const SCENE_REPLAY_EXTENSION = 'json';
@@ -80,10 +80,10 @@ export const SCENE_REPLAY_EXTENSION = 'json';
  * quaternion components and rewards, far below what a viewer can show, and it makes a 50-step
  * episode of the Panda scene roughly half the size it is at full float64 precision.
  */
-export const REPLAY_DECIMALS = 5;
-const SCALE = 10 ** REPLAY_DECIMALS;
+export const SCENE_REPLAY_DECIMALS = 5;
+const SCALE = 10 ** SCENE_REPLAY_DECIMALS;
 
-/** A number as a replay keeps it ({@link REPLAY_DECIMALS}). */
+/** A number as a replay keeps it ({@link SCENE_REPLAY_DECIMALS}). */
 export function roundSceneValue(value: number): number {
   // `+ 0` turns -0 into 0, which JSON would write as 0 anyway; keeps tests' toEqual honest.
   return Math.round(value * SCALE) / SCALE + 0;

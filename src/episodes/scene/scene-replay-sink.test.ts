@@ -14,12 +14,12 @@ import { Rng } from '../../core/rng.js';
 import { runEpisode } from '../run-episode.js';
 import { readSceneGeometry } from './scene-geometry.js';
 import {
-  appendReplays,
-  listReplays,
-  ReplayError,
-  readReplay,
-  replayFileName,
-  writeReplay,
+  appendSceneReplays,
+  listSceneReplays,
+  readSceneReplay,
+  SceneReplayError,
+  sceneReplayFileName,
+  writeSceneReplay,
 } from './scene-replay-files.js';
 import { SceneReplaySink } from './scene-replay-sink.js';
 
@@ -52,8 +52,8 @@ describe('scene replays', () => {
   it('round-trips an episode: one frame per step plus the reset, every body, what the episode summary says', async () => {
     const dir = freshDir();
     const { summary, file, recorder } = await recordEpisode(dir, 3);
-    expect(file).toBe(join(dir, replayFileName(0)));
-    const replay = readReplay(file);
+    expect(file).toBe(join(dir, sceneReplayFileName(0)));
+    const replay = readSceneReplay(file);
 
     expect(replay).toMatchObject({ task: 'push', robot: 'panda', actor: 'random', seed: 3 });
     expect(replay.ctrlDtSec).toBe(env.task.config.ctrlDtSec);
@@ -90,20 +90,20 @@ describe('scene replays', () => {
     const first = (await recordEpisode(dir, 1)).file;
     const before = readFileSync(first, 'utf8');
     // A gap (a file someone kept from elsewhere): the next one goes after it, not into the gap.
-    writeFileSync(join(dir, replayFileName(7)), before);
+    writeFileSync(join(dir, sceneReplayFileName(7)), before);
     const next = (await recordEpisode(dir, 2)).file;
-    expect(next).toBe(join(dir, replayFileName(8)));
-    expect(await writeReplay(dir, readReplay(next))).toBe(join(dir, replayFileName(9)));
+    expect(next).toBe(join(dir, sceneReplayFileName(8)));
+    expect(await writeSceneReplay(dir, readSceneReplay(next))).toBe(join(dir, sceneReplayFileName(9)));
     expect(readFileSync(first, 'utf8')).toBe(before);
-    expect(listReplays(dir).map((f) => f.slice(dir.length + 1))).toEqual([
-      replayFileName(0),
-      replayFileName(7),
-      replayFileName(8),
-      replayFileName(9),
+    expect(listSceneReplays(dir).map((f) => f.slice(dir.length + 1))).toEqual([
+      sceneReplayFileName(0),
+      sceneReplayFileName(7),
+      sceneReplayFileName(8),
+      sceneReplayFileName(9),
     ]);
     // No temporary files left behind.
     expect(readdirSync(dir).filter((name) => name.includes('tmp'))).toEqual([]);
-    expect(listReplays(join(dir, 'missing'))).toEqual([]);
+    expect(listSceneReplays(join(dir, 'missing'))).toEqual([]);
   });
 
   it('moves replays recorded aside to the end of a folder, in order, never overwriting', async () => {
@@ -112,21 +112,21 @@ describe('scene replays', () => {
     await recordEpisode(dir, 1);
     await recordEpisode(aside, 2);
     await recordEpisode(aside, 3);
-    const moved = await appendReplays(aside, dir);
-    expect(moved).toEqual([join(dir, replayFileName(1)), join(dir, replayFileName(2))]);
-    expect(listReplays(dir).map((f) => readReplay(f).seed)).toEqual([1, 2, 3]);
+    const moved = await appendSceneReplays(aside, dir);
+    expect(moved).toEqual([join(dir, sceneReplayFileName(1)), join(dir, sceneReplayFileName(2))]);
+    expect(listSceneReplays(dir).map((f) => readSceneReplay(f).seed)).toEqual([1, 2, 3]);
     expect(existsSync(aside)).toBe(false);
   });
 
   it('reports a full disk as a DiskFullError naming the replay, leaving no partial file', async () => {
     const dir = freshDir();
-    const replay = readReplay((await recordEpisode(dir, 1)).file);
+    const replay = readSceneReplay((await recordEpisode(dir, 1)).file);
     failFreshWrites(fsPromises.open);
-    await expect(writeReplay(dir, replay)).rejects.toThrow(DiskFullError);
-    await expect(writeReplay(dir, replay)).rejects.toThrow(
-      `no space left on device while writing ${join(dir, replayFileName(1))}`,
+    await expect(writeSceneReplay(dir, replay)).rejects.toThrow(DiskFullError);
+    await expect(writeSceneReplay(dir, replay)).rejects.toThrow(
+      `no space left on device while writing ${join(dir, sceneReplayFileName(1))}`,
     );
-    expect(readdirSync(dir)).toEqual([replayFileName(0)]);
+    expect(readdirSync(dir)).toEqual([sceneReplayFileName(0)]);
   });
 
   it('refuses a truncated or invalid file, naming it and the problem', async () => {
@@ -136,22 +136,22 @@ describe('scene replays', () => {
 
     const truncated = join(dir, 'truncated.json');
     writeFileSync(truncated, text.slice(0, Math.floor(text.length / 2)));
-    expect(() => readReplay(truncated)).toThrow(ReplayError);
-    expect(() => readReplay(truncated)).toThrow(`${truncated}: not a whole JSON document`);
+    expect(() => readSceneReplay(truncated)).toThrow(SceneReplayError);
+    expect(() => readSceneReplay(truncated)).toThrow(`${truncated}: not a whole JSON document`);
 
     const json = JSON.parse(text) as { frames: { bodyPos: unknown }[]; format: number };
     const wrongFormat = join(dir, 'format.json');
     writeFileSync(wrongFormat, JSON.stringify({ ...json, format: 99 }));
-    expect(() => readReplay(wrongFormat)).toThrow(/format\.json: not a valid replay: format:/);
+    expect(() => readSceneReplay(wrongFormat)).toThrow(/format\.json: not a valid replay: format:/);
 
     json.frames[2]!.bodyPos = [1, 2, 3];
     const wrongPoses = join(dir, 'poses.json');
     writeFileSync(wrongPoses, JSON.stringify(json));
-    expect(() => readReplay(wrongPoses)).toThrow(
+    expect(() => readSceneReplay(wrongPoses)).toThrow(
       /poses\.json: frame 2 has poses for a different number of bodies/,
     );
 
-    expect(() => readReplay(join(dir, 'nope.json'))).toThrow(/nope\.json: cannot read the replay/);
+    expect(() => readSceneReplay(join(dir, 'nope.json'))).toThrow(/nope\.json: cannot read the replay/);
   });
 
   it('draws a mesh as its bounding box, takes a material colour, and leaves out collision-only geoms', async () => {

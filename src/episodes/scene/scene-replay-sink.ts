@@ -2,15 +2,15 @@ import type { ArmEnv } from '../../../sim/env.js';
 import type { EpisodeSink } from '../sink.js';
 import type { EpisodeBegin, StateReport, Step } from '../step.js';
 import { readSceneGeometry, type SceneGeometry } from './scene-geometry.js';
-import { ReplayError, writeReplay } from './scene-replay-files.js';
+import { SceneReplayError, writeSceneReplay } from './scene-replay-files.js';
 import {
-  REPLAY_FORMAT_VERSION,
-  type Replay,
   roundSceneValue,
   roundSceneValues,
+  SCENE_REPLAY_FORMAT_VERSION,
+  type SceneReplay,
 } from './scene-replay-format.js';
 
-/** What acted in a recorded episode, as `Replay.actor` spells it. */
+/** What acted in a recorded episode, as `SceneReplay.actor` spells it. */
 export function priorActorName(task: string, version: number | 'bundled'): string {
   return `prior:${task}:${version === 'bundled' ? 'bundled' : `v${version}`}`;
 }
@@ -34,7 +34,7 @@ export class SceneReplaySink implements EpisodeSink {
   private readonly env: ArmEnv;
   private readonly actor: string;
   private episode:
-    | { seed: number; frames: Replay['frames']; termNames?: string[]; total: number }
+    | { seed: number; frames: SceneReplay['frames']; termNames?: string[]; total: number }
     | undefined;
 
   constructor(env: ArmEnv, options: { actor: string; dir: string }) {
@@ -59,16 +59,16 @@ export class SceneReplaySink implements EpisodeSink {
   async end(): Promise<void> {
     const replay = this.replay();
     this.episode = undefined;
-    this.lastFile = await writeReplay(this.dir, replay);
+    this.lastFile = await writeSceneReplay(this.dir, replay);
   }
 
   /** The replay of the episode so far. */
-  replay(): Replay {
+  replay(): SceneReplay {
     const episode = this.episode;
     if (!episode) throw new Error('SceneReplaySink.replay outside an episode');
     const { env, geometry } = this;
     return {
-      format: REPLAY_FORMAT_VERSION,
+      format: SCENE_REPLAY_FORMAT_VERSION,
       task: env.task.name,
       robot: env.robot.name,
       actor: this.actor,
@@ -100,7 +100,7 @@ export class SceneReplaySink implements EpisodeSink {
       rewardTerms: episode.termNames.map((name) => {
         const value = rewardTerms[name];
         if (value === undefined)
-          throw new ReplayError(
+          throw new SceneReplayError(
             this.dir,
             `task '${this.env.task.name}' stopped reporting reward term '${name}'`,
           );

@@ -1,14 +1,11 @@
 import type { VecObservation, VecStepResult } from '../../../sim/vec-env.js';
-import type { Episode } from '../../episodes/episode.js';
 import type { Step, TransitionSizes } from '../../episodes/step.js';
-import type { RunningNormalizer } from '../normalizer.js';
 import type {
   ArbitratedStep,
   ArbitrationRound,
   CollectionPhase,
   PriorArbitration,
 } from '../prior-arbitration.js';
-import type { ReplayBuffer } from '../replay-buffer.js';
 import { ReplayBufferSink } from '../replay-buffer-sink.js';
 import { policyInput, updateNormalizer } from './batch-builder.js';
 import type { TrainingRun } from './run-setup.js';

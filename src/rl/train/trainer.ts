@@ -1,12 +1,12 @@
 import { BadInputError } from '../../core/errors.js';
-import { type CollectionPhase, PriorArbitration } from '../prior-arbitration.js';
+import { PriorArbitration } from '../prior-arbitration.js';
 import { checkpointIfDue } from './checkpointing.js';
 import { Collector } from './collector.js';
 import { EvaluationSchedule } from './evaluation-schedule.js';
 import type { PolicyEvaluation } from './policy-evaluation.js';
 import { ProgressLog } from './progress-log.js';
 import { openRun, type TrainingRun } from './run-setup.js';
-import { learnerConfig, priorNeeded, type TrainConfig } from './train-config.js';
+import { learnerConfig, priorNeeded } from './train-config.js';
 import type { TrainOptions, TrainResult } from './train-options.js';
 import { UpdateLoop } from './update-loop.js';
 

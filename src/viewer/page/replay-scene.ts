@@ -1,6 +1,6 @@
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
-import type { Replay, ReplayGeom } from '../../episodes/scene/scene-replay-format.js';
+import type { SceneGeom, SceneReplay } from '../../episodes/scene/scene-replay-format.js';
 
 /** A plane of size 0 is infinite in MuJoCo; draw it this large (m, half-size). */
 const INFINITE_PLANE_HALF_M = 5;
@@ -17,7 +17,7 @@ export class ReplayScene {
   private readonly camera = new THREE.PerspectiveCamera(45, 1, 0.01, 50);
   private readonly controls: OrbitControls;
   private bodies: THREE.Group[] = [];
-  private replay: Replay | undefined;
+  private replay: SceneReplay | undefined;
   private readonly disposables: { dispose(): void }[] = [];
 
   constructor(private readonly canvas: HTMLCanvasElement) {
@@ -37,7 +37,7 @@ export class ReplayScene {
   }
 
   /** Replaces the scene's bodies with those of `replay` and aims the camera at them. */
-  load(replay: Replay): void {
+  load(replay: SceneReplay): void {
     for (const body of this.bodies) this.scene.remove(body);
     for (const d of this.disposables.splice(0)) d.dispose();
     this.replay = replay;
@@ -90,7 +90,7 @@ export class ReplayScene {
   }
 
   /** Looks at the middle of the non-world bodies of frame 0, from far enough to see them all. */
-  private aim(replay: Replay): void {
+  private aim(replay: SceneReplay): void {
     const frame = replay.frames[0]!;
     const box = new THREE.Box3();
     for (let b = 1; b < replay.bodies.length; b++) {
@@ -112,7 +112,7 @@ export class ReplayScene {
    * cylinder [r, half-length] along the geom's z, ellipsoid and box [half x, half y, half z],
    * plane [half x, half y, grid spacing] with its normal along z.
    */
-  private geomMesh(geom: ReplayGeom): THREE.Mesh | undefined {
+  private geomMesh(geom: SceneGeom): THREE.Mesh | undefined {
     const [r, g, b, a] = geom.rgba;
     if (a <= 0) return undefined;
     const [s0, s1, s2] = geom.size;

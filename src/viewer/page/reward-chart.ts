@@ -1,4 +1,4 @@
-import type { Replay } from '../../episodes/scene/scene-replay-format.js';
+import type { SceneReplay } from '../../episodes/scene/scene-replay-format.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const WIDTH = 640;
@@ -17,7 +17,7 @@ export class RewardChart {
 
   constructor(private readonly container: HTMLElement) {}
 
-  show(replay: Replay): void {
+  show(replay: SceneReplay): void {
     const series = [
       { name: 'reward', values: replay.frames.map((f) => f.reward) },
       ...replay.rewardTermNames.map((name, i) => ({

@@ -1,4 +1,4 @@
-import type { Replay } from '../../episodes/scene/scene-replay-format.js';
+import type { SceneReplay } from '../../episodes/scene/scene-replay-format.js';
 import type { ReplaysResponse } from '../api-types.js';
 import { byId, getJson, setOptions } from './api.js';
 import { ReplayScene } from './replay-scene.js';
@@ -21,7 +21,7 @@ export class ScenePanel {
   private readonly scene = new ReplayScene(byId<HTMLCanvasElement>('scene-canvas'));
   private readonly chart = new RewardChart(byId('reward-chart'));
   private sources: ReplaysResponse['sources'] = [];
-  private replay: Replay | undefined;
+  private replay: SceneReplay | undefined;
   private frame = 0;
   private playing = false;
   /** Playback position in episode seconds; frames are `ctrlDtSec` apart. */
@@ -95,7 +95,9 @@ export class ScenePanel {
       this.chart.clear();
       return;
     }
-    const replay = await getJson<Replay>(`/api/replay/${id.split('/').map(encodeURIComponent).join('/')}`);
+    const replay = await getJson<SceneReplay>(
+      `/api/replay/${id.split('/').map(encodeURIComponent).join('/')}`,
+    );
     if (id !== this.episodeSelect.value) return;
     this.replay = replay;
     this.empty.hidden = true;
