@@ -45,16 +45,6 @@ const LAYERS = [
 /** Test code: exempt from the layering (not from the cycle rule), and never imported by the build. */
 const TEST_CODE = '(^test/|[.]test[.]ts$|/test-helpers[.]ts$)';
 
-/**
- * ─── TEMPORARY ALLOW-LIST ─────────────────────────────────────────────────────────────────────
- * Known violations, as [rule, from, to], each fixed by another part of issue #18. They are
- * reported as allowed (never silently), and test/layers.test.ts fails on an entry that no longer
- * occurs, so this list only shrinks. Empty it as they are fixed.
- */
-const TEMPORARILY_ALLOWED = [
-];
-// ─── end of the temporary allow-list ─────────────────────────────────────────────────────────
-
 const levels = LAYERS.map((level, rank) => level.map(([name, path]) => ({ name, path, rank })));
 const layers = levels.flat();
 const any = (paths) => `(${paths.join('|')})`;
@@ -112,12 +102,5 @@ module.exports = {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default'],
     },
-    // Allowed ones are reported with severity `ignore` (the err reporter counts them).
-    knownViolations: TEMPORARILY_ALLOWED.map(([name, from, to]) => ({
-      type: 'dependency',
-      from,
-      to,
-      rule: { name, severity: 'error' },
-    })),
   },
 };

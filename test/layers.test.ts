@@ -16,9 +16,7 @@ function describeViolation(v: IViolation): string {
 /**
  * The layering rule of issue #18 (.dependency-cruiser.cjs), run offline through
  * dependency-cruiser's API on src/, sim/ and bench/: no import cycles, no import from a lower
- * layer to a higher one or across a level, no test code in the build. Known violations in the
- * config's temporary allow-list pass but are printed, and an entry that no longer occurs fails
- * the test, so the allow-list only shrinks.
+ * layer to a higher one or across a level, no test code in the build.
  */
 describe('layers', () => {
   it('every import goes down the layers, none in a cycle, none into test code', async () => {
@@ -30,20 +28,7 @@ describe('layers', () => {
     expect(summary.totalCruised).toBeGreaterThan(200);
     expect(summary.totalDependenciesCruised).toBeGreaterThan(1000);
 
-    const allowed = summary.violations.filter((v) => v.rule.severity === 'ignore');
-    if (allowed.length > 0) {
-      console.warn(
-        `layers: ${allowed.length} known violation(s) on the temporary allow-list of .dependency-cruiser.cjs:\n  ${allowed.map(describeViolation).join('\n  ')}`,
-      );
-    }
-    const stillOccurring = new Set(allowed.map(describeViolation));
-    expect({
-      // Imports that break the layering (see LAYERS in .dependency-cruiser.cjs).
-      violations: summary.violations.filter((v) => v.rule.severity !== 'ignore').map(describeViolation),
-      // Fixed: remove them from the temporary allow-list of .dependency-cruiser.cjs.
-      fixedButStillAllowed: (options.knownViolations ?? [])
-        .map(describeViolation)
-        .filter((v) => !stillOccurring.has(v)),
-    }).toEqual({ violations: [], fixedButStillAllowed: [] });
+    // Imports that break the layering (see LAYERS in .dependency-cruiser.cjs).
+    expect(summary.violations.map(describeViolation)).toEqual([]);
   });
 });
