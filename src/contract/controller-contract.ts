@@ -20,6 +20,14 @@ import type { VectorField } from '../../sim/tasks/task.js';
  * it sits below both (issue #18): neither has to import the other for it.
  */
 
+/** An action starts with the end-effector displacement (dx, dy, dz), in [-1, 1] each. */
+export const DISPLACEMENT_SIZE = 3;
+
+/** Whether an action of this size ends with a gripper command (1 open … -1 closed) after the displacement. */
+export function actionHasGripper(actionSize: number): boolean {
+  return actionSize > DISPLACEMENT_SIZE;
+}
+
 /** Where each named observation field sits in the env's flat vectors. */
 export interface ObservationLayout {
   readonly fields: readonly {

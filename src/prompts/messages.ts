@@ -1,5 +1,5 @@
 import type { Task } from '../../sim/tasks/task.js';
-import { HELPERS_SOURCE, type ObservationLayout } from '../contract/controller-contract.js';
+import { actionHasGripper, HELPERS_SOURCE, type ObservationLayout } from '../contract/controller-contract.js';
 import type { ChatMessage } from './chat.js';
 import { actionLayoutText, describeTask, type TaskDescriptionOptions } from './task-description.js';
 import { fenced, loadTemplate, render } from './templates.js';
@@ -13,8 +13,9 @@ export function renderGuidelines(layout: ObservationLayout): string {
   return render(loadTemplate('guidelines'), {
     actionSize: String(layout.actionSize),
     actionLayout: actionLayoutText(layout.actionSize),
-    actionReturnExample:
-      layout.actionSize === 4 ? '[...move, 1]; // gripper: 1 = open … -1 = closed' : 'move;',
+    actionReturnExample: actionHasGripper(layout.actionSize)
+      ? '[...move, 1]; // gripper: 1 = open … -1 = closed'
+      : 'move;',
     helpersSource: fenced(HELPERS_SOURCE.trim(), 'js'),
   });
 }

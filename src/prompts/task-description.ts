@@ -1,6 +1,6 @@
 import { taskDefinition } from '../../sim/tasks/registry.js';
 import type { Task } from '../../sim/tasks/task.js';
-import type { ObservationLayout } from '../contract/controller-contract.js';
+import { actionHasGripper, type ObservationLayout } from '../contract/controller-contract.js';
 import { loadRobotConfig, type RobotConfig } from '../robot-config/robot-config.js';
 import { PromptInputError, TemplateError } from './errors.js';
 import { loadTemplate, placeholdersOf, render, type Template } from './templates.js';
@@ -41,7 +41,7 @@ export function describeTask(
 
 /** The action's layout in words, e.g. `[dx, dy, dz, gripper]`; shared with the coding guidelines. */
 export function actionLayoutText(actionSize: number): string {
-  return actionSize === 4 ? '[dx, dy, dz, gripper]' : '[dx, dy, dz]';
+  return actionHasGripper(actionSize) ? '[dx, dy, dz, gripper]' : '[dx, dy, dz]';
 }
 
 /** A number as people write it: no float noise (0.30000000000000004 → 0.3). */
