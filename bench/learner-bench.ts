@@ -1,7 +1,7 @@
 import { Rng } from '../src/core/rng.js';
 import type { Learner, LearnerBatch } from '../src/rl/learner.js';
-import { SacConfigSchema, SacLearner } from '../src/rl/sac.js';
-import { Td3ConfigSchema, Td3Learner } from '../src/rl/td3.js';
+import { SacConfigSchema, SacLearner } from '../src/rl/learners/sac.js';
+import { Td3ConfigSchema, Td3Learner } from '../src/rl/learners/td3.js';
 
 /** Results of `armprior bench learner`. */
 export interface LearnerBenchResult {

@@ -1,9 +1,9 @@
 import type { Rng } from '../../core/rng.js';
 import type { TransitionSizes } from '../../episodes/step.js';
 import type { Learner } from '../learner.js';
+import { SacLearner } from '../learners/sac.js';
+import { Td3Learner } from '../learners/td3.js';
 import { RunningNormalizer } from '../normalizer.js';
-import { SacLearner } from '../sac.js';
-import { Td3Learner } from '../td3.js';
 import type { TrainConfig } from './train-config.js';
 
 /** The learner a training config asks for, its networks initialised from `rng`. */

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { parseConfig } from '../../core/config-file.js';
+import { SacConfigSchema } from '../learners/sac.js';
+import { Td3ConfigSchema } from '../learners/td3.js';
 import { MAX_ENV_STEPS } from '../off-policy-config.js';
-import { SacConfigSchema } from '../sac.js';
-import { Td3ConfigSchema } from '../td3.js';
 import { PolicyAveragingSchema } from './policy-average.js';
 
 /**

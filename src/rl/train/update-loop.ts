@@ -1,9 +1,9 @@
 import { ArmpriorError } from '../../core/errors.js';
 import { sampleMixed } from '../data-mixer.js';
 import type { LearnerStats } from '../learner.js';
+import { NonFiniteUpdateError } from '../learners/actor-critic.js';
 import type { Batch, HerOptions } from '../replay-buffer.js';
 import { linearSchedule } from '../schedule.js';
-import { NonFiniteUpdateError } from '../td3.js';
 import { BatchBuilder } from './batch-builder.js';
 import type { TrainingRun } from './run-setup.js';
 import { learnerConfig, type TrainConfig } from './train-config.js';

@@ -1,0 +1,248 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../core/rng.js';
+import {
+  actorSizes,
+  buildActorUpdate,
+  buildCriticActorUpdate,
+  buildCriticUpdate,
+  Td3ConfigSchema,
+  type Td3GraphConfig,
+  Td3Learner,
+} from './td3.js';
+import {
+  adamReference,
+  adamScalarFeeds,
+  BATCH,
+  type Feeds,
+  finiteDifference,
+  net,
+  randomBatch,
+  randomFeeds,
+  rows,
+  runGraph,
+} from './test-helpers.js';
+import { criticSizes, networkShapes, type UpdateGraph } from './update-graph.js';
+
+// What every learner does is in learner-contract.test.ts; here, what only TD3 does.
+
+describe('Td3Learner', () => {
+  it('updates the critics every step and the actor every policyDelay steps', async () => {
+    const config = Td3ConfigSchema.parse({ hidden: [16, 16], batchSize: 8, policyDelay: 2 });
+    const learner = await Td3Learner.create(config, { input: 5, action: 2 }, Rng.fromSeed(0));
+    try {
+      const rng = Rng.fromSeed(1);
+      const actorBefore = learner.parameter('actor.0.weight');
+      const criticBefore = learner.parameter('q1.0.weight');
+      const first = await learner.update(randomBatch(rng), rng);
+      expect(Number.isFinite(first['train/critic_loss'])).toBe(true);
+      expect(first['train/actor_loss']).toBeUndefined();
+      expect(learner.parameter('q1.0.weight')).not.toEqual(criticBefore);
+      expect(learner.parameter('actor.0.weight')).toEqual(actorBefore);
+      const second = await learner.update(randomBatch(rng), rng);
+      expect(Number.isFinite(second['train/actor_loss'])).toBe(true);
+      expect(learner.parameter('actor.0.weight')).not.toEqual(actorBefore);
+      expect(learner.steps).toBe(2);
+      expect(learner.getState().counters).toEqual({ updates: 2, actorUpdates: 1 });
+    } finally {
+      await learner.close();
+    }
+  });
+});
+
+const config: Td3GraphConfig = {
+  observationSize: 3,
+  actionSize: 2,
+  hidden: [8, 8],
+  gamma: 0.95,
+  tau: 0.05,
+  targetNoiseClip: 0.5,
+};
+const STEP = 3;
+const LR = 1e-3;
+
+/** Random values for every input (second moments positive), `not_done` 0 on row 2, Adam at step 3. */
+function td3Feeds(graph: UpdateGraph, rng: Rng): Feeds {
+  const feeds = randomFeeds(graph, (name) =>
+    name.startsWith('v.') ? rng.uniform(1e-4, 4e-4) : rng.uniform(-0.6, 0.6),
+  );
+  if (feeds.not_done) feeds.not_done = Float64Array.from({ length: BATCH }, (_, i) => (i === 2 ? 0 : 1));
+  return { ...feeds, ...adamScalarFeeds('', STEP, LR) };
+}
+
+const clip = (x: number, c: number) => Math.min(c, Math.max(-c, x));
+
+/** TD3's critic loss, computed plainly. */
+function criticLoss(f: Feeds): number {
+  const { observationSize: o, actionSize: a, gamma, targetNoiseClip } = config;
+  const nextObs = rows(f.next_obs!, o);
+  const noise = rows(f.noise!, a);
+  const nextAction = net(f, 'actor_target', actorSizes(config), nextObs, 'tanh').map((act, r) =>
+    act.map((v, j) => clip(v + clip(noise[r]![j]!, targetNoiseClip), 1)),
+  );
+  const nextInput = nextObs.map((s, r) => [...s, ...nextAction[r]!]);
+  const t1 = net(f, 'q1_target', criticSizes(config), nextInput);
+  const t2 = net(f, 'q2_target', criticSizes(config), nextInput);
+  const input = rows(f.obs!, o).map((s, r) => [...s, ...rows(f.action!, a)[r]!]);
+  const q1 = net(f, 'q1', criticSizes(config), input);
+  const q2 = net(f, 'q2', criticSizes(config), input);
+  let loss = 0;
+  for (let r = 0; r < BATCH; r++) {
+    const y = f.reward![r]! + gamma * f.not_done![r]! * Math.min(t1[r]![0]!, t2[r]![0]!);
+    loss += (q1[r]![0]! - y) ** 2 + (q2[r]![0]! - y) ** 2;
+  }
+  return loss / BATCH;
+}
+
+/** Q1(s, π(s)) per row, and π(s), computed plainly. */
+function policyQ(f: Feeds): { action: number[][]; q: number[][] } {
+  const obs = rows(f.obs!, config.observationSize);
+  const action = net(f, 'actor', actorSizes(config), obs, 'tanh');
+  const q = net(
+    f,
+    'q1',
+    criticSizes(config),
+    obs.map((s, r) => [...s, ...action[r]!]),
+  );
+  return { action, q };
+}
+
+/** TD3's actor loss, −mean Q1(s, π(s)), computed plainly. */
+function actorLoss(f: Feeds): number {
+  return -policyQ(f).q.reduce((sum, v) => sum + v[0]!, 0) / BATCH;
+}
+
+/** The expected Adam update of `params` from finite-difference gradients of a plain loss. */
+function expectAdamStep(
+  f: Feeds,
+  out: Record<string, Float32Array>,
+  params: string[],
+  loss: (f: Feeds) => number,
+): void {
+  let worst = 0;
+  for (const name of params) {
+    const expected = adamReference(f, name, finiteDifference(f, name, loss), STEP, LR);
+    for (let i = 0; i < expected.param.length; i++) {
+      // Compare the step taken, relative to the learning rate.
+      worst = Math.max(worst, Math.abs(out[`new.${name}`]![i]! - expected.param[i]!) / LR);
+      expect(out[`new.m.${name}`]![i]!).toBeCloseTo(expected.m[i]!, 4);
+    }
+  }
+  expect(worst).toBeLessThan(0.02);
+}
+
+const actorParams = () => networkShapes('actor', actorSizes(config)).map((s) => s.name);
+
+describe('TD3 update graphs', () => {
+  it('make the critic step of a plain TD3 on fixed inputs (targets, clipped double Q, Adam)', async () => {
+    const graph = buildCriticUpdate(config);
+    const feeds = td3Feeds(graph, Rng.fromSeed(21));
+    const out = await runGraph(graph, feeds);
+    expect(out.loss![0]).toBeCloseTo(criticLoss(feeds), 4);
+    const params = [
+      ...networkShapes('q1', criticSizes(config)),
+      ...networkShapes('q2', criticSizes(config)),
+    ].map((s) => s.name);
+    expectAdamStep(feeds, out, params, criticLoss);
+  });
+
+  it('make the actor step of a plain TD3, and the soft target updates', async () => {
+    const graph = buildActorUpdate(config);
+    const feeds = td3Feeds(graph, Rng.fromSeed(22));
+    const out = await runGraph(graph, feeds);
+    expect(out.actor_loss![0]).toBeCloseTo(actorLoss(feeds), 4);
+    expectAdamStep(feeds, out, actorParams(), actorLoss);
+    for (const { name } of networkShapes('q2', criticSizes(config))) {
+      const target = `q2_target${name.slice(2)}`;
+      const expected = feeds[target]!.map((t, i) => config.tau * feeds[name]![i]! + (1 - config.tau) * t);
+      for (const [i, e] of expected.entries()) expect(out[`new.${target}`]![i]!).toBeCloseTo(e, 6);
+    }
+    for (const name of actorParams()) {
+      const target = `actor_target${name.slice(5)}`;
+      const newActor = out[`new.${name}`]!;
+      for (const [i, t] of feeds[target]!.entries()) {
+        expect(out[`new.${target}`]![i]!).toBeCloseTo(config.tau * newActor[i]! + (1 - config.tau) * t, 6);
+      }
+    }
+  });
+
+  it('make in one graph what the critic step then the actor step make', async () => {
+    const fused = buildCriticActorUpdate(config);
+    const feeds = { ...td3Feeds(fused, Rng.fromSeed(23)), ...adamScalarFeeds('actor_', STEP - 1, LR) };
+    const out = await runGraph(fused, feeds);
+    const critic = await runGraph(buildCriticUpdate(config), feeds);
+    // The actor step sees the critics the critic step produced, and its own Adam step count.
+    const afterCritic: Feeds = { ...feeds, lr_t: feeds.actor_lr_t!, eps_hat: feeds.actor_eps_hat! };
+    for (const [name, values] of Object.entries(critic)) {
+      if (name.startsWith('new.')) afterCritic[name.slice(4)] = Float64Array.from(values);
+    }
+    const actor = await runGraph(buildActorUpdate(config), afterCritic);
+    const expected = { ...critic, ...actor };
+    expect(Object.keys(out).sort()).toEqual(Object.keys(expected).sort());
+    for (const name of Object.keys(out).filter((n) => n !== 'new_sum')) {
+      const want = expected[name]!;
+      expect(out[name]!.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) expect(out[name]![i]!).toBeCloseTo(want[i]!, 6);
+    }
+    const sum = Object.entries(out)
+      .filter(([name]) => name.startsWith('new.'))
+      .reduce((total, [, values]) => total + values.reduce((a, b) => a + b, 0), 0);
+    expect(out.new_sum![0]!).toBeCloseTo(sum, 2);
+  });
+
+  const imitationFeeds = (graph: UpdateGraph, filterOn: number): Feeds => ({
+    ...td3Feeds(graph, Rng.fromSeed(28)),
+    has_prior: Float64Array.of(1, 1, 0, 1, 1),
+    imitation_weight: Float64Array.of(2.5),
+    q_filter_on: Float64Array.of(filterOn),
+  });
+
+  const imitationLoss = (f: Feeds) => {
+    const { action, q: policyQValues } = policyQ(f);
+    const obs = rows(f.obs!, config.observationSize);
+    const prior = rows(f.prior_action!, config.actionSize);
+    const priorQ = net(
+      f,
+      'q1',
+      criticSizes(config),
+      obs.map((s, r) => [...s, ...prior[r]!]),
+    );
+    let weighted = 0;
+    let count = 0;
+    for (let r = 0; r < BATCH; r++) {
+      const passes = f.q_filter_on![0] === 0 || priorQ[r]![0]! > policyQValues[r]![0]!;
+      const mask = f.has_prior![r]! * (passes ? 1 : 0);
+      weighted += mask * action[r]!.reduce((sum, v, j) => sum + (v - prior[r]![j]!) ** 2, 0);
+      count += mask;
+    }
+    return actorLoss(f) + f.imitation_weight![0]! * (weighted / (count + 1e-6));
+  };
+
+  it('add RLingua’s imitation term, gated by the Q-filter, to the actor step', async () => {
+    const graph = buildActorUpdate({ ...config, imitation: true, qFilter: true });
+    const feeds = imitationFeeds(graph, 1);
+    const out = await runGraph(graph, feeds);
+    expect(out.actor_loss![0]).toBeCloseTo(imitationLoss(feeds), 4);
+    expect(out.imitation_fraction![0]).toBeGreaterThan(0); // some rows pass the filter…
+    expect(out.imitation_fraction![0]).toBeLessThan(0.79); // …row 2 has no prior action, and the filter drops some
+    expectAdamStep(feeds, out, actorParams(), imitationLoss);
+  });
+
+  it('let every labelled row imitate while the Q-filter is switched off (q_filter_on = 0)', async () => {
+    const graph = buildActorUpdate({ ...config, imitation: true, qFilter: true });
+    const feeds = imitationFeeds(graph, 0);
+    const out = await runGraph(graph, feeds);
+    expect(out.actor_loss![0]).toBeCloseTo(imitationLoss(feeds), 4);
+    expect(out.imitation_fraction![0]).toBeCloseTo(0.8, 6); // 4 of the 5 rows have a label
+    expectAdamStep(feeds, out, actorParams(), imitationLoss);
+  });
+
+  it('divide the actor’s Q term by the batch’s mean |Q| with normalizeQ (TD3+BC), with no gradient through the divisor', async () => {
+    const graph = buildActorUpdate({ ...config, normalizeQ: true });
+    const feeds = td3Feeds(graph, Rng.fromSeed(29));
+    const scale = policyQ(feeds).q.reduce((sum, v) => sum + Math.abs(v[0]!), 0) / BATCH + 1e-6;
+    const out = await runGraph(graph, feeds);
+    expect(out.actor_loss![0]).toBeCloseTo(actorLoss(feeds) / scale, 4);
+    // The divisor is a constant for the gradient: finite differences of loss / (fixed scale).
+    expectAdamStep(feeds, out, actorParams(), (f) => actorLoss(f) / scale);
+  });
+});
