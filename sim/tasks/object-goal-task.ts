@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Rng } from '../../src/core/rng.js';
 import { FREE_OBJECT_FIELDS, FreeObject, GoalMarker } from './free-object.js';
 import { distance3, type Task, type TaskCommonConfig, type TaskContext, type VectorField } from './task.js';
@@ -5,6 +6,39 @@ import { distance3, type Task, type TaskCommonConfig, type TaskContext, type Vec
 const GOAL_FIELDS: readonly VectorField[] = [
   { name: 'goalPosition', size: 3, unit: 'm', description: 'object centre (x, y, z), task frame' },
 ];
+
+/** Config fields every object-goal task has; `objectSizeM` is the cube's edge or the puck's diameter. */
+export function objectGoalConfigFields(defaults: { objectSizeM: number }) {
+  return {
+    /** Size of the object (m); panda-gym: a 0.04 m cube, a 0.06 m puck. */
+    objectSizeM: z.number().positive().max(0.5).default(defaults.objectSizeM),
+    /** Object mass (kg); panda-gym: 1. */
+    objectMassKg: z.number().positive().max(100).default(1),
+    /** Object start x, y ∈ ±objectXyRangeM/2 (panda-gym: 0.3). */
+    objectXyRangeM: z.number().min(0).max(2).default(0.3),
+    /** Goal x, y ∈ ±goalXyRangeM/2 (panda-gym: 0.3). */
+    goalXyRangeM: z.number().min(0).max(2).default(0.3),
+    rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({ goalDistance: -1 }),
+  };
+}
+
+/**
+ * Writes a position on the table into `out`: x, y uniform in ±rangeM/2 (x shifted by `xOffsetM`
+ * where given), at height `z`: how panda-gym places objects and goals.
+ */
+export function sampleOnTable(
+  rng: Rng,
+  out: Float64Array,
+  rangeM: number,
+  z: number,
+  xOffsetM?: number,
+): void {
+  const r = rangeM / 2;
+  const x = rng.uniform(-r, r);
+  out[0] = xOffsetM === undefined ? x : xOffsetM + x;
+  out[1] = rng.uniform(-r, r);
+  out[2] = z;
+}
 
 /** What distinguishes Push, Slide and PickAndPlace: the object, where things start, the gripper. */
 export interface ObjectGoalSpec {

@@ -1,18 +1,14 @@
 import { z } from 'zod';
-import { ObjectGoalTask } from './object-goal-task.js';
+import { ObjectGoalTask, objectGoalConfigFields, sampleOnTable } from './object-goal-task.js';
 import { cubeXml } from './push.js';
 import { TaskCommonSchema, type TaskDefinition } from './task.js';
 
 const PickAndPlaceSchema = TaskCommonSchema.extend({
-  objectSizeM: z.number().positive().max(0.5).default(0.04),
-  objectMassKg: z.number().positive().max(100).default(1),
-  objectXyRangeM: z.number().min(0).max(2).default(0.3),
-  goalXyRangeM: z.number().min(0).max(2).default(0.3),
+  ...objectGoalConfigFields({ objectSizeM: 0.04 }),
   /** Goal height above the table ∈ [0, goalZRangeM] (panda-gym: 0.2)… */
   goalZRangeM: z.number().min(0).max(2).default(0.2),
   /** …except with this probability, when the goal is on the table (panda-gym: 0.3). */
   goalOnTableProbability: z.number().min(0).max(1).default(0.3),
-  rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({ goalDistance: -1 }),
 }).strict();
 
 /** Pick up a cube and place it at a goal, often in the air (panda-gym PandaPickAndPlace). */
@@ -26,16 +22,9 @@ export const pickAndPlaceTask: TaskDefinition<typeof PickAndPlaceSchema> = {
       name: 'pick-and-place',
       usesGripper: true,
       objectXml: () => cubeXml(half, config.objectMassKg),
-      sampleObject: (rng, out) => {
-        const r = config.objectXyRangeM / 2;
-        out[0] = rng.uniform(-r, r);
-        out[1] = rng.uniform(-r, r);
-        out[2] = half;
-      },
+      sampleObject: (rng, out) => sampleOnTable(rng, out, config.objectXyRangeM, half),
       sampleGoal: (rng, out) => {
-        const r = config.goalXyRangeM / 2;
-        out[0] = rng.uniform(-r, r);
-        out[1] = rng.uniform(-r, r);
+        sampleOnTable(rng, out, config.goalXyRangeM, half);
         const height = rng.uniform(0, config.goalZRangeM);
         out[2] = half + (rng.next() < config.goalOnTableProbability ? 0 : height);
       },

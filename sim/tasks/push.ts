@@ -1,18 +1,7 @@
-import { z } from 'zod';
-import { ObjectGoalTask } from './object-goal-task.js';
+import { ObjectGoalTask, objectGoalConfigFields, sampleOnTable } from './object-goal-task.js';
 import { f, TaskCommonSchema, type TaskDefinition } from './task.js';
 
-const PushSchema = TaskCommonSchema.extend({
-  /** Edge of the cube (m); panda-gym: 0.04. */
-  objectSizeM: z.number().positive().max(0.5).default(0.04),
-  /** Cube mass (kg); panda-gym: 1. */
-  objectMassKg: z.number().positive().max(100).default(1),
-  /** Object start x, y ∈ ±objectXyRangeM/2 (panda-gym: 0.3). */
-  objectXyRangeM: z.number().min(0).max(2).default(0.3),
-  /** Goal x, y ∈ ±goalXyRangeM/2, on the table (panda-gym: 0.3). */
-  goalXyRangeM: z.number().min(0).max(2).default(0.3),
-  rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({ goalDistance: -1 }),
-}).strict();
+const PushSchema = TaskCommonSchema.extend(objectGoalConfigFields({ objectSizeM: 0.04 })).strict();
 
 /** Push a cube across the table to a goal, gripper closed (panda-gym PandaPush). */
 export const pushTask: TaskDefinition<typeof PushSchema> = {
@@ -25,18 +14,8 @@ export const pushTask: TaskDefinition<typeof PushSchema> = {
       name: 'push',
       usesGripper: false,
       objectXml: () => cubeXml(half, config.objectMassKg),
-      sampleObject: (rng, out) => {
-        const r = config.objectXyRangeM / 2;
-        out[0] = rng.uniform(-r, r);
-        out[1] = rng.uniform(-r, r);
-        out[2] = half;
-      },
-      sampleGoal: (rng, out) => {
-        const r = config.goalXyRangeM / 2;
-        out[0] = rng.uniform(-r, r);
-        out[1] = rng.uniform(-r, r);
-        out[2] = half;
-      },
+      sampleObject: (rng, out) => sampleOnTable(rng, out, config.objectXyRangeM, half),
+      sampleGoal: (rng, out) => sampleOnTable(rng, out, config.goalXyRangeM, half),
     });
   },
 };

@@ -1,18 +1,14 @@
 import { z } from 'zod';
-import { ObjectGoalTask } from './object-goal-task.js';
+import { ObjectGoalTask, objectGoalConfigFields, sampleOnTable } from './object-goal-task.js';
 import { f, TaskCommonSchema, type TaskDefinition, tableSchema } from './task.js';
 
 const SlideSchema = TaskCommonSchema.extend({
-  /** Puck diameter (m); panda-gym: 0.06, height half of it. */
-  objectSizeM: z.number().positive().max(0.5).default(0.06),
-  objectMassKg: z.number().positive().max(100).default(1),
+  /** objectSizeM: the puck's diameter (panda-gym: 0.06), its height half of it. */
+  ...objectGoalConfigFields({ objectSizeM: 0.06 }),
   /** Sliding friction of the puck against the table (panda-gym: 0.04). */
   objectFriction: z.number().positive().max(10).default(0.04),
-  objectXyRangeM: z.number().min(0).max(2).default(0.3),
-  goalXyRangeM: z.number().min(0).max(2).default(0.3),
   /** Goals lie this far beyond the task origin in x, out of the arm's reach (panda-gym: 0.4). */
   goalXOffsetM: z.number().min(-2).max(2).default(0.4),
-  rewardScales: z.record(z.string(), z.number().min(-1000).max(1000)).default({ goalDistance: -1 }),
   /** panda-gym's Slide table is longer: 1.4 m, centred 0.1 m behind the origin. */
   table: tableSchema({ lengthM: 1.4, xOffsetM: -0.1 }),
 }).strict();
@@ -36,18 +32,8 @@ export const slideTask: TaskDefinition<typeof SlideSchema> = {
     <body name="target" mocap="true" pos="0 0 ${f(halfHeight)}">
       <geom type="cylinder" size="${f(radius)} ${f(halfHeight)}" contype="0" conaffinity="0" rgba="0.1 0.9 0.1 0.3"/>
     </body>`,
-      sampleObject: (rng, out) => {
-        const r = config.objectXyRangeM / 2;
-        out[0] = rng.uniform(-r, r);
-        out[1] = rng.uniform(-r, r);
-        out[2] = halfHeight;
-      },
-      sampleGoal: (rng, out) => {
-        const r = config.goalXyRangeM / 2;
-        out[0] = config.goalXOffsetM + rng.uniform(-r, r);
-        out[1] = rng.uniform(-r, r);
-        out[2] = halfHeight;
-      },
+      sampleObject: (rng, out) => sampleOnTable(rng, out, config.objectXyRangeM, halfHeight),
+      sampleGoal: (rng, out) => sampleOnTable(rng, out, config.goalXyRangeM, halfHeight, config.goalXOffsetM),
     });
   },
 };
