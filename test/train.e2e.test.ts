@@ -187,6 +187,28 @@ describe('armprior train / eval / export', () => {
     expect(metrics(run)).toEqual(metrics(onlyRun(join(ws, 'whole'))));
   }, 300_000); // three training runs: room for a loaded machine
 
+  it('says at the start when the budget leaves no room for an update (the preset with too few --steps)', async () => {
+    const ws = workspace();
+    const run = await runCli([
+      'train',
+      '--task',
+      'reach',
+      '--algo',
+      'rlingua',
+      '--steps',
+      '100',
+      '--runs',
+      join(ws, 'runs'),
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      'armprior: the 200 prior episodes collected first (rlingua.precollectEpisodes, up to 10000 env steps) take the whole budget of 100 steps: no update will be made',
+    );
+    const trainRecords = metrics(onlyRun(join(ws, 'runs'))).filter((r) => r.kind === 'train');
+    expect(trainRecords.length).toBeGreaterThan(0);
+    expect(trainRecords.map((r) => r['train/gradient_steps'])).toEqual(trainRecords.map(() => 0));
+  });
+
   it('refuses bad input with one clear message each, and touches no saved run', async () => {
     const ws = workspace();
     writeFileSync(join(ws, 'bad.yaml'), 'totalSteps: -5\nbatchsize: 3\ntd3: { gamma: 2 }\n');

@@ -1,5 +1,6 @@
 import { BadInputError } from '../../core/errors.js';
 import { PriorArbitration } from '../prior-arbitration.js';
+import { budgetNotice } from './budget-notice.js';
 import { checkpointIfDue } from './checkpointing.js';
 import { Collector } from './collector.js';
 import { EvaluationSchedule } from './evaluation-schedule.js';
@@ -36,6 +37,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 async function trainRun(run: TrainingRun, options: TrainOptions): Promise<TrainResult> {
   const { config } = options;
   const { state, average, learner } = run.parts;
+  const noRoom = budgetNotice(config, run.maxEpisodeSteps);
+  if (noRoom) options.onNotice?.(noRoom);
   const updates = new UpdateLoop(run, config, options.onNotice);
   const collector = new Collector(run, config, priorArbitration(run, options), (envSteps) =>
     updates.payFor(envSteps),

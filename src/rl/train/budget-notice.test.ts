@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { budgetNotice } from './budget-notice.js';
+import { resolveTrainConfig } from './train-config.js';
+
+describe('budgetNotice', () => {
+  it("says so when the preset's prior episodes take the whole budget (rlingua, --steps 10000)", () => {
+    const config = resolveTrainConfig('rlingua', 'test', { totalSteps: 10_000 });
+    expect(budgetNotice(config, 50)).toMatch(
+      /^the 200 prior episodes collected first \(rlingua\.precollectEpisodes, up to 10000 env steps\) take the whole budget of 10000 steps: no update will be made/,
+    );
+    expect(budgetNotice(resolveTrainConfig('rlingua', 'test', { totalSteps: 10_050 }), 50)).toBeUndefined();
+  });
+
+  it('says so when learning would start only after the budget (td3, learningStarts ≥ steps)', () => {
+    expect(budgetNotice(resolveTrainConfig('td3', 'test', { totalSteps: 1000 }), 50)).toMatch(
+      /^learningStarts \(1000\) is not below the budget of 1000 steps/,
+    );
+    expect(budgetNotice(resolveTrainConfig('td3', 'test', { totalSteps: 1001 }), 50)).toBeUndefined();
+  });
+});
