@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { listSceneReplays, readSceneReplay } from '../src/episodes/scene/scene-replay-files.js';
 import { cliBin, runCli } from './support/run-cli.js';
 
@@ -187,8 +188,32 @@ describe('armprior train / eval / export', () => {
     expect(metrics(run)).toEqual(metrics(onlyRun(join(ws, 'whole'))));
   }, 300_000); // three training runs: room for a loaded machine
 
-  it('says at the start when the budget leaves no room for an update (the preset with too few --steps)', async () => {
+  it('lays the rlingua preset out over a small --steps, so that it learns (issue #19)', async () => {
     const ws = workspace();
+    const runs = join(ws, 'runs');
+    const run = await runCli([
+      'train',
+      '--task',
+      'reach',
+      '--algo',
+      'rlingua',
+      '--steps',
+      '1000',
+      '--runs',
+      runs,
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).not.toContain('no update will be made');
+    const config = parse(readFileSync(join(onlyRun(runs), 'config.yaml'), 'utf8'));
+    // 90k's 200 prior episodes and 10,000 offline updates, shrunk by 1000 / 90000.
+    expect(config.rlingua).toMatchObject({ precollectEpisodes: 2, pretrainUpdates: 111 });
+    const trainRecords = metrics(onlyRun(runs)).filter((r) => r.kind === 'train');
+    expect(trainRecords.at(-1)?.['train/gradient_steps']).toBeGreaterThan(111);
+  });
+
+  it('says at the start when the budget leaves no room for an update (a config that asks too much)', async () => {
+    const ws = workspace();
+    writeFileSync(join(ws, 'many-demos.yaml'), 'rlingua: { precollectEpisodes: 200 }\n');
     const run = await runCli([
       'train',
       '--task',
@@ -197,6 +222,8 @@ describe('armprior train / eval / export', () => {
       'rlingua',
       '--steps',
       '100',
+      '--config',
+      join(ws, 'many-demos.yaml'),
       '--runs',
       join(ws, 'runs'),
     ]);

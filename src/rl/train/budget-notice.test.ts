@@ -3,12 +3,13 @@ import { budgetNotice } from './budget-notice.js';
 import { resolveTrainConfig } from './train-config.js';
 
 describe('budgetNotice', () => {
-  it("says so when the preset's prior episodes take the whole budget (rlingua, --steps 10000)", () => {
-    const config = resolveTrainConfig('rlingua', 'test', { totalSteps: 10_000 });
-    expect(budgetNotice(config, 50)).toMatch(
+  it('says so when the prior episodes collected first take the whole budget', () => {
+    const mine = { totalSteps: 10_000, rlingua: { precollectEpisodes: 200 } };
+    expect(budgetNotice(resolveTrainConfig('rlingua', 'test', mine), 50)).toMatch(
       /^the 200 prior episodes collected first \(rlingua\.precollectEpisodes, up to 10000 env steps\) take the whole budget of 10000 steps: no update will be made/,
     );
-    expect(budgetNotice(resolveTrainConfig('rlingua', 'test', { totalSteps: 10_050 }), 50)).toBeUndefined();
+    const room = { ...mine, totalSteps: 10_050 };
+    expect(budgetNotice(resolveTrainConfig('rlingua', 'test', room), 50)).toBeUndefined();
   });
 
   it('says so when learning would start only after the budget (td3, learningStarts ≥ steps)', () => {

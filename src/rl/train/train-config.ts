@@ -4,6 +4,7 @@ import { SacConfigSchema } from '../learners/sac.js';
 import { Td3ConfigSchema } from '../learners/td3.js';
 import { MAX_ENV_STEPS } from '../off-policy-config.js';
 import { PolicyAveragingSchema } from './policy-average.js';
+import { ALGOS, type Algo, presetFor } from './presets.js';
 
 /**
  * Transitions a replay buffer may hold. Buffers are preallocated: about 450 bytes a transition
@@ -32,7 +33,7 @@ const schedule = (initial: number, final: number, decaySteps: number) =>
 export const TrainConfigSchema = z
   .object({
     /** The preset this run started from (td3, sac or rlingua): a label for run names and plots. */
-    algo: z.enum(['td3', 'sac', 'rlingua']).default('td3'),
+    algo: z.enum(ALGOS).default('td3'),
     /** The gradient-step algorithm. RLingua runs on top of TD3 in the paper. */
     learner: z.enum(['td3', 'sac']).default('td3'),
     /** Environment steps to train for (pre-collection included: they are interaction too). */
@@ -149,62 +150,8 @@ export const TrainConfigSchema = z
   .strict();
 
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
-export type Algo = TrainConfig['algo'];
-export const ALGOS: readonly Algo[] = ['td3', 'sac', 'rlingua'];
-
-/**
- * The preset of each `--algo`: td3 and sac are the plain baselines (HER on); rlingua is TD3 with
- * the three RLingua parts on: prior demonstrations collected first (and an offline start on
- * them), the prior acting for whole episodes with a decaying probability, and the decaying
- * imitation term in the actor loss, Q-filtered late; the evaluated and exported policy is the
- * mean of the late policies.
- */
-export function presetFor(algo: Algo): Record<string, unknown> {
-  if (algo === 'sac') return { algo, learner: 'sac' };
-  if (algo === 'td3') return { algo, learner: 'td3' };
-  return {
-    algo,
-    learner: 'td3',
-    learningStarts: 0,
-    // 90% is held from 24–46k steps on both tasks; the last stretch makes the policy better than
-    // its prior rather than as good (below: the Q-filter from 70k, the mean of the policies from 80k).
-    totalSteps: 90_000,
-    rlingua: {
-      // Enough demonstrations and offline updates for the policy to start near its prior:
-      // behaviour cloning alone of an 80% Push prior (3 × 256, every row labelled) reached 79%
-      // after 10,000 updates on 200 episodes. With RLingua's terms on, 56% at the hand-over and
-      // 70–92% from 30k to 80k steps (2 seeds); with 100 episodes and 3,000 updates, 66–74%.
-      precollectEpisodes: 200,
-      pretrainUpdates: 10_000,
-      priorActionProbability: { initial: 0.5, final: 0, decaySteps: 30_000 },
-      priorActing: 'episode',
-      demoFraction: { initial: 0.5, final: 0.25, decaySteps: 30_000 },
-      // Imitate only where the label is the prior's answer for the goal in the input: on Push,
-      // behaviour cloning of a memoryless prior (80%) reached 54% this way and 37% with the
-      // labels kept on HER-relabelled rows; with the phase-machine bundled prior, 40% and 39%.
-      imitateRelabeled: false,
-    },
-    // Q normalised as in TD3+BC, so the imitation weight keeps its meaning as |Q| grows. The
-    // Q-filter only from 70k: early on the critic is too poor to judge the prior (measured on
-    // Push, from the start it let through 5% of the labelled rows and the policy fell below the
-    // prior); from 70k to 90k it let through a third of them and the Push policies rose from
-    // 86.7% to 90.1% over 600 episodes (the same 20k steps with the weight lowered instead: 88.1%).
-    td3: {
-      normalizeActorQ: true,
-      imitation: {
-        enabled: true,
-        initialWeight: 10,
-        finalWeight: 1,
-        decaySteps: 25_000,
-        qFilter: true,
-        qFilterFromStep: 70_000,
-      },
-    },
-    // The policy moves from one checkpoint to the next (one Push seed: 81.7% at 80k, 89.2% at
-    // 90k); the mean of the late policies is better than either (Push, 3 seeds: 91.2%).
-    policyAveraging: { enabled: true, fromStep: 80_000, everySteps: 1000 },
-  };
-}
+export type { Algo } from './presets.js';
+export { ALGOS };
 
 /** The active learner's hyperparameters. */
 export function learnerConfig(config: TrainConfig): TrainConfig['td3'] | TrainConfig['sac'] {
@@ -252,6 +199,9 @@ export function resolveTrainConfig(
   fromFile: Record<string, unknown> = {},
   fromFlags: Record<string, unknown> = {},
 ): TrainConfig {
-  const merged = deepMerge(deepMerge(presetFor(algo), fromFile), fromFlags);
+  // The preset is laid out over the run's budget, whichever of the two sets it.
+  const budget = fromFlags.totalSteps ?? fromFile.totalSteps;
+  const preset = presetFor(algo, typeof budget === 'number' ? budget : undefined);
+  const merged = deepMerge(deepMerge(preset, fromFile), fromFlags);
   return parseConfig(source, merged, TrainConfigSchema);
 }
