@@ -9,6 +9,7 @@ import type { ReplayBuffer } from './replay-buffer.js';
  */
 export class ReplayBufferSink implements EpisodeSink {
   private readonly builder: EpisodeBuilder;
+  private dropPriorLabels = false;
 
   constructor(
     /** Where the next episodes go (RLingua's precollection fills the demonstration buffer). */
@@ -23,6 +24,16 @@ export class ReplayBufferSink implements EpisodeSink {
 
   begin(): void {
     this.builder.clear();
+    this.dropPriorLabels = false;
+  }
+
+  /**
+   * The prior's answers on the steps it drove in this episode are not kept as imitation labels
+   * (the episode failed: RLingua's filtered demonstrations). Its answers on the policy's steps
+   * stay: there the prior is the expert correcting the policy, whatever the episode's outcome.
+   */
+  dropLabelsOfPriorSteps(): void {
+    this.dropPriorLabels = true;
   }
 
   step(step: Step): void {
@@ -31,7 +42,18 @@ export class ReplayBufferSink implements EpisodeSink {
 
   end(): void {
     const episode = this.builder.take();
+    if (this.dropPriorLabels) withoutPriorStepLabels(episode);
     this.buffer.addEpisode(episode);
     this.afterStore?.(episode);
+  }
+}
+
+/** Clears the label of every step the prior drove (in place). */
+function withoutPriorStepLabels(episode: Episode): void {
+  const a = episode.priorAction.length / Math.max(1, episode.length);
+  for (let t = 0; t < episode.length; t++) {
+    if (episode.priorActed[t] !== 1) continue;
+    episode.hasPriorAction[t] = 0;
+    episode.priorAction.fill(0, t * a, (t + 1) * a);
   }
 }

@@ -129,7 +129,9 @@ export class Collector {
   /** The round's episodes into their buffer, the rolling statistics, the round's metrics. */
   private finishRound(phase: CollectionPhase, round: ArbitrationRound, tally: RoundTally): void {
     const { state } = this.run.parts;
+    const keepFailedLabels = this.config.rlingua.imitateFailedPriorEpisodes;
     this.sinks.forEach((sink, i) => {
+      if (!keepFailedLabels && !tally.successes[i]) sink.dropLabelsOfPriorSteps();
       sink.end();
       state.recentSuccess = [...state.recentSuccess, tally.successes[i]!].slice(-SUCCESS_WINDOW);
       state.recentReturn = [...state.recentReturn, tally.returns[i]!].slice(-SUCCESS_WINDOW);

@@ -137,6 +137,12 @@ export const TrainConfigSchema = z
          * hindsight label (the action did lead to that goal), not what the prior would do.
          */
         imitateRelabeled: z.boolean().default(true),
+        /**
+         * Keep the prior's actions as imitation labels in episodes it drove and failed. Off, only
+         * episodes that end in success teach by imitation (filtered behaviour cloning); every
+         * transition still trains the critic. Its answers on the policy's steps stay labels.
+         */
+        imitateFailedPriorEpisodes: z.boolean().default(true),
         /** Capacity of the demonstration buffer (transitions). */
         demoBufferSize: z.number().int().positive().max(MAX_BUFFER_TRANSITIONS).default(200_000),
       })
