@@ -187,7 +187,11 @@ export function registerTrainCommand(program: Command): void {
 
 function status(p: TrainProgress): string {
   const parts = [
-    p.phase === 'precollect' ? 'collecting prior demos' : `success ${(100 * p.successRate).toFixed(0)}%`,
+    p.pretrain
+      ? `offline start on the prior's episodes: ${p.pretrain.done}/${p.pretrain.total} updates`
+      : p.phase === 'precollect'
+        ? 'collecting prior demos'
+        : `success ${(100 * p.successRate).toFixed(0)}%`,
   ];
   if (p.lastEval) parts.push(`eval ${(100 * p.lastEval.successRate).toFixed(0)}%`);
   if (p.updatesPerSec > 0) parts.push(`${p.updatesPerSec.toFixed(0)} updates/s`);

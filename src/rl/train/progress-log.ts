@@ -36,7 +36,8 @@ export class ProgressLog {
     while (state.nextLog <= state.envSteps) state.nextLog += this.config.logEverySteps;
   }
 
-  report(): void {
+  /** `pretrain`: where RLingua's offline start stands, while it runs. */
+  report(pretrain?: TrainProgress['pretrain']): void {
     const { state } = this.run.parts;
     const { updatesDone, updateSeconds } = this.updates;
     this.onProgress?.({
@@ -46,6 +47,7 @@ export class ProgressLog {
       successRate: mean(state.recentSuccess),
       lastEval: state.lastEval,
       updatesPerSec: updatesDone / Math.max(1e-9, updateSeconds),
+      pretrain,
     });
   }
 }

@@ -36,6 +36,8 @@ export interface TrainProgress {
   successRate: number;
   lastEval: PolicyEvaluation | undefined;
   updatesPerSec: number;
+  /** During RLingua's offline start (no env steps move): its updates done so far, and of how many. */
+  pretrain?: { done: number; total: number } | undefined;
 }
 
 export interface TrainResult {

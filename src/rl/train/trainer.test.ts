@@ -182,6 +182,7 @@ describe('training loop', () => {
         labelPolicySteps: false,
       },
     });
+    const offlineStart: { envSteps: number; done: number; total: number }[] = [];
     const result = await train({
       task: 'reach',
       robot: 'panda',
@@ -189,8 +190,14 @@ describe('training loop', () => {
       config,
       runDir: dir,
       prior: crashingReachPrior,
+      onProgress: (p) => p.pretrain && offlineStart.push({ envSteps: p.envSteps, ...p.pretrain }),
     });
     expect(result.envSteps).toBe(1400);
+    // The offline start is told as it goes, after the 4 demonstrations (200 env steps).
+    expect(offlineStart).toEqual([
+      { envSteps: 200, done: 250, total: 300 },
+      { envSteps: 200, done: 300, total: 300 },
+    ]);
     const train0 = readMetrics(runFiles(dir).metrics).filter((r) => r.kind === 'train');
     // The prior is asked while it may act (4 demonstrations, then rounds starting before step
     // 1000, where its probability reaches 0: 8 rounds × 2 envs); it fails from step 20 on in

@@ -54,7 +54,7 @@ async function trainRun(run: TrainingRun, options: TrainOptions): Promise<TrainR
     policiesAveraged: average.size,
   });
   while (state.envSteps < config.totalSteps) {
-    await updates.pretrainWhenReady();
+    await updates.pretrainWhenReady((done, total) => log.report({ done, total }));
     await collector.collectRound();
     average.observe(state.envSteps, learner);
     log.recordIfDue();

@@ -16,6 +16,9 @@ export class TrainingDivergedError extends ArmpriorError {
   }
 }
 
+/** Offline-start updates between two progress reports. */
+const PRETRAIN_REPORT_EVERY = 250;
+
 /** Consecutive rejected (non-finite) updates after which training stops instead of going on. */
 const MAX_CONSECUTIVE_REJECTED = 20;
 
@@ -48,14 +51,20 @@ export class UpdateLoop {
 
   /**
    * RLingua's offline start (rlingua.pretrainUpdates): updates on the demonstrations alone, once
-   * they are in and before the policy first acts (no env steps).
+   * they are in and before the policy first acts (no env steps). Minutes at the preset's 10,000:
+   * `onProgress` hears of it every {@link PRETRAIN_REPORT_EVERY} updates.
    */
-  async pretrainWhenReady(): Promise<void> {
+  async pretrainWhenReady(onProgress?: (done: number, total: number) => void): Promise<void> {
     const { state, demo } = this.run.parts;
     const { precollectEpisodes, pretrainUpdates } = this.config.rlingua;
     const demosReady = state.precollected >= precollectEpisodes && demo.size > 0;
     if (state.pretrained || !demosReady || pretrainUpdates <= 0) return;
-    await this.runUpdates(pretrainUpdates, true);
+    for (let done = 0; done < pretrainUpdates; ) {
+      const chunk = Math.min(PRETRAIN_REPORT_EVERY, pretrainUpdates - done);
+      await this.runUpdates(chunk, true);
+      done += chunk;
+      onProgress?.(done, pretrainUpdates);
+    }
     state.pretrained = true;
   }
 
