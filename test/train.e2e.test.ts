@@ -213,7 +213,7 @@ describe('armprior train / eval / export', () => {
 
   it('says at the start when the budget leaves no room for an update (a config that asks too much)', async () => {
     const ws = workspace();
-    writeFileSync(join(ws, 'many-demos.yaml'), 'rlingua: { precollectEpisodes: 200 }\n');
+    writeFileSync(join(ws, 'many-demos.yaml'), 'rlingua: { precollectEpisodes: 200, pretrainUpdates: 0 }\n');
     const run = await runCli([
       'train',
       '--task',

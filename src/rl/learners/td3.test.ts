@@ -236,6 +236,20 @@ describe('TD3 update graphs', () => {
     expectAdamStep(feeds, out, actorParams(), imitationLoss);
   });
 
+  it('leave the Q term out with actorQ: false (behaviour cloning): the imitation term alone', async () => {
+    const graph = buildActorUpdate({ ...config, imitation: true, qFilter: true, actorQ: false });
+    const feeds = imitationFeeds(graph, 0);
+    const cloning = (f: Feeds) => imitationLoss(f) - actorLoss(f);
+    const out = await runGraph(graph, feeds);
+    expect(out.actor_loss![0]).toBeCloseTo(cloning(feeds), 4);
+    expectAdamStep(feeds, out, actorParams(), cloning);
+  });
+
+  it('refuse actorQ: false without imitation: the actor would learn nothing', () => {
+    expect(() => Td3ConfigSchema.parse({ actorQ: false })).toThrow(/actorQ/);
+    expect(Td3ConfigSchema.parse({ actorQ: false, imitation: { enabled: true } }).actorQ).toBe(false);
+  });
+
   it('divide the actor’s Q term by the batch’s mean |Q| with normalizeQ (TD3+BC), with no gradient through the divisor', async () => {
     const graph = buildActorUpdate({ ...config, normalizeQ: true });
     const feeds = td3Feeds(graph, Rng.fromSeed(29));

@@ -47,6 +47,11 @@ export const Td3ConfigSchema = z
      * imitation weight then means the same whatever the reward scale and horizon.
      */
     normalizeActorQ: z.boolean().default(false),
+    /**
+     * The −Q term in the actor loss. Off (with `imitation` on) the actor only imitates the prior:
+     * behaviour cloning, the baseline that asks whether RL adds anything; the critics still learn.
+     */
+    actorQ: z.boolean().default(true),
     /** Std of the Gaussian exploration noise added to the policy's actions (SB3's NormalActionNoise sigma). */
     actionNoise: z.number().min(0).max(10).default(0.1),
     /**
@@ -55,7 +60,12 @@ export const Td3ConfigSchema = z
      */
     imitation: ImitationConfigSchema,
   })
-  .strict();
+  .strict()
+  .refine((c) => c.actorQ || c.imitation.enabled, {
+    message:
+      'actorQ: false leaves the actor nothing to learn from; switch imitation on (behaviour cloning) or actorQ back on',
+    path: ['actorQ'],
+  });
 
 export type Td3Config = z.output<typeof Td3ConfigSchema>;
 
@@ -78,6 +88,8 @@ export interface Td3GraphConfig extends NetworkSizes {
   qFilter?: boolean;
   /** Divide the actor's −Q term by the batch's mean |Q| (TD3+BC's normalisation). */
   normalizeQ?: boolean;
+  /** The actor's −Q term (default on); off with `imitation`: behaviour cloning. */
+  actorQ?: boolean;
   adam?: Omit<AdamConfig, 'learningRate'>;
 }
 
@@ -145,6 +157,8 @@ function actorLoss(
     qFilter: c.qFilter === true,
     policyQ: () => policyQ,
   });
+  // Behaviour cloning: the imitation term alone (Q1 is then only evaluated for the Q-filter).
+  if (c.actorQ === false) return { loss: term.weighted, outputs: term.outputs };
   return { loss: g.add(loss, term.weighted), outputs: term.outputs };
 }
 
@@ -274,6 +288,7 @@ export class Td3Learner implements Learner {
       imitation: config.imitation.enabled,
       qFilter: config.imitation.qFilter,
       normalizeQ: config.normalizeActorQ,
+      actorQ: config.actorQ,
     };
     const core = await ActorCriticCore.create({
       algorithm: 'td3',

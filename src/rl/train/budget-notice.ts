@@ -11,11 +11,15 @@ export function budgetNotice(config: TrainConfig, episodeSteps: number): string 
   const { precollectEpisodes, pretrainUpdates } = config.rlingua;
   const precollectSteps = precollectEpisodes * episodeSteps;
   if (precollectEpisodes > 0 && precollectSteps >= totalSteps) {
-    return (
+    const head =
       `the ${precollectEpisodes} prior episodes collected first (rlingua.precollectEpisodes, up to ` +
-      `${precollectSteps} env steps) take the whole budget of ${totalSteps} steps: no update will be ` +
-      `made and the policy stays untrained; give more --steps, or fewer precollectEpisodes with --config`
-    );
+      `${precollectSteps} env steps) take the whole budget of ${totalSteps} steps`;
+    const fix = 'give more --steps, or fewer precollectEpisodes with --config';
+    if (pretrainUpdates === 0)
+      return `${head}: no update will be made and the policy stays untrained; ${fix}`;
+    // Behaviour cloning (the bc preset) is meant to learn from them alone: nothing to say.
+    if (config.learner === 'td3' && !config.td3.actorQ) return undefined;
+    return `${head}: the policy learns only offline from them (${pretrainUpdates} updates) and never acts in training; ${fix}`;
   }
   const pretrains = precollectEpisodes > 0 && pretrainUpdates > 0;
   if (!pretrains && learningStarts >= totalSteps) {

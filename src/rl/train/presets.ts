@@ -1,5 +1,5 @@
-/** The `--algo` presets: the plain baselines and RLingua. */
-export const ALGOS = ['td3', 'sac', 'rlingua'] as const;
+/** The `--algo` presets: the plain baselines, behaviour cloning of the prior, and RLingua. */
+export const ALGOS = ['td3', 'sac', 'bc', 'rlingua'] as const;
 export type Algo = (typeof ALGOS)[number];
 
 /** The budget the rlingua preset's numbers were measured at (Push and pick-and-place, issue #4). */
@@ -18,7 +18,38 @@ export const RLINGUA_PRESET_STEPS = 90_000;
 export function presetFor(algo: Algo, totalSteps?: number): Record<string, unknown> {
   if (algo === 'sac') return { algo, learner: 'sac' };
   if (algo === 'td3') return { algo, learner: 'td3' };
+  if (algo === 'bc') return behaviourCloningPreset(totalSteps ?? RLINGUA_PRESET_STEPS);
   return rlinguaPreset(totalSteps ?? RLINGUA_PRESET_STEPS);
+}
+
+/**
+ * Behaviour cloning of the prior, the baseline that asks whether RL adds anything over imitation:
+ * the whole budget goes to the prior's episodes (many more than RLingua's 200), then as many
+ * offline updates as env steps (RL's update-to-data ratio of 1), the actor imitating alone.
+ * Only the episodes the prior solved are imitated (filtered behaviour cloning, the stronger
+ * baseline); HER is off, since a relabelled goal is not the one the prior answered.
+ */
+function behaviourCloningPreset(totalSteps: number): Record<string, unknown> {
+  return {
+    algo: 'bc',
+    learner: 'td3',
+    learningStarts: 0,
+    totalSteps,
+    her: { enabled: false },
+    rlingua: {
+      // Episodes until the budget is spent; collection then ends and the updates follow.
+      precollectEpisodes: 100_000,
+      pretrainUpdates: totalSteps,
+      demoBufferSize: Math.min(2_000_000, Math.max(1, totalSteps)),
+      demoFraction: { initial: 1, final: 1 },
+      imitateFailedPriorEpisodes: false,
+      labelPolicySteps: false,
+    },
+    td3: {
+      actorQ: false,
+      imitation: { enabled: true, initialWeight: 1, finalWeight: 1, qFilter: false },
+    },
+  };
 }
 
 /**

@@ -211,6 +211,38 @@ describe('training loop', () => {
     expect(train0.at(-1)!['train/demo_fraction']).toBeGreaterThan(0);
   });
 
+  it("BC: spends the budget on the prior's episodes, then clones the ones it solved, offline", async () => {
+    const dir = runDir();
+    const towardsGoal: ResolvedPrior = {
+      task: 'reach',
+      version: 1,
+      label: 'reach, closed loop',
+      code: 'export function act(obs) { return towards(obs.eePosition, obs.desiredGoal); }',
+    };
+    const config = resolveTrainConfig('bc', 'test', {
+      totalSteps: 1500,
+      logEverySteps: 500,
+      evaluation: { everySteps: 0, episodes: 10 },
+      td3: { hidden: [32, 32], batchSize: 64 },
+    });
+    const result = await train({
+      task: 'reach',
+      robot: 'panda',
+      seed: 0,
+      config,
+      runDir: dir,
+      prior: towardsGoal,
+    });
+    expect(result.envSteps).toBe(1500);
+    const records = readMetrics(runFiles(dir).metrics);
+    const trainRecords = records.filter((r) => r.kind === 'train');
+    // The prior drove every episode; the 1,500 updates came after the last of them.
+    expect(trainRecords.map((r) => r['rollout/prior_acted_fraction'])).toEqual([1, 1, 1]);
+    expect(trainRecords.map((r) => r['train/gradient_steps'])).toEqual([0, 0, 1500]);
+    expect(records.filter((r) => r.kind === 'eval').map((r) => r.step)).toEqual([1500]);
+    expect(result.lastEvaluation!.successRate).toBeGreaterThanOrEqual(0.9);
+  });
+
   it('labelPolicySteps auto: labels the policy’s steps with a memoryless prior’s answers, not with a phase machine’s', async () => {
     const memoryless: ResolvedPrior = {
       task: 'reach',

@@ -53,9 +53,13 @@ async function trainRun(run: TrainingRun, options: TrainOptions): Promise<TrainR
     resumedFrom: run.resumedFrom,
     policiesAveraged: average.size,
   });
+  const pretrain = () => updates.pretrainWhenReady((done, total) => log.report({ done, total }));
   while (state.envSteps < config.totalSteps) {
-    await updates.pretrainWhenReady((done, total) => log.report({ done, total }));
+    // Before a round for demonstrations loaded with --demos; after one for those it collected, so
+    // that the round's evaluation and checkpoint see the policy that starts from them.
+    await pretrain();
     await collector.collectRound();
+    await pretrain();
     average.observe(state.envSteps, learner);
     log.recordIfDue();
     const finished = state.envSteps >= config.totalSteps;

@@ -51,13 +51,15 @@ export class UpdateLoop {
 
   /**
    * RLingua's offline start (rlingua.pretrainUpdates): updates on the demonstrations alone, once
-   * they are in and before the policy first acts (no env steps). Minutes at the preset's 10,000:
+   * they are in (or the budget has ended their collection: behaviour cloning spends it all on
+   * them) and before the policy first acts (no env steps). Minutes at the preset's 10,000:
    * `onProgress` hears of it every {@link PRETRAIN_REPORT_EVERY} updates.
    */
   async pretrainWhenReady(onProgress?: (done: number, total: number) => void): Promise<void> {
     const { state, demo } = this.run.parts;
     const { precollectEpisodes, pretrainUpdates } = this.config.rlingua;
-    const demosReady = state.precollected >= precollectEpisodes && demo.size > 0;
+    const collected = state.precollected >= precollectEpisodes || state.envSteps >= this.config.totalSteps;
+    const demosReady = collected && demo.size > 0;
     if (state.pretrained || !demosReady || pretrainUpdates <= 0) return;
     for (let done = 0; done < pretrainUpdates; ) {
       const chunk = Math.min(PRETRAIN_REPORT_EVERY, pretrainUpdates - done);
