@@ -348,39 +348,57 @@ describe('armprior train / eval / export', () => {
     expect(existsSync(join(ws, 'runs3'))).toBe(false); // a refused run leaves no folder behind
   });
 
-  it('runs an experiment: prior, TD3 and RLingua over 2 seeds, a markdown table and an SVG of the curves', async () => {
+  it('runs an experiment: the prior, BC, TD3 at 3× the budget, RLingua and an ablation; held-out scores paired against the prior', async () => {
     const ws = workspace();
     const out = join(ws, 'experiment');
+    const runs = join(ws, 'runs');
     const run = await runCli([
       'experiment',
       '--tasks',
       'reach',
       '--algos',
-      'prior,td3,rlingua',
+      'prior,bc,td3,rlingua,rlingua-no-imitation',
       '--seeds',
-      '2',
+      '1',
       '--steps',
-      '1000',
+      '600',
+      '--held-out',
+      '20',
       '--config',
       join(ws, 'small.yaml'),
       '--out',
       out,
       '--runs',
-      join(ws, 'runs'),
+      runs,
       '--priors',
       join(ws, 'priors'),
     ]);
     expect(run.code).toBe(0);
     const table = readFileSync(join(out, 'results.md'), 'utf8');
-    expect(table).toMatch(/\| reach \| prior \| \d+% \|/);
-    expect(table).toMatch(/\| reach \| td3 \| \d+% ± \d+ \|/);
-    expect(table).toMatch(/\| reach \| rlingua \| \d+% ± \d+ \|/);
+    expect(table).toContain(
+      '| final, 20 held-out episodes (mean ± std) | against the prior: McNemar z per seed |',
+    );
+    expect(table).toMatch(/\n\| reach \| prior \| – \|.* \| \d+% \| – \| \d+ s \|\n/);
+    expect(table).toMatch(/\n\| reach \| td3 \| 1,800 \|.* \| \d+% \| -?\d+\.\d \([01]\/1 ≥ 3\) \|/);
+    for (const method of ['bc', 'rlingua', 'rlingua-no-imitation'])
+      expect(table).toMatch(
+        new RegExp(
+          `\\n\\| reach \\| ${method} \\| 600 \\|.* \\| \\d+% \\| -?\\d+\\.\\d \\([01]/1 ≥ 3\\) \\|`,
+        ),
+      );
     // RLingua's step ratio against TD3 (or why there is none), as `armprior report` gives it.
     expect(table).toMatch(/\n- reach: (rlingua needed (≥ )?\d+\.\d× fewer env steps than td3|no step ratio)/);
     const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(Array.isArray(json.speedups)).toBe(true);
-    expect(readdirSync(join(ws, 'runs'))).toHaveLength(4);
-    expect(readFileSync(join(out, 'curves-reach.svg'), 'utf8')).toContain('td3 (2 seeds)');
+    const rlingua = json.results.find((r: { method: string }) => r.method === 'rlingua');
+    expect(rlingua.heldOutSuccess).toHaveLength(1);
+    expect(rlingua.againstPrior[0].episodes).toBe(20);
+    const folders = readdirSync(runs).sort();
+    expect(folders.map((f) => f.split('__')[1])).toEqual(['bc', 'rlingua-no-imitation', 'rlingua', 'td3']);
+    const ablation = join(runs, folders[1]!);
+    expect(JSON.parse(readFileSync(join(ablation, 'run.json'), 'utf8')).algo).toBe('rlingua-no-imitation');
+    expect(parse(readFileSync(join(ablation, 'config.yaml'), 'utf8')).td3.imitation.enabled).toBe(false);
+    expect(readFileSync(join(out, 'curves-reach.svg'), 'utf8')).toContain('td3 (1 seed)');
     const bad = await runCli(['experiment', '--tasks', 'reach', '--algos', 'td3,ppo']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown method 'ppo'/);

@@ -7,33 +7,39 @@ import { loadYamlConfig } from '../../core/config-file.js';
 import { ConfigError } from '../../core/errors.js';
 import { checkOutputDir } from '../../core/output-path.js';
 import { runExperiment } from '../../rl/experiment/experiment.js';
-import { ALGOS, type Algo } from '../../rl/train/train-config.js';
+import { HELD_OUT_SEED } from '../../rl/experiment/held-out.js';
+import { EXPERIMENT_METHODS, type ExperimentMethod } from '../../rl/experiment/methods.js';
+import { RLINGUA_PRESET_STEPS } from '../../rl/train/presets.js';
 import { integerOption, rateOption } from '../options.js';
 import { canonicalTask, openStore } from '../prior-support.js';
 import { createProgress, type Progress } from '../progress.js';
 
-const METHODS = ['prior', ...ALGOS] as const;
-/** Environment steps per run when neither --steps nor the config's totalSteps says. */
-const DEFAULT_EXPERIMENT_STEPS = 50_000;
+/** Environment steps per run when neither --steps nor the config's totalSteps says: the rlingua preset's. */
+const DEFAULT_EXPERIMENT_STEPS = RLINGUA_PRESET_STEPS;
+/** The RL baselines' budget against RLingua's when --baseline-steps does not say (issue #19: ≥ 3×). */
+const BASELINE_BUDGET_FACTOR = 3;
 
-function methodList(value: string): ('prior' | Algo)[] {
+function methodList(value: string): ExperimentMethod[] {
   const methods = value
     .split(',')
     .map((m) => m.trim())
     .filter(Boolean);
   for (const m of methods) {
-    if (!(METHODS as readonly string[]).includes(m)) {
-      throw new InvalidArgumentError(`unknown method '${m}'; known: ${METHODS.join(', ')}`);
+    if (!(EXPERIMENT_METHODS as readonly string[]).includes(m)) {
+      throw new InvalidArgumentError(`unknown method '${m}'; known: ${EXPERIMENT_METHODS.join(', ')}`);
     }
   }
-  return methods as ('prior' | Algo)[];
+  return methods as ExperimentMethod[];
 }
 
 interface ExperimentOptions {
   tasks: string;
-  algos: ('prior' | Algo)[];
+  algos: ExperimentMethod[];
   seeds: number;
   steps?: number;
+  baselineSteps?: number;
+  heldOut: number;
+  heldOutSeed: number;
   config?: string;
   out: string;
   runs: string;
@@ -48,20 +54,37 @@ export function registerExperimentCommand(program: Command): void {
   program
     .command('experiment')
     .description(
-      'compare the prior, TD3, SAC and RLingua over seeds: a markdown table and success curves (SVG)',
+      'compare the prior, behaviour cloning, TD3, SAC, RLingua and its ablations over seeds: a markdown table (held-out scores, paired against the prior) and success curves (SVG)',
     )
     .requiredOption('--tasks <list>', 'comma-separated tasks, e.g. push,pick-and-place')
     .option(
       '--algos <list>',
-      `comma-separated methods: ${METHODS.join(', ')}`,
+      `comma-separated methods: ${EXPERIMENT_METHODS.join(', ')}`,
       methodList,
       methodList('prior,td3,rlingua'),
     )
     .option('--seeds <n>', 'seeds per method (0 … n−1)', integerOption(1, 100), 3)
     .option(
       '--steps <n>',
-      'environment steps per training run (default: totalSteps of --config, else 50000; wins over it)',
+      `environment steps per run of rlingua, its ablations and bc (default: totalSteps of --config, else the preset's ${DEFAULT_EXPERIMENT_STEPS}; wins over it)`,
       integerOption(100, 1_000_000_000),
+    )
+    .option(
+      '--baseline-steps <n>',
+      `environment steps per run of td3 and sac (default: ${BASELINE_BUDGET_FACTOR} × --steps)`,
+      integerOption(100, 1_000_000_000),
+    )
+    .option(
+      '--held-out <n>',
+      'episodes each final policy and the prior are scored on after training, paired (0: none)',
+      integerOption(0, 100_000),
+      300,
+    )
+    .option(
+      '--held-out-seed <seed>',
+      'held-out episode k is reset with this + k (training evaluates on 1000000 + k)',
+      integerOption(0, 2 ** 31 - 1),
+      HELD_OUT_SEED,
     )
     .option('--config <file>', 'training config fields applied to every run (no algo: --algos picks those)')
     .option('--out <dir>', 'where the table and curves go', 'experiments')
@@ -101,11 +124,15 @@ export function registerExperimentCommand(program: Command): void {
       const steps = options.steps ?? fileSteps ?? DEFAULT_EXPERIMENT_STEPS;
       const store = openStore(options.priors);
       let progress: Progress | undefined;
+      let runLabel = '';
       const result = await runExperiment({
         tasks,
         methods: options.algos,
         seeds: options.seeds,
         steps,
+        baselineSteps: options.baselineSteps ?? BASELINE_BUDGET_FACTOR * steps,
+        heldOutEpisodes: options.heldOut,
+        heldOutSeed: options.heldOutSeed,
         overrides,
         robot: options.robot,
         runsRoot: resolve(options.runs),
@@ -114,14 +141,22 @@ export function registerExperimentCommand(program: Command): void {
         threshold: options.threshold,
         onRunStart: (label, index, total) => {
           progress?.stop();
+          progress = undefined;
           process.stderr.write(`run ${index}/${total}: ${label}\n`);
-          progress = createProgress(label, steps);
+          runLabel = label;
         },
-        onProgress: (p) =>
-          progress?.update(
-            p.envSteps,
-            p.lastEval ? `eval ${(100 * p.lastEval.successRate).toFixed(0)}%` : '',
-          ),
+        onProgress: (p) => {
+          // The bar is made at the run's first report: the baselines' budget is not --steps.
+          progress ??= createProgress(runLabel, p.totalSteps);
+          progress.update(p.envSteps, p.lastEval ? `eval ${(100 * p.lastEval.successRate).toFixed(0)}%` : '');
+        },
+        onHeldOut: (label, done, total) => {
+          if (done === 1) {
+            progress?.stop();
+            progress = createProgress(`${label}: held-out episodes`, total);
+          }
+          progress?.update(done, '');
+        },
       });
       progress?.stop();
       process.stdout.write(

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate, type RunCurve, stepsToThreshold } from './curves.js';
-import { markdownTable } from './experiment.js';
 import { successCurvesSvg } from './plot.js';
 
 const curve = (seed: number, successRate: number[], steps = [1000, 2000, 3000]): RunCurve => ({
@@ -31,34 +30,6 @@ describe('learning curves', () => {
     // The run ended before a full window after the first good evaluation.
     expect(stepsToThreshold(curve(0, [0.5, 0.6, 0.7, 0.6, 1, 1], steps), 0.9)).toBeUndefined();
     expect(stepsToThreshold(curve(0, [0.5, 0.9, 0.8]), 0.9, 1)).toBe(2000);
-  });
-
-  it('tabulates mean ± std and the median steps to the threshold', () => {
-    const table = markdownTable(
-      [
-        {
-          task: 'push',
-          method: 'prior',
-          seeds: [0],
-          runDirs: [],
-          finalSuccess: [0.6],
-          stepsToThreshold: [undefined],
-          wallClockSec: [1],
-        },
-        {
-          task: 'push',
-          method: 'rlingua',
-          seeds: [0, 1, 2],
-          runDirs: [],
-          finalSuccess: [0.9, 1, 0.8],
-          stepsToThreshold: [30_000, undefined, 20_000],
-          wallClockSec: [600, 600, 600],
-        },
-      ],
-      { threshold: 0.9, steps: 50_000, seeds: 3 },
-    );
-    expect(table).toContain('| push | prior | 60% | never (fixed controller) |');
-    expect(table).toContain('| push | rlingua | 90% ± 8 | 20,000 (2/3 seeds reached it) | 10.0 min |');
   });
 
   it('draws one line and band per method and the prior as a reference line, as SVG', async () => {

@@ -1,24 +1,38 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArmEnv } from '../../../sim/env.js';
-import { evaluateController, evaluationSeeds } from '../../controllers/evaluate.js';
+import { evaluationSeeds } from '../../controllers/evaluate.js';
 import { createPriorController, type ResolvedPrior } from '../../controllers/priors.js';
-import { newRunDir, newRunInfo, recordRunFailure, writeRunConfig, writeRunInfo } from '../train/run-dir.js';
+import {
+  newRunDir,
+  newRunInfo,
+  recordRunFailure,
+  runFiles,
+  writeRunConfig,
+  writeRunInfo,
+} from '../train/run-dir.js';
 import { RunLock } from '../train/run-lock.js';
-import { type Algo, priorNeeded, resolveTrainConfig } from '../train/train-config.js';
+import { priorNeeded, resolveTrainConfig } from '../train/train-config.js';
 import type { TrainProgress } from '../train/train-options.js';
 import { train } from '../train/trainer.js';
-import { aggregate, HELD_EVALUATIONS, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
+import { aggregate, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
+import { markdownTable } from './experiment-table.js';
+import { episodeSuccesses, mcNemar, policySuccesses } from './held-out.js';
+import { type MethodResult, MILESTONES, successAt } from './method-result.js';
+import { type ExperimentMethod, methodRun } from './methods.js';
 import { successCurvesSvg } from './plot.js';
 import { reportRuns, speedupLines } from './report.js';
 
-/** What `armprior experiment` compares: methods × tasks × seeds at one step budget. */
+/** What `armprior experiment` compares: methods × tasks × seeds. */
 export interface ExperimentPlan {
   tasks: string[];
-  /** `prior` (the controller alone, evaluated) and any training preset. */
-  methods: ('prior' | Algo)[];
+  /** `prior` (the controller alone, evaluated), the training presets and RLingua's ablations. */
+  methods: ExperimentMethod[];
   seeds: number;
+  /** Env steps per run of RLingua, its ablations and behaviour cloning. */
   steps: number;
+  /** Env steps per run of the RL baselines without the prior (td3, sac). */
+  baselineSteps: number;
   /** Config fields applied to every training run (a --config file). */
   overrides: Record<string, unknown>;
   robot: string;
@@ -28,22 +42,17 @@ export interface ExperimentPlan {
   priorFor: (task: string) => ResolvedPrior;
   /** Success rate counted as solved for the "steps to" column. */
   threshold: number;
+  /** Episodes each final policy (and the prior) is scored on after training (0: none). */
+  heldOutEpisodes: number;
+  /** Held-out episode k is reset with heldOutSeed + k. */
+  heldOutSeed: number;
   onRunStart?: (label: string, index: number, total: number) => void;
   onProgress?: (progress: TrainProgress) => void;
+  /** Progress of a held-out evaluation (episodes done of `total`). */
+  onHeldOut?: (label: string, done: number, total: number) => void;
 }
 
-/** One method on one task over seeds. */
-export interface MethodResult {
-  task: string;
-  method: string;
-  seeds: number[];
-  runDirs: string[];
-  /** Final success rate per seed (the prior: its evaluation, repeated for each seed's episode set). */
-  finalSuccess: number[];
-  /** Env steps from which the deterministic policy held the threshold (stepsToThreshold), per seed (undefined: never). */
-  stepsToThreshold: (number | undefined)[];
-  wallClockSec: number[];
-}
+export type { MethodResult };
 
 export interface ExperimentResult {
   results: MethodResult[];
@@ -54,107 +63,72 @@ export interface ExperimentResult {
 
 /**
  * Runs the comparison of the RLingua paper on our tasks: each training method for each seed
- * (seeds 0 … n−1, same evaluation episodes for all), the prior alone as a reference; writes a
- * markdown table and one success-curve SVG per task into `outDir`.
+ * (seeds 0 … n−1, the same evaluation episodes for all), the prior alone as a reference; then
+ * scores every final policy and the prior on held-out episodes, paired (McNemar). Writes a
+ * markdown table, the raw results as JSON and one success-curve SVG per task into `outDir`.
  */
 export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentResult> {
   mkdirSync(plan.outDir, { recursive: true });
   const results: MethodResult[] = [];
   const curveFiles: string[] = [];
-  const trainingMethods = plan.methods.filter((m): m is Algo => m !== 'prior');
+  const trainingMethods = plan.methods.filter((m): m is Exclude<ExperimentMethod, 'prior'> => m !== 'prior');
   const total = plan.tasks.length * trainingMethods.length * plan.seeds;
+  const heldOutSeeds = evaluationSeeds(plan.heldOutEpisodes, plan.heldOutSeed);
   let index = 0;
   for (const task of plan.tasks) {
     const curves = new Map<string, RunCurve[]>();
     const references = [];
+    let priorHeldOut: boolean[] | undefined;
     if (plan.methods.includes('prior')) {
-      const prior = plan.priorFor(task);
-      const config = resolveTrainConfig('td3', 'experiment', plan.overrides);
-      const started = performance.now();
-      const env = await ArmEnv.create({ task, robot: plan.robot });
-      let successRate: number;
-      try {
-        // The same episodes the policies are evaluated on.
-        const controller = await createPriorController(env, prior);
-        try {
-          const evaluation = await evaluateController(
-            env,
-            controller,
-            evaluationSeeds(config.evaluation.episodes, config.evaluation.seed),
-          );
-          successRate = evaluation.stats.successRate;
-        } finally {
-          controller.dispose();
-        }
-      } finally {
-        env.close();
-      }
-      references.push({ label: `prior (${prior.label})`, value: successRate });
-      results.push({
-        task,
-        method: 'prior',
-        seeds: [0],
-        runDirs: [],
-        finalSuccess: [successRate],
-        stepsToThreshold: [successRate >= plan.threshold ? 0 : undefined],
-        wallClockSec: [(performance.now() - started) / 1000],
+      const prior = await evaluatePrior(plan, task, heldOutSeeds);
+      priorHeldOut = prior.heldOut;
+      references.push({
+        label: `prior (${plan.priorFor(task).label})`,
+        value: prior.result.finalSuccess[0]!,
       });
+      results.push(prior.result);
     }
     for (const method of trainingMethods) {
+      const { algo, overrides, steps } = methodRun(method, plan.overrides, plan);
       const result: MethodResult = {
         task,
         method,
+        steps,
         seeds: [],
         runDirs: [],
         finalSuccess: [],
         stepsToThreshold: [],
+        successAt: Object.fromEntries(MILESTONES.map((m) => [m, []])),
+        heldOutSuccess: [],
+        againstPrior: [],
         wallClockSec: [],
       };
       for (let seed = 0; seed < plan.seeds; seed++) {
         plan.onRunStart?.(`${task} · ${method} · seed ${seed}`, ++index, total);
-        const config = resolveTrainConfig(method, 'experiment', plan.overrides, {
-          totalSteps: plan.steps,
-          algo: method,
-        });
+        const config = resolveTrainConfig(algo, 'experiment', overrides, { totalSteps: steps, algo });
         const runDir = newRunDir(plan.runsRoot, task, method, seed);
-        // Locked while it trains: a `train --resume` of it is refused, readers see it live.
-        const lock = RunLock.acquire(runDir, 'armprior experiment');
-        const info = newRunInfo(task, plan.robot, method, seed);
         const started = performance.now();
-        let trained: Awaited<ReturnType<typeof train>>;
-        try {
-          writeRunConfig(runDir, config);
-          writeRunInfo(runDir, info);
-          trained = await train({
-            task,
-            robot: plan.robot,
-            seed,
-            config,
-            runDir,
-            prior: priorNeeded(config) ? plan.priorFor(task) : undefined,
-            ...(plan.onProgress ? { onProgress: plan.onProgress } : {}),
-          });
-          writeRunInfo(runDir, {
-            ...info,
-            status: 'finished',
-            updated: new Date().toISOString(),
-            envSteps: trained.envSteps,
-          });
-        } catch (error) {
-          // The run folder says why it stopped (if it still can: the error that stopped the run
-          // is the one reported); `train --resume` can continue it.
-          recordRunFailure(runDir, info, error);
-          throw error;
-        } finally {
-          lock.release();
-        }
+        const trained = await trainLocked(plan, task, seed, runDir, method, config);
+        const wallClock = (performance.now() - started) / 1000;
         const curve = readRunCurve(runDir, method, seed);
         curves.set(method, [...(curves.get(method) ?? []), curve]);
         result.seeds.push(seed);
         result.runDirs.push(runDir);
         result.finalSuccess.push(trained.lastEvaluation?.successRate ?? Number.NaN);
         result.stepsToThreshold.push(stepsToThreshold(curve, plan.threshold));
-        result.wallClockSec.push((performance.now() - started) / 1000);
+        for (const m of MILESTONES) result.successAt[m]!.push(successAt(curve, m));
+        result.wallClockSec.push(wallClock);
+        if (heldOutSeeds.length > 0) {
+          const successes = await heldOutOfPolicy(
+            plan,
+            task,
+            runDir,
+            `${task} · ${method} · seed ${seed}`,
+            heldOutSeeds,
+          );
+          result.heldOutSuccess.push(rate(successes));
+          if (priorHeldOut) result.againstPrior.push(mcNemar(successes, priorHeldOut));
+        }
       }
       results.push(result);
     }
@@ -183,37 +157,110 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
   return { results, tableFile, jsonFile, curveFiles };
 }
 
-function meanStd(values: readonly number[]): string {
-  const finite = values.filter(Number.isFinite);
-  if (finite.length === 0) return '–';
-  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
-  const std = Math.sqrt(finite.reduce((a, v) => a + (v - mean) ** 2, 0) / finite.length);
-  return finite.length === 1
-    ? `${(100 * mean).toFixed(0)}%`
-    : `${(100 * mean).toFixed(0)}% ± ${(100 * std).toFixed(0)}`;
-}
-
-function stepsColumn(steps: readonly (number | undefined)[], budget: number): string {
-  const reached = steps.filter((s): s is number => s !== undefined).sort((a, b) => a - b);
-  if (reached.length === 0) return `not reached in ${budget.toLocaleString('en')}`;
-  const median = reached[Math.floor((reached.length - 1) / 2)]!;
-  return `${median.toLocaleString('en')} (${reached.length}/${steps.length} seeds reached it)`;
-}
-
-/** The results table: final success (mean ± std over seeds), steps to the threshold, time. */
-export function markdownTable(
-  results: readonly MethodResult[],
-  plan: Pick<ExperimentPlan, 'threshold' | 'steps' | 'seeds'>,
-): string {
-  const lines = [
-    `| task | method | final success (mean ± std, ${plan.seeds} seeds) | env steps to ≥ ${(100 * plan.threshold).toFixed(0)}%, held over ${HELD_EVALUATIONS} evaluations (median) | wall clock per run |`,
-    '|---|---|---|---|---|',
-  ];
-  for (const r of results) {
-    const seconds = r.wallClockSec.reduce((a, b) => a + b, 0) / Math.max(1, r.wallClockSec.length);
-    lines.push(
-      `| ${r.task} | ${r.method} | ${meanStd(r.finalSuccess)} | ${r.method === 'prior' ? (r.stepsToThreshold[0] === 0 ? 'already' : 'never (fixed controller)') : stepsColumn(r.stepsToThreshold, plan.steps)} | ${seconds < 120 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(1)} min`} |`,
-    );
+/** One training run, its folder locked while it trains: a `train --resume` of it is refused, readers see it live. */
+async function trainLocked(
+  plan: ExperimentPlan,
+  task: string,
+  seed: number,
+  runDir: string,
+  method: string,
+  config: ReturnType<typeof resolveTrainConfig>,
+): Promise<Awaited<ReturnType<typeof train>>> {
+  const lock = RunLock.acquire(runDir, 'armprior experiment');
+  // The method's name (an ablation's, say) labels the run in plots and reports.
+  const info = newRunInfo(task, plan.robot, method, seed);
+  try {
+    writeRunConfig(runDir, config);
+    writeRunInfo(runDir, info);
+    const trained = await train({
+      task,
+      robot: plan.robot,
+      seed,
+      config,
+      runDir,
+      prior: priorNeeded(config) ? plan.priorFor(task) : undefined,
+      ...(plan.onProgress ? { onProgress: plan.onProgress } : {}),
+    });
+    writeRunInfo(runDir, {
+      ...info,
+      status: 'finished',
+      updated: new Date().toISOString(),
+      envSteps: trained.envSteps,
+    });
+    return trained;
+  } catch (error) {
+    // The run folder says why it stopped (if it still can: the error that stopped the run
+    // is the one reported); `train --resume` can continue it.
+    recordRunFailure(runDir, info, error);
+    throw error;
+  } finally {
+    lock.release();
   }
-  return `${lines.join('\n')}\n`;
+}
+
+/** The prior alone: on the training evaluation's episodes (the curves' reference line) and the held-out ones. */
+async function evaluatePrior(
+  plan: ExperimentPlan,
+  task: string,
+  heldOutSeeds: readonly number[],
+): Promise<{ result: MethodResult; heldOut: boolean[] }> {
+  const config = resolveTrainConfig('td3', 'experiment', plan.overrides);
+  const started = performance.now();
+  const env = await ArmEnv.create({ task, robot: plan.robot });
+  try {
+    const controller = await createPriorController(env, plan.priorFor(task));
+    try {
+      const training = await episodeSuccesses(
+        env,
+        controller,
+        evaluationSeeds(config.evaluation.episodes, config.evaluation.seed),
+      );
+      const label = `${task} · prior`;
+      const heldOut = await episodeSuccesses(env, controller, heldOutSeeds, (done) =>
+        plan.onHeldOut?.(label, done, heldOutSeeds.length),
+      );
+      const successRate = rate(training);
+      return {
+        heldOut,
+        result: {
+          task,
+          method: 'prior',
+          seeds: [0],
+          runDirs: [],
+          finalSuccess: [successRate],
+          stepsToThreshold: [successRate >= plan.threshold ? 0 : undefined],
+          successAt: {},
+          heldOutSuccess: heldOut.length > 0 ? [rate(heldOut)] : [],
+          againstPrior: [],
+          wallClockSec: [(performance.now() - started) / 1000],
+        },
+      };
+    } finally {
+      controller.dispose();
+    }
+  } finally {
+    env.close();
+  }
+}
+
+/** The run's final policy.onnx (what `train` exported: with policy averaging, the mean) on the held-out episodes. */
+async function heldOutOfPolicy(
+  plan: ExperimentPlan,
+  task: string,
+  runDir: string,
+  label: string,
+  seeds: readonly number[],
+): Promise<boolean[]> {
+  const env = await ArmEnv.create({ task, robot: plan.robot });
+  try {
+    return await policySuccesses(env, runFiles(runDir).policy, seeds, (done) =>
+      plan.onHeldOut?.(label, done, seeds.length),
+    );
+  } finally {
+    env.close();
+  }
+}
+
+function rate(successes: readonly boolean[]): number {
+  return successes.filter(Boolean).length / Math.max(1, successes.length);
 }

@@ -1,4 +1,5 @@
 import { HELD_EVALUATIONS, stepsToThreshold } from './curves.js';
+import { RL_BASELINES } from './methods.js';
 import { type LabelledRunCurve, PlotError, readRunCurves } from './run-plot.js';
 
 /** One run, as `armprior report` sums it up. */
@@ -112,7 +113,10 @@ function speedupsOf(groups: readonly GroupSummary[]): { speedups: Speedup[]; not
   const speedups: Speedup[] = [];
   const notes: string[] = [];
   for (const rlingua of groups.filter((g) => g.algo === 'rlingua')) {
-    const baselines = groups.filter((g) => g.task === rlingua.task && g.algo !== 'rlingua');
+    // The RL baselines without the prior: BC and the ablations are not what the ratio is about.
+    const baselines = groups.filter(
+      (g) => g.task === rlingua.task && (RL_BASELINES as readonly string[]).includes(g.algo),
+    );
     if (baselines.length === 0) continue;
     if (rlingua.runs.some((r) => r.heldAt === undefined)) {
       notes.push(
