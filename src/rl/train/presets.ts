@@ -36,6 +36,8 @@ function behaviourCloningPreset(totalSteps: number): Record<string, unknown> {
     learningStarts: 0,
     totalSteps,
     her: { enabled: false },
+    // The policy only learns once the budget is spent: evaluating it before would score an untrained network.
+    evaluation: { everySteps: 0 },
     rlingua: {
       // Episodes until the budget is spent; collection then ends and the updates follow.
       precollectEpisodes: 100_000,
