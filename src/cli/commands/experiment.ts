@@ -13,6 +13,7 @@ import { RLINGUA_PRESET_STEPS } from '../../rl/train/presets.js';
 import { integerOption, rateOption } from '../options.js';
 import { canonicalTask, openStore } from '../prior-support.js';
 import { createProgress, type Progress } from '../progress.js';
+import { trainStatus } from '../train-status.js';
 
 /** Environment steps per run when neither --steps nor the config's totalSteps says: the rlingua preset's. */
 const DEFAULT_EXPERIMENT_STEPS = RLINGUA_PRESET_STEPS;
@@ -148,7 +149,7 @@ export function registerExperimentCommand(program: Command): void {
         onProgress: (p) => {
           // The bar is made at the run's first report: the baselines' budget is not --steps.
           progress ??= createProgress(runLabel, p.totalSteps);
-          progress.update(p.envSteps, p.lastEval ? `eval ${(100 * p.lastEval.successRate).toFixed(0)}%` : '');
+          progress.update(p.envSteps, trainStatus(p));
         },
         onHeldOut: (label, done, total) => {
           if (done === 1) {

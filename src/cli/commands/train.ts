@@ -31,11 +31,11 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from '../../rl/train/train-config.js';
-import type { TrainProgress } from '../../rl/train/train-options.js';
 import { train } from '../../rl/train/trainer.js';
 import { integerOption } from '../options.js';
 import { canonicalTask, openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
+import { trainStatus } from '../train-status.js';
 
 interface TrainOptions {
   task?: string;
@@ -134,7 +134,7 @@ export function registerTrainCommand(program: Command): void {
           demos,
           resume: options.resume !== undefined,
           onResume: (envSteps) => progress?.continueFrom(envSteps),
-          onProgress: (p) => progress?.update(p.envSteps, status(p)),
+          onProgress: (p) => progress?.update(p.envSteps, trainStatus(p)),
           onNotice: (message) => process.stderr.write(`armprior: ${message}\n`),
           shouldStop: () => stopRequested,
         });
@@ -183,19 +183,6 @@ export function registerTrainCommand(program: Command): void {
         setup.lock()?.release();
       }
     });
-}
-
-function status(p: TrainProgress): string {
-  const parts = [
-    p.pretrain
-      ? `offline start on the prior's episodes: ${p.pretrain.done}/${p.pretrain.total} updates`
-      : p.phase === 'precollect'
-        ? 'collecting prior demos'
-        : `success ${(100 * p.successRate).toFixed(0)}%`,
-  ];
-  if (p.lastEval) parts.push(`eval ${(100 * p.lastEval.successRate).toFixed(0)}%`);
-  if (p.updatesPerSec > 0) parts.push(`${p.updatesPerSec.toFixed(0)} updates/s`);
-  return parts.join(' · ');
 }
 
 /** The file's fields, unvalidated: they are checked once merged over the preset, all problems at once. */
