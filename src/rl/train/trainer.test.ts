@@ -32,6 +32,14 @@ const crashingReachPrior: ResolvedPrior = {
 }`,
 };
 
+/** A Reach prior that decides each step from what it sees (keeps nothing in ctx.memory). */
+const closedLoopReachPrior: ResolvedPrior = {
+  task: 'reach',
+  version: 1,
+  label: 'reach, closed loop',
+  code: 'export function act(obs) { return towards(obs.eePosition, obs.desiredGoal); }',
+};
+
 const runDir = () => mkdtempSync(join(tmpdir(), 'armprior-run-'));
 
 /** Metrics without the wall-clock group: what must be identical between runs of one seed. */
@@ -213,12 +221,6 @@ describe('training loop', () => {
 
   it("BC: spends the budget on the prior's episodes, then clones the ones it solved, offline", async () => {
     const dir = runDir();
-    const towardsGoal: ResolvedPrior = {
-      task: 'reach',
-      version: 1,
-      label: 'reach, closed loop',
-      code: 'export function act(obs) { return towards(obs.eePosition, obs.desiredGoal); }',
-    };
     const config = resolveTrainConfig('bc', 'test', {
       totalSteps: 1500,
       logEverySteps: 500,
@@ -231,7 +233,7 @@ describe('training loop', () => {
       seed: 0,
       config,
       runDir: dir,
-      prior: towardsGoal,
+      prior: closedLoopReachPrior,
     });
     expect(result.envSteps).toBe(1500);
     const records = readMetrics(runFiles(dir).metrics);
@@ -244,12 +246,7 @@ describe('training loop', () => {
   });
 
   it('labelPolicySteps auto: labels the policy’s steps with a memoryless prior’s answers, not with a phase machine’s', async () => {
-    const memoryless: ResolvedPrior = {
-      task: 'reach',
-      version: 1,
-      label: 'reach, closed loop',
-      code: 'export function act(obs) { return towards(obs.eePosition, obs.desiredGoal); }',
-    };
+    const memoryless = closedLoopReachPrior;
     const phaseMachine: ResolvedPrior = {
       task: 'reach',
       version: 2,
