@@ -17,6 +17,13 @@ export interface LearnerBenchResult {
    * critics, actor and soft targets every update, in one onnxruntime call.
    */
   sacUpdatesPerSec: number;
+  /**
+   * TD3 as the rlingua preset trains it: 3 × 256 MLPs, the imitation term with its Q-filter
+   * and the normalised Q term (every row of the batch labelled).
+   */
+  rlinguaTd3UpdatesPerSec: number;
+  /** The same with LayerNorm on the critics' hidden layers (td3.criticLayerNorm, RLPD's critic). */
+  rlinguaTd3LayerNormUpdatesPerSec: number;
 }
 
 /**
@@ -40,6 +47,8 @@ export async function runLearnerBench(options: { updates?: number } = {}): Promi
     reward: values(1),
     notDone: new Float32Array(n).fill(1),
     nextInput: values(sizes.input),
+    priorAction: values(sizes.action),
+    hasPriorAction: new Float32Array(n).fill(1),
   };
   const measure = async (learner: Learner): Promise<number> => {
     try {
@@ -53,6 +62,18 @@ export async function runLearnerBench(options: { updates?: number } = {}): Promi
   };
   const td3UpdatesPerSec = await measure(await Td3Learner.create(td3Config, sizes, rng));
   const sacUpdatesPerSec = await measure(await SacLearner.create(sacConfig, sizes, rng));
+  const rlingua = {
+    hidden: [256, 256, 256],
+    batchSize: n,
+    normalizeActorQ: true,
+    imitation: { enabled: true, qFilter: true },
+  };
+  const rlinguaTd3UpdatesPerSec = await measure(
+    await Td3Learner.create(Td3ConfigSchema.parse(rlingua), sizes, rng),
+  );
+  const rlinguaTd3LayerNormUpdatesPerSec = await measure(
+    await Td3Learner.create(Td3ConfigSchema.parse({ ...rlingua, criticLayerNorm: true }), sizes, rng),
+  );
   return {
     batchSize: n,
     hidden: [...td3Config.hidden],
@@ -61,5 +82,7 @@ export async function runLearnerBench(options: { updates?: number } = {}): Promi
     td3UpdatesPerSec,
     policyDelay: td3Config.policyDelay,
     sacUpdatesPerSec,
+    rlinguaTd3UpdatesPerSec,
+    rlinguaTd3LayerNormUpdatesPerSec,
   };
 }

@@ -171,11 +171,15 @@ describe('armprior CLI', () => {
     const result = JSON.parse(run.stdout) as {
       td3UpdatesPerSec: number;
       sacUpdatesPerSec: number;
+      rlinguaTd3UpdatesPerSec: number;
+      rlinguaTd3LayerNormUpdatesPerSec: number;
       batchSize: number;
       hidden: number[];
     };
     expect(result).toMatchObject({ batchSize: 256, hidden: [256, 256] });
     expect(result.td3UpdatesPerSec).toBeGreaterThan(0);
     expect(result.sacUpdatesPerSec).toBeGreaterThan(0);
+    expect(result.rlinguaTd3UpdatesPerSec).toBeGreaterThan(0);
+    expect(result.rlinguaTd3LayerNormUpdatesPerSec).toBeGreaterThan(0);
   });
 });

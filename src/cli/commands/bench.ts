@@ -88,7 +88,7 @@ export function registerBenchCommand(program: Command): void {
   bench
     .command('learner')
     .description(
-      'TD3 and SAC updates per second through the onnxruntime training graphs (2 × 256 MLPs, batch 256)',
+      "TD3 and SAC updates per second through the onnxruntime training graphs (2 × 256 MLPs, batch 256; rlingua's TD3 at 3 × 256, with and without LayerNorm critics)",
     )
     .option('--updates <n>', 'updates per measurement', integerOption(10, 100_000), 200)
     .option('--json', 'print JSON')
@@ -101,7 +101,9 @@ export function registerBenchCommand(program: Command): void {
       process.stdout.write(
         `bench learner · TD3 and SAC, ${r.hidden.join('×')} MLPs, batch ${r.batchSize}, ${r.inputSize} inputs, ${r.actionSize} actions\n` +
           `  full TD3 updates (actor every ${r.policyDelay})  ${r.td3UpdatesPerSec.toFixed(1)}/s  (goal ≥ 100/s: ${r.td3UpdatesPerSec >= 100 ? 'meets goal' : 'BELOW GOAL'})\n` +
-          `  full SAC updates (one call, auto α)  ${r.sacUpdatesPerSec.toFixed(1)}/s\n`,
+          `  full SAC updates (one call, auto α)  ${r.sacUpdatesPerSec.toFixed(1)}/s\n` +
+          `  rlingua's TD3 (3×256, imitation, Q-filter)  ${r.rlinguaTd3UpdatesPerSec.toFixed(1)}/s\n` +
+          `  the same, LayerNorm critics  ${r.rlinguaTd3LayerNormUpdatesPerSec.toFixed(1)}/s\n`,
       );
     });
 

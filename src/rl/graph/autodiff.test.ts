@@ -134,6 +134,40 @@ describe('gradients', () => {
     expectClose(out.d_b!, fd.b!, 'b');
   });
 
+  it('match finite differences through Sqrt and a row-wise LayerNorm (mean and variance over features)', async () => {
+    const rng = Rng.fromSeed(6);
+    const feeds: Feeds = {
+      h: { data: random(rng, 12, 2), dims: [3, 4] },
+      w: { data: random(rng, 4, 1), dims: [4] },
+    };
+    const g = new GraphBuilder('layer-norm-loss');
+    const h = g.input('h', ['n', 4]);
+    const w = g.input('w', [4]);
+    const centred = g.sub(h, g.reduceMean(h, [1], true));
+    const variance = g.reduceMean(g.square(centred), [1], true);
+    const normalised = g.div(centred, g.sqrt(g.add(variance, g.scalar(1e-5))));
+    const loss = g.reduceMean(g.mul(g.tanh(normalised), w));
+    g.output(loss, 'loss');
+    for (const [i, grad] of gradients(g, loss, [h, w]).entries()) g.output(grad, `d_${['h', 'w'][i]}`);
+    const reference = (f: Feeds) => {
+      let total = 0;
+      for (let r = 0; r < 3; r++) {
+        const row = Array.from(f.h!.data.subarray(r * 4, r * 4 + 4));
+        const mean = row.reduce((a, v) => a + v, 0) / 4;
+        const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / 4;
+        row.forEach((v, c) => {
+          total += Math.tanh((v - mean) / Math.sqrt(variance + 1e-5)) * f.w!.data[c]!;
+        });
+      }
+      return total / 12;
+    };
+    const out = await run(g, feeds);
+    expect(out.loss![0]).toBeCloseTo(reference(feeds), 5);
+    const fd = finiteDifferences(reference, feeds, ['h', 'w']);
+    expectClose(out.d_h!, fd.h!, 'h');
+    expectClose(out.d_w!, fd.w!, 'w');
+  });
+
   it('match finite differences through Concat and column slices (a critic on [observation, action])', async () => {
     const rng = Rng.fromSeed(6);
     const feeds: Feeds = {

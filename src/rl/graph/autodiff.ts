@@ -106,6 +106,8 @@ function backward(g: GraphBuilder, entry: TapeEntry, dY: Value): [Value, () => V
       return [[a, () => g.mul(dY, y)]];
     case 'Log':
       return [[a, () => g.div(dY, a)]];
+    case 'Sqrt':
+      return [[a, () => g.div(g.mul(dY, g.scalar(0.5)), y)]];
     case 'Min': {
       // The gradient flows to the smaller input (to b on ties).
       const aSmaller = () =>

@@ -162,6 +162,10 @@ export class GraphBuilder {
     return this.node('Log', [x], x.shape);
   }
 
+  sqrt(x: Value): Value {
+    return this.node('Sqrt', [x], x.shape);
+  }
+
   neg(x: Value): Value {
     return this.node('Neg', [x], x.shape);
   }

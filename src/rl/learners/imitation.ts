@@ -4,7 +4,6 @@ import type { LearnerBatch } from '../learner.js';
 import { MAX_ENV_STEPS } from '../off-policy-config.js';
 import { linearSchedule } from '../schedule.js';
 import { type Feeds, type Outputs, scalarFeed, scalarOutput, tensor } from './feeds.js';
-import { forward, type Layers } from './update-graph.js';
 
 /**
  * RLingua's imitation term toward the prior's actions (Chen et al. 2024, arXiv 2403.06420,
@@ -102,7 +101,8 @@ export function imitationTerm(
     obs: Value;
     action: Value;
     actionSize: number;
-    q1: Layers;
+    /** Q1 of a [observation, action] input. */
+    q1: (input: Value) => Value;
     qFilter: boolean;
     policyQ: () => Value;
   },
@@ -113,7 +113,7 @@ export function imitationTerm(
   let mask = hasPrior;
   if (o.qFilter) {
     const filterOn = g.input('q_filter_on', []);
-    const priorQ = forward(g, g.concat([o.obs, priorAction]), o.q1, 'none');
+    const priorQ = o.q1(g.concat([o.obs, priorAction]));
     const better = g.op(
       'Cast',
       [g.op('Greater', [priorQ, o.policyQ()], ['batch', 1])],

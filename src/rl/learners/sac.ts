@@ -192,7 +192,7 @@ function actorLoss(
     obs,
     action: deterministic,
     actionSize: c.actionSize,
-    q1,
+    q1: (input) => forward(g, input, q1, 'none'),
     qFilter: c.qFilter ?? false,
     policyQ: () => forward(g, g.concat([obs, deterministic]), q1, 'none'),
   });

@@ -71,20 +71,24 @@ function td3Feeds(graph: UpdateGraph, rng: Rng): Feeds {
 
 const clip = (x: number, c: number) => Math.min(c, Math.max(-c, x));
 
+/** A critic (or its target) of the graph config `c`, computed plainly. */
+const criticNet = (f: Feeds, prefix: string, input: number[][], c: Td3GraphConfig) =>
+  net(f, prefix, criticSizes(c), input, 'none', { layerNorm: c.criticLayerNorm });
+
 /** TD3's critic loss, computed plainly. */
-function criticLoss(f: Feeds): number {
-  const { observationSize: o, actionSize: a, gamma, targetNoiseClip } = config;
+function criticLoss(f: Feeds, c: Td3GraphConfig = config): number {
+  const { observationSize: o, actionSize: a, gamma, targetNoiseClip } = c;
   const nextObs = rows(f.next_obs!, o);
   const noise = rows(f.noise!, a);
   const nextAction = net(f, 'actor_target', actorSizes(config), nextObs, 'tanh').map((act, r) =>
     act.map((v, j) => clip(v + clip(noise[r]![j]!, targetNoiseClip), 1)),
   );
   const nextInput = nextObs.map((s, r) => [...s, ...nextAction[r]!]);
-  const t1 = net(f, 'q1_target', criticSizes(config), nextInput);
-  const t2 = net(f, 'q2_target', criticSizes(config), nextInput);
+  const t1 = criticNet(f, 'q1_target', nextInput, c);
+  const t2 = criticNet(f, 'q2_target', nextInput, c);
   const input = rows(f.obs!, o).map((s, r) => [...s, ...rows(f.action!, a)[r]!]);
-  const q1 = net(f, 'q1', criticSizes(config), input);
-  const q2 = net(f, 'q2', criticSizes(config), input);
+  const q1 = criticNet(f, 'q1', input, c);
+  const q2 = criticNet(f, 'q2', input, c);
   let loss = 0;
   for (let r = 0; r < BATCH; r++) {
     const y = f.reward![r]! + gamma * f.not_done![r]! * Math.min(t1[r]![0]!, t2[r]![0]!);
@@ -94,21 +98,21 @@ function criticLoss(f: Feeds): number {
 }
 
 /** Q1(s, π(s)) per row, and π(s), computed plainly. */
-function policyQ(f: Feeds): { action: number[][]; q: number[][] } {
-  const obs = rows(f.obs!, config.observationSize);
-  const action = net(f, 'actor', actorSizes(config), obs, 'tanh');
-  const q = net(
+function policyQ(f: Feeds, c: Td3GraphConfig = config): { action: number[][]; q: number[][] } {
+  const obs = rows(f.obs!, c.observationSize);
+  const action = net(f, 'actor', actorSizes(c), obs, 'tanh');
+  const q = criticNet(
     f,
     'q1',
-    criticSizes(config),
     obs.map((s, r) => [...s, ...action[r]!]),
+    c,
   );
   return { action, q };
 }
 
 /** TD3's actor loss, −mean Q1(s, π(s)), computed plainly. */
-function actorLoss(f: Feeds): number {
-  return -policyQ(f).q.reduce((sum, v) => sum + v[0]!, 0) / BATCH;
+function actorLoss(f: Feeds, c: Td3GraphConfig = config): number {
+  return -policyQ(f, c).q.reduce((sum, v) => sum + v[0]!, 0) / BATCH;
 }
 
 /** The expected Adam update of `params` from finite-difference gradients of a plain loss. */
@@ -143,6 +147,29 @@ describe('TD3 update graphs', () => {
       ...networkShapes('q2', criticSizes(config)),
     ].map((s) => s.name);
     expectAdamStep(feeds, out, params, criticLoss);
+  });
+
+  it("make the critic step with LayerNorm on the critics' hidden layers (RLPD), targets included", async () => {
+    const normed = { ...config, criticLayerNorm: true };
+    const graph = buildCriticUpdate(normed);
+    const feeds = td3Feeds(graph, Rng.fromSeed(31));
+    const out = await runGraph(graph, feeds);
+    expect(out.loss![0]).toBeCloseTo(criticLoss(feeds, normed), 4);
+    expect(Math.abs(criticLoss(feeds, normed) - criticLoss(feeds))).toBeGreaterThan(1e-3); // it normalised
+    const params = [
+      ...networkShapes('q1', criticSizes(config)),
+      ...networkShapes('q2', criticSizes(config)),
+    ].map((s) => s.name);
+    expectAdamStep(feeds, out, params, (f) => criticLoss(f, normed));
+  });
+
+  it('make the actor step through a LayerNorm critic', async () => {
+    const normed = { ...config, criticLayerNorm: true };
+    const graph = buildActorUpdate(normed);
+    const feeds = td3Feeds(graph, Rng.fromSeed(32));
+    const out = await runGraph(graph, feeds);
+    expect(out.actor_loss![0]).toBeCloseTo(actorLoss(feeds, normed), 4);
+    expectAdamStep(feeds, out, actorParams(), (f) => actorLoss(f, normed));
   });
 
   it('make the actor step of a plain TD3, and the soft target updates', async () => {

@@ -52,6 +52,11 @@ export const Td3ConfigSchema = z
      * behaviour cloning, the baseline that asks whether RL adds anything; the critics still learn.
      */
     actorQ: z.boolean().default(true),
+    /**
+     * LayerNorm on the critics' hidden layers (RLPD, Ball et al. 2023): keeps Q from
+     * extrapolating far on actions no data shows. The actor is unchanged (so is the exported policy).
+     */
+    criticLayerNorm: z.boolean().default(false),
     /** Std of the Gaussian exploration noise added to the policy's actions (SB3's NormalActionNoise sigma). */
     actionNoise: z.number().min(0).max(10).default(0.1),
     /**
@@ -90,12 +95,19 @@ export interface Td3GraphConfig extends NetworkSizes {
   normalizeQ?: boolean;
   /** The actor's −Q term (default on); off with `imitation`: behaviour cloning. */
   actorQ?: boolean;
+  /** LayerNorm on the critics' hidden layers (their targets too). */
+  criticLayerNorm?: boolean;
   adam?: Omit<AdamConfig, 'learningRate'>;
 }
 
 /** π(s): observation → hidden → action, tanh-bounded. */
 export function actorSizes(c: NetworkSizes): number[] {
   return [c.observationSize, ...c.hidden, c.actionSize];
+}
+
+/** Q(s, a) of one critic (or its target) for a [observation, action] input. */
+function critic(g: GraphBuilder, c: Td3GraphConfig, input: Value, q: Layers): Value {
+  return forward(g, input, q, 'none', { layerNorm: c.criticLayerNorm });
 }
 
 /**
@@ -118,11 +130,11 @@ function criticLoss(
   );
   const nextInput = g.concat([nextObs, nextAction]);
   // Clipped double Q-learning (§4.2): y = r + γ (1 − done) min(Q1', Q2').
-  const targetQ = g.min(forward(g, nextInput, target.q1, 'none'), forward(g, nextInput, target.q2, 'none'));
+  const targetQ = g.min(critic(g, c, nextInput, target.q1), critic(g, c, nextInput, target.q2));
   const y = g.add(reward, g.mul(g.scalar(c.gamma), g.mul(notDone, targetQ)));
   const input = g.concat([obs, action]);
-  const q1Value = forward(g, input, q1, 'none');
-  const q2Value = forward(g, input, q2, 'none');
+  const q1Value = critic(g, c, input, q1);
+  const q2Value = critic(g, c, input, q2);
   const loss = g.add(g.reduceMean(g.square(g.sub(q1Value, y))), g.reduceMean(g.square(g.sub(q2Value, y))));
   return { loss, q1Mean: g.reduceMean(q1Value) };
 }
@@ -139,7 +151,7 @@ function actorLoss(
   q1: Layers,
 ): { loss: Value; outputs: [Value, string][] } {
   const action = forward(g, obs, actor, 'tanh');
-  const policyQ = forward(g, g.concat([obs, action]), q1, 'none');
+  const policyQ = critic(g, c, g.concat([obs, action]), q1);
   let loss = g.neg(g.reduceMean(policyQ));
   if (c.normalizeQ) {
     // TD3+BC (Fujimoto & Gu 2021, §4): divide the Q term by the batch's mean |Q| (no gradient
@@ -153,7 +165,7 @@ function actorLoss(
     obs,
     action,
     actionSize: c.actionSize,
-    q1,
+    q1: (input) => critic(g, c, input, q1),
     qFilter: c.qFilter === true,
     policyQ: () => policyQ,
   });
@@ -289,6 +301,7 @@ export class Td3Learner implements Learner {
       qFilter: config.imitation.qFilter,
       normalizeQ: config.normalizeActorQ,
       actorQ: config.actorQ,
+      criticLayerNorm: config.criticLayerNorm,
     };
     const core = await ActorCriticCore.create({
       algorithm: 'td3',

@@ -115,21 +115,31 @@ export function net(
   sizes: readonly number[],
   x: readonly number[][],
   output: 'tanh' | 'none' = 'none',
+  options: { layerNorm?: boolean | undefined } = {},
 ): number[][] {
   return x.map((row) => {
     let h = row;
     for (let i = 0; i + 1 < sizes.length; i++) {
       const w = f[`${prefix}.${i}.weight`]!;
       const b = f[`${prefix}.${i}.bias`]!;
-      h = Array.from({ length: sizes[i + 1]! }, (_, o) => {
+      const last = i + 2 === sizes.length;
+      const z = Array.from({ length: sizes[i + 1]! }, (_, o) => {
         let s = b[o]!;
         for (let k = 0; k < sizes[i]!; k++) s += w[o * sizes[i]! + k]! * h[k]!;
-        const last = i + 2 === sizes.length;
-        return !last ? Math.max(0, s) : output === 'tanh' ? Math.tanh(s) : s;
+        return s;
       });
+      if (last) h = output === 'tanh' ? z.map(Math.tanh) : z;
+      else h = (options.layerNorm ? layerNormRow(z) : z).map((v) => Math.max(0, v));
     }
     return h;
   });
+}
+
+/** A row scaled to mean 0 and variance 1 (ε 1e-5 under the root), computed plainly. */
+function layerNormRow(z: readonly number[]): number[] {
+  const mean = z.reduce((a, v) => a + v, 0) / z.length;
+  const variance = z.reduce((a, v) => a + (v - mean) ** 2, 0) / z.length;
+  return z.map((v) => (v - mean) / Math.sqrt(variance + 1e-5));
 }
 
 /** Central differences of `loss` with respect to each value of `f[name]`. */

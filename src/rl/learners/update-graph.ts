@@ -58,16 +58,40 @@ export function criticSizes(c: NetworkSizes): number[] {
 /** A network's layer values [W0, b0, W1, b1, …], as losses read them. */
 export type Layers = readonly Value[];
 
-/** An MLP over parameter values [W0, b0, W1, b1, …], ReLU between layers. */
-export function forward(g: GraphBuilder, x: Value, params: Layers, output: OutputActivation): Value {
+/**
+ * An MLP over parameter values [W0, b0, W1, b1, …], ReLU between layers; with `layerNorm`, each
+ * hidden layer is normalised before its ReLU (RLPD's critic, see {@link layerNorm}).
+ */
+export function forward(
+  g: GraphBuilder,
+  x: Value,
+  params: Layers,
+  output: OutputActivation,
+  options: { layerNorm?: boolean | undefined } = {},
+): Value {
   let h = x;
   const layers = params.length / 2;
   for (let i = 0; i < layers; i++) {
     h = g.linear(h, params[2 * i]!, params[2 * i + 1]!);
-    if (i + 1 < layers) h = g.relu(h);
+    if (i + 1 < layers) h = g.relu(options.layerNorm ? layerNorm(g, h) : h);
     else if (output === 'tanh') h = g.tanh(h);
   }
   return h;
+}
+
+/** LayerNorm's variance floor (PyTorch's and Flax's default). */
+const LAYER_NORM_EPSILON = 1e-5;
+
+/**
+ * Each row scaled to mean 0 and variance 1 over its features, no learned scale or shift (Ba et
+ * al. 2016). Why in a critic: RLPD (Ball et al. 2023) found it bounds how far Q extrapolates on
+ * actions the data never shows, the overestimation that learning online from prior data suffers.
+ * Built from primitive ops so the graph's reverse mode differentiates it like the rest.
+ */
+export function layerNorm(g: GraphBuilder, h: Value): Value {
+  const centred = g.sub(h, g.reduceMean(h, [1], true));
+  const variance = g.reduceMean(g.square(centred), [1], true);
+  return g.div(centred, g.sqrt(g.add(variance, g.scalar(LAYER_NORM_EPSILON))));
 }
 
 /** The rows of a batch every actor-critic update reads: (s, a, r, not done, s'). */
