@@ -61,6 +61,7 @@ function arbitration(
     priors: options.priors ?? Array.from({ length: numEnvs }, () => new ScriptedPrior()),
     numEnvs,
     sizes,
+    episodeSteps: 10,
     config: {
       priorActionProbability: CONSTANT,
       priorActing: 'episode',
@@ -127,6 +128,38 @@ describe('prior arbitration', () => {
     }
     expect(drivenEpisodes / 200).toBeGreaterThan(0.35);
     expect(drivenEpisodes / 200).toBeLessThan(0.65);
+  });
+
+  it("priorActing 'rollIn': a drawn episode starts with the prior and is handed to the policy for good after 1 … 9 steps", async () => {
+    const rng = Rng.fromSeed(4);
+    const handOvers = new Set<number>();
+    let drawn = 0;
+    for (let r = 0; r < 30; r++) {
+      const round = arbitration({ config: { priorActing: 'rollIn' }, numEnvs: 4 }).beginRound(
+        'train',
+        0,
+        rng,
+      );
+      const acted: number[][] = [];
+      for (let t = 0; t < 10; t++) acted.push([...(await step(round, rng, 4)).priorActed]);
+      for (let i = 0; i < 4; i++) {
+        const column = acted.map((row) => row[i]!);
+        const h = column.indexOf(0) === -1 ? 10 : column.indexOf(0);
+        // The prior's steps come first, then only the policy's.
+        expect(column).toEqual(column.map((_, t) => (t < h ? 1 : 0)));
+        if (h > 0) {
+          drawn++;
+          handOvers.add(h);
+        }
+      }
+    }
+    expect(drawn / 120).toBeGreaterThan(0.35); // the probability (0.5) still picks the episodes
+    expect(drawn / 120).toBeLessThan(0.65);
+    expect(Math.min(...handOvers)).toBe(1);
+    expect(Math.max(...handOvers)).toBe(9);
+    // Precollection's episodes stay whole demonstrations.
+    const precollect = arbitration({ config: { priorActing: 'rollIn' } }).beginRound('precollect', 0, rng);
+    for (let t = 0; t < 10; t++) expect([...(await step(precollect, rng)).priorActed]).toEqual([1, 1]);
   });
 
   it("priorActing 'step': a new draw for every env and step", async () => {

@@ -33,7 +33,7 @@ export interface ArbitratedPrior {
 /** The rlingua settings the arbitration follows (train-config.ts documents each). */
 export interface ArbitrationConfig {
   priorActionProbability: LinearSchedule;
-  priorActing: 'episode' | 'step';
+  priorActing: 'episode' | 'step' | 'rollIn';
   labelPolicySteps: boolean | 'auto';
 }
 
@@ -42,6 +42,8 @@ export interface PriorArbitrationOptions {
   priors: readonly ArbitratedPrior[];
   numEnvs: number;
   sizes: { observation: number; goal: number; action: number };
+  /** The task's episode length: how long a roll-in may last (`priorActing: 'rollIn'`). */
+  episodeSteps: number;
   config: ArbitrationConfig;
   /** The learner has an imitation term: the prior's answers are its labels. */
   imitation: boolean;
@@ -87,6 +89,7 @@ export class PriorArbitration {
     return new ArbitrationRound(
       {
         ...this.options,
+        phase,
         probability,
         labelsPolicySteps,
         // Asked only when its answer is used: to act, or as a label on the policy's steps.
@@ -124,7 +127,9 @@ export class PriorArbitration {
   }
 }
 
-interface RoundSettings extends Pick<PriorArbitrationOptions, 'priors' | 'numEnvs' | 'sizes' | 'config'> {
+interface RoundSettings
+  extends Pick<PriorArbitrationOptions, 'priors' | 'numEnvs' | 'sizes' | 'config' | 'episodeSteps'> {
+  phase: CollectionPhase;
   probability: number;
   labelsPolicySteps: boolean;
   askPrior: boolean;
@@ -138,6 +143,10 @@ export class ArbitrationRound {
   private readonly drives: Uint8Array;
   /** Per env: the prior gave up on this episode; it is not asked again until the next one. */
   private readonly gaveUp: Uint8Array;
+  /** Per env, with `priorActing: 'rollIn'` in training: the steps the prior drives before the policy takes over. */
+  private readonly rollIn: Int32Array | undefined;
+  /** Steps taken in this round. */
+  private t = 0;
 
   constructor(
     private readonly round: RoundSettings,
@@ -150,6 +159,13 @@ export class ArbitrationRound {
       askPrior && probability > 0 && (probability >= 1 || rng.next() < probability) ? 1 : 0,
     );
     this.gaveUp = new Uint8Array(numEnvs);
+    // Jump-start RL (Uchendu et al. 2023, JSRL-Random): a drawn episode starts with the prior
+    // for h ~ U{1 … length − 1} steps, then the policy finishes it, so the policy practises
+    // from the states the prior reaches, late ones included. Precollection keeps whole episodes.
+    this.rollIn =
+      round.config.priorActing === 'rollIn' && round.phase === 'train'
+        ? Int32Array.from(this.drives, (d) => (d ? rng.int(1, Math.max(1, round.episodeSteps - 1)) : 0))
+        : undefined;
   }
 
   /** The probability that the prior's action is executed this round (1 while precollecting). */
@@ -196,6 +212,7 @@ export class ArbitrationRound {
       // level). `rlingua.labelPolicySteps` keeps them anyway (DAgger's relabelling).
       step.labels.push(priorActs || labelsPolicySteps ? answer : undefined);
     }
+    this.t++;
     return step;
   }
 
@@ -230,7 +247,8 @@ export class ArbitrationRound {
   /** Whether the prior's answer is executed in env `i` at this step. */
   private priorActs(i: number, rng: Rng): boolean {
     const { config, probability } = this.round;
-    if (config.priorActing === 'episode') return this.drives[i] === 1;
+    if (this.rollIn) return this.t < this.rollIn[i]!;
+    if (config.priorActing !== 'step') return this.drives[i] === 1;
     return probability >= 1 || rng.next() < probability;
   }
 }

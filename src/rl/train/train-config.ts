@@ -109,9 +109,11 @@ export const TrainConfigSchema = z
         /**
          * What that probability picks: 'episode' hands whole episodes to the prior (a phase
          * machine is not interrupted, so its episodes stay demonstrations of the task), 'step'
-         * draws per step (the paper's per-sample mixing).
+         * draws per step (the paper's per-sample mixing), 'rollIn' lets the prior start the
+         * episode and hands it to the policy after a uniformly drawn number of steps (jump-start
+         * RL; precollected episodes stay whole).
          */
-        priorActing: z.enum(['episode', 'step']).default('episode'),
+        priorActing: z.enum(['episode', 'step', 'rollIn']).default('episode'),
         /**
          * Gradient steps on the demonstrations alone once they are collected (or loaded with
          * --demos), before the policy first acts: an offline start from the prior's data.

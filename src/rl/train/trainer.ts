@@ -77,6 +77,7 @@ function priorArbitration(run: TrainingRun, options: TrainOptions): PriorArbitra
     priors: run.priors,
     numEnvs: run.envs.numEnvs,
     sizes: run.sizes,
+    episodeSteps: run.maxEpisodeSteps,
     config: options.config.rlingua,
     imitation: learnerConfig(options.config).imitation.enabled,
     // The run state keeps what the arbitration learns of the prior, so a resume keeps it too.
