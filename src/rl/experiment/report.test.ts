@@ -77,6 +77,18 @@ describe('reportRuns', () => {
     expect(reportMarkdown(report)).toContain('- push: no step ratio');
   });
 
+  it('says so when the baseline needed fewer steps (Reach: TD3 + HER holds at once), and leaves BC out', () => {
+    const root = workspace();
+    writeFixtureRun(root, { task: 'reach', algo: 'rlingua', seed: 0, evals: evals(0.5, 0.9, 0.9, 0.9) });
+    writeFixtureRun(root, { task: 'reach', algo: 'td3', seed: 0, evals: evals(0.9, 0.9, 0.9) });
+    writeFixtureRun(root, { task: 'reach', algo: 'bc', seed: 0, evals: evals(0.9, 0.9, 0.9) });
+    const report = reportRuns([root], { threshold: 0.9 });
+    expect(report.speedups.map((s) => s.baseline)).toEqual(['td3']);
+    expect(reportMarkdown(report)).toContain(
+      '- reach: rlingua needed 2.0× more env steps than td3 (mean 4,000 against 2,000)',
+    );
+  });
+
   it('counts a threshold as held with fewer evaluations when asked', () => {
     const root = workspace();
     writeFixtureRun(root, { task: 'push', algo: 'td3', seed: 0, evals: evals(0.5, 0.95, 0.5) });
