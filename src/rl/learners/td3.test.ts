@@ -135,6 +135,10 @@ function expectAdamStep(
 }
 
 const actorParams = () => networkShapes('actor', actorSizes(config)).map((s) => s.name);
+const criticParams = () =>
+  [...networkShapes('q1', criticSizes(config)), ...networkShapes('q2', criticSizes(config))].map(
+    (s) => s.name,
+  );
 
 describe('TD3 update graphs', () => {
   it('make the critic step of a plain TD3 on fixed inputs (targets, clipped double Q, Adam)', async () => {
@@ -142,11 +146,7 @@ describe('TD3 update graphs', () => {
     const feeds = td3Feeds(graph, Rng.fromSeed(21));
     const out = await runGraph(graph, feeds);
     expect(out.loss![0]).toBeCloseTo(criticLoss(feeds), 4);
-    const params = [
-      ...networkShapes('q1', criticSizes(config)),
-      ...networkShapes('q2', criticSizes(config)),
-    ].map((s) => s.name);
-    expectAdamStep(feeds, out, params, criticLoss);
+    expectAdamStep(feeds, out, criticParams(), criticLoss);
   });
 
   it("make the critic step with LayerNorm on the critics' hidden layers (RLPD), targets included", async () => {
@@ -156,11 +156,7 @@ describe('TD3 update graphs', () => {
     const out = await runGraph(graph, feeds);
     expect(out.loss![0]).toBeCloseTo(criticLoss(feeds, normed), 4);
     expect(Math.abs(criticLoss(feeds, normed) - criticLoss(feeds))).toBeGreaterThan(1e-3); // it normalised
-    const params = [
-      ...networkShapes('q1', criticSizes(config)),
-      ...networkShapes('q2', criticSizes(config)),
-    ].map((s) => s.name);
-    expectAdamStep(feeds, out, params, (f) => criticLoss(f, normed));
+    expectAdamStep(feeds, out, criticParams(), (f) => criticLoss(f, normed));
   });
 
   it('make the actor step through a LayerNorm critic', async () => {
