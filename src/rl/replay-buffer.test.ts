@@ -52,7 +52,7 @@ describe('ReplayBuffer', () => {
     const buffer = new ReplayBuffer(1000, sizes);
     for (let tag = 1; tag <= 5; tag++) buffer.addEpisode(episode(tag, 20));
     const batch = buffer.createBatch(4000);
-    buffer.sampleInto(batch, Rng.fromSeed(1), her);
+    buffer.sampleInto(batch, Rng.fromSeed(1), { her });
     let relabeled = 0;
     let successes = 0;
     for (let row = 0; row < batch.size; row++) {
@@ -92,7 +92,7 @@ describe('ReplayBuffer', () => {
     const buffer = new ReplayBuffer(100, sizes);
     buffer.addEpisode(episode(2, 10, 1));
     const batch = buffer.createBatch(400);
-    buffer.sampleInto(batch, Rng.fromSeed(6), her);
+    buffer.sampleInto(batch, Rng.fromSeed(6), { her });
     let relabeled = 0;
     for (let row = 0; row < batch.size; row++) {
       expect(batch.hasPriorAction[row]).toBe(1);
@@ -107,7 +107,7 @@ describe('ReplayBuffer', () => {
     expect(buffer.size).toBe(50);
     expect(buffer.totalAdded).toBe(90);
     const batch = buffer.createBatch(2000);
-    buffer.sampleInto(batch, Rng.fromSeed(3), her);
+    buffer.sampleInto(batch, Rng.fromSeed(3), { her });
     for (let row = 0; row < batch.size; row++) {
       const tag = Math.floor(batch.observation[2 * row]! / 100);
       expect(tag).toBeGreaterThanOrEqual(5); // episodes 1-4 are gone
@@ -120,8 +120,8 @@ describe('ReplayBuffer', () => {
     buffer.addEpisode(episode(1, 30));
     const a = buffer.createBatch(32);
     const b = buffer.createBatch(32);
-    buffer.sampleInto(a, Rng.fromSeed(9), her);
-    buffer.sampleInto(b, Rng.fromSeed(9), her);
+    buffer.sampleInto(a, Rng.fromSeed(9), { her });
+    buffer.sampleInto(b, Rng.fromSeed(9), { her });
     expect(Array.from(b.desiredGoal)).toEqual(Array.from(a.desiredGoal));
     expect(Array.from(b.observation)).toEqual(Array.from(a.observation));
   });
@@ -139,8 +139,8 @@ describe('replay buffer snapshots (checkpoints)', () => {
     });
     const a = original.createBatch(64);
     const b = restored.createBatch(64);
-    original.sampleInto(a, Rng.fromSeed(4), her);
-    restored.sampleInto(b, Rng.fromSeed(4), her);
+    original.sampleInto(a, Rng.fromSeed(4), { her });
+    restored.sampleInto(b, Rng.fromSeed(4), { her });
     expect(b).toEqual(a);
     expect(restored.size).toBe(50);
   });

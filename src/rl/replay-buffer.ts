@@ -58,7 +58,11 @@ export interface Batch {
   action: Float32Array;
   reward: Float32Array;
   nextObservation: Float32Array;
-  /** 1 − terminated: whether to bootstrap from the next state. */
+  /**
+   * The weight of γ · Q(next state) in the critic's target: 1 − terminated for a one-step
+   * return; (1 − terminated) · γ^(m − 1) for an m-step return (`reward` then holds the m
+   * discounted rewards and `nextObservation` the state after the m-th step).
+   */
   notDone: Float32Array;
   priorAction: Float32Array;
   hasPriorAction: Float32Array;
@@ -74,6 +78,28 @@ export interface HerOptions {
   /** Relabeled goals per real one: a goal is relabeled with probability k / (k + 1). */
   k: number;
   computeReward: RewardFunction;
+}
+
+/**
+ * n-step returns (Sutton & Barto §7.1; DDPGfD, Večerík et al. 2017, uses them on demonstrations):
+ * a sampled row sums the discounted rewards of up to `steps` steps of its episode and
+ * bootstraps from the state after the last, so a sparse success reaches the critic's values
+ * `steps` times sooner. The sum stops at the episode's end or a termination. Off-policy (the
+ * later steps' actions were not the current policy's), it is biased towards the return of
+ * whoever acted: the prior on its demonstrations. SAC's soft target then counts the entropy
+ * of the bootstrap state only, as soft n-step variants commonly do.
+ */
+export interface NStepOptions {
+  /** Steps summed per row (1: the one-step return). */
+  steps: number;
+  /** The learner's discount γ. */
+  gamma: number;
+}
+
+/** How rows are drawn from one buffer: HER's relabelling and the return's length, both optional. */
+export interface SampleOptions {
+  her?: HerOptions | undefined;
+  nStep?: NStepOptions | undefined;
 }
 
 /**
@@ -230,9 +256,11 @@ export class ReplayBuffer {
    * Fills rows [from, from + count) of `batch` with transitions drawn uniformly, relabeling
    * goals with HER's "future" strategy when `her` is given: with probability k/(k+1), the goal
    * becomes the achieved goal after a uniformly drawn step t' ≥ t of the same episode, and the
-   * reward is recomputed for it.
+   * reward is recomputed for it. With `nStep` the row holds an n-step return (see
+   * {@link NStepOptions}); it draws nothing more from `rng`, so the rows drawn stay the same.
    */
-  sampleInto(batch: Batch, rng: Rng, her?: HerOptions, from = 0, count = batch.size - from): void {
+  sampleInto(batch: Batch, rng: Rng, options: SampleOptions = {}, from = 0, count = batch.size - from): void {
+    const { her, nStep } = options;
     const n = this.size;
     if (n === 0) throw new Error('cannot sample from an empty replay buffer');
     const { observation: o, goal: g, action: a } = this.sizes;
@@ -265,6 +293,42 @@ export class ReplayBuffer {
         batch.reward[row] = this.reward[slot]!;
         batch.relabeled[row] = 0;
       }
+      if (nStep && nStep.steps > 1)
+        this.extendReturn(batch, row, absolute, nStep, batch.relabeled[row] ? her : undefined);
     }
+  }
+
+  /**
+   * Turns row `row` (transition `absolute`, its one-step reward already in place) into an
+   * n-step return: adds the discounted rewards of the next steps of the episode, with the row's
+   * goal (recomputed by `her` where it relabelled the goal, in `goalScratch`), and moves the
+   * bootstrap to the state after the last step summed.
+   */
+  private extendReturn(
+    batch: Batch,
+    row: number,
+    absolute: number,
+    nStep: NStepOptions,
+    her?: HerOptions,
+  ): void {
+    const { observation: o, goal: g } = this.sizes;
+    const slot = absolute % this.capacity;
+    const end = this.episodeEnd[slot]!;
+    let last = slot;
+    let discount = 1;
+    let ret = batch.reward[row]!;
+    for (let i = 1; i < nStep.steps && absolute + i < end && !this.terminated[last]; i++) {
+      last = (absolute + i) % this.capacity;
+      discount *= nStep.gamma;
+      let reward = this.reward[last]!;
+      if (her) {
+        this.achievedScratch.set(this.nextAchieved.subarray(last * g, last * g + g));
+        reward = her.computeReward(this.achievedScratch, this.goalScratch);
+      }
+      ret += discount * reward;
+    }
+    batch.reward[row] = ret;
+    batch.nextObservation.set(this.nextObs.subarray(last * o, last * o + o), row * o);
+    batch.notDone[row] = (1 - this.terminated[last]!) * discount;
   }
 }

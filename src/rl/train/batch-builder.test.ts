@@ -31,7 +31,7 @@ describe('BatchBuilder', () => {
     buffer.addEpisode(demo(20));
     for (const keep of [true, false]) {
       const batch = buffer.createBatch(500);
-      buffer.sampleInto(batch, Rng.fromSeed(3), her);
+      buffer.sampleInto(batch, Rng.fromSeed(3), { her });
       const out = new BatchBuilder(sizes, batch, undefined, keep).build() as { hasPriorAction: Float32Array };
       let relabelled = 0;
       for (let row = 0; row < batch.size; row++) {

@@ -46,6 +46,19 @@ export const TrainConfigSchema = z
     learningStarts: stepCount().default(1000),
     /** Gradient steps per environment step (the update-to-data ratio); fractions accumulate. */
     gradientStepsPerEnvStep: z.number().positive().max(64).default(1),
+    nStepReturns: z
+      .object({
+        /**
+         * Rewards summed per critic target before it bootstraps (1: TD3's and SAC's one-step
+         * target). More carries a sparse success back through an episode sooner, at the price of
+         * a bias towards the return of whoever acted (replay-buffer.ts, NStepOptions).
+         */
+        steps: z.number().int().min(1).max(50).default(1),
+        /** Which rows: all, or the demonstration buffer's only (DDPGfD's use, where the prior acted). */
+        on: z.enum(['all', 'demos']).default('all'),
+      })
+      .strict()
+      .prefault({}),
     /** Capacity of the online replay buffer (transitions); the demo buffer has its own. */
     bufferSize: z.number().int().positive().max(MAX_BUFFER_TRANSITIONS).default(1_000_000),
     her: z

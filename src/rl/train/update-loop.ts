@@ -2,7 +2,7 @@ import { ArmpriorError } from '../../core/errors.js';
 import { sampleMixed } from '../data-mixer.js';
 import type { LearnerStats } from '../learner.js';
 import { NonFiniteUpdateError } from '../learners/actor-critic.js';
-import type { Batch, HerOptions } from '../replay-buffer.js';
+import type { Batch, SampleOptions } from '../replay-buffer.js';
 import { linearSchedule } from '../schedule.js';
 import { BatchBuilder } from './batch-builder.js';
 import type { TrainingRun } from './run-setup.js';
@@ -34,7 +34,8 @@ export class UpdateLoop {
   private consecutiveRejected = 0;
   private readonly batch: Batch;
   private readonly batches: BatchBuilder;
-  private readonly her: HerOptions | undefined;
+  /** How rows are drawn from each buffer: HER, and n-step returns (`nStepReturns`). */
+  private readonly sampling: { demo: SampleOptions; online: SampleOptions };
 
   constructor(
     private readonly run: TrainingRun,
@@ -42,9 +43,16 @@ export class UpdateLoop {
     private readonly onNotice?: ((message: string) => void) | undefined,
   ) {
     const { evalEnv, parts, sizes } = run;
-    this.her = config.her.enabled
-      ? { k: config.her.k, computeReward: (achieved, desired) => evalEnv.computeReward(achieved, desired) }
+    const her = config.her.enabled
+      ? {
+          k: config.her.k,
+          computeReward: (achieved: Float64Array, desired: Float64Array) =>
+            evalEnv.computeReward(achieved, desired),
+        }
       : undefined;
+    const { steps, on } = config.nStepReturns;
+    const nStep = steps > 1 ? { steps, gamma: learnerConfig(config).gamma } : undefined;
+    this.sampling = { demo: { her, nStep }, online: { her, nStep: on === 'all' ? nStep : undefined } };
     this.batch = parts.online.createBatch(learnerConfig(config).batchSize);
     this.batches = new BatchBuilder(sizes, this.batch, parts.normalizer, config.rlingua.imitateRelabeled);
   }
@@ -97,7 +105,7 @@ export class UpdateLoop {
       : demo.size > 0
         ? linearSchedule(this.config.rlingua.demoFraction, state.envSteps)
         : 0;
-    sampleMixed(this.batch, rng, { online, demo }, fraction, this.her);
+    sampleMixed(this.batch, rng, { online, demo }, fraction, this.sampling);
     let stats: LearnerStats;
     try {
       stats = await learner.update(this.batches.build(), rng, state.envSteps);
