@@ -98,6 +98,11 @@ export function computeTaskReward(
   return rewardFromTerms(task, false, task.rewardTerms(achieved, desired));
 }
 
+/** The least and greatest reward a step can give, where they are known: the sparse reward's −1 and 0. */
+export function rewardRange(task: Task): [number, number] | undefined {
+  return task.config.rewardType === 'sparse' ? [-1, 0] : undefined;
+}
+
 /**
  * The same reward from an already computed success flag and reward terms (env.step has both,
  * and computes neither twice).

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import {
   actorSizes,
   buildActorUpdate,
   buildCriticActorUpdate,
   buildCriticUpdate,
+  returnRange,
   Td3ConfigSchema,
   type Td3GraphConfig,
   Td3Learner,
@@ -26,6 +28,27 @@ import { criticSizes, networkShapes, type UpdateGraph } from './update-graph.js'
 // What every learner does is in learner-contract.test.ts; here, what only TD3 does.
 
 describe('Td3Learner', () => {
+  it("clips its critics' targets to the returns a bounded reward allows, and refuses to without bounds", async () => {
+    const [low, high] = returnRange(0.95, [-1, 0]);
+    expect([low, high]).toEqual([expect.closeTo(-20, 9), 0]);
+    expect(returnRange(0.9, [0.5, 2])).toEqual([0, expect.closeTo(20, 9)]); // an episode may end at once: 0 is in
+    const config = Td3ConfigSchema.parse({ hidden: [16, 16], batchSize: 8, clipTargets: true });
+    await expect(Td3Learner.create(config, { input: 5, action: 2 }, Rng.fromSeed(0))).rejects.toThrow(
+      ConfigError,
+    );
+    const learner = await Td3Learner.create(config, { input: 5, action: 2 }, Rng.fromSeed(0), [-1, 0]);
+    try {
+      // Rewards far outside [−1, 0]: the targets are clipped to [−20, 0], so one step's loss is bounded.
+      const rng = Rng.fromSeed(1);
+      const random = randomBatch(rng);
+      const batch = { ...random, reward: new Float32Array(random.size).fill(1000) };
+      const stats = await learner.update(batch, rng);
+      expect(stats['train/critic_loss']).toBeLessThan(2 * 21 ** 2);
+    } finally {
+      await learner.close();
+    }
+  });
+
   it('updates the critics every step and the actor every policyDelay steps', async () => {
     const config = Td3ConfigSchema.parse({ hidden: [16, 16], batchSize: 8, policyDelay: 2 });
     const learner = await Td3Learner.create(config, { input: 5, action: 2 }, Rng.fromSeed(0));
@@ -91,7 +114,9 @@ function criticLoss(f: Feeds, c: Td3GraphConfig = config): number {
   const q2 = criticNet(f, 'q2', input, c);
   let loss = 0;
   for (let r = 0; r < BATCH; r++) {
-    const y = f.reward![r]! + gamma * f.not_done![r]! * Math.min(t1[r]![0]!, t2[r]![0]!);
+    const bootstrapped = f.reward![r]! + gamma * f.not_done![r]! * Math.min(t1[r]![0]!, t2[r]![0]!);
+    const [low, high] = c.targetRange ?? [-Infinity, Infinity];
+    const y = Math.min(high, Math.max(low, bootstrapped));
     loss += (q1[r]![0]! - y) ** 2 + (q2[r]![0]! - y) ** 2;
   }
   return loss / BATCH;
@@ -157,6 +182,17 @@ describe('TD3 update graphs', () => {
     expect(out.loss![0]).toBeCloseTo(criticLoss(feeds, normed), 4);
     expect(Math.abs(criticLoss(feeds, normed) - criticLoss(feeds))).toBeGreaterThan(1e-3); // it normalised
     expectAdamStep(feeds, out, criticParams(), (f) => criticLoss(f, normed));
+  });
+
+  it("make the critic step with the targets clipped to the returns' range (HER's critic)", async () => {
+    // A range narrower than the random targets, so that most rows are clipped, on both sides.
+    const clipped = { ...config, targetRange: [-0.1, 0.05] as const };
+    const graph = buildCriticUpdate(clipped);
+    const feeds = td3Feeds(graph, Rng.fromSeed(33));
+    const out = await runGraph(graph, feeds);
+    expect(out.loss![0]).toBeCloseTo(criticLoss(feeds, clipped), 4);
+    expect(Math.abs(criticLoss(feeds, clipped) - criticLoss(feeds))).toBeGreaterThan(1e-3); // it clipped
+    expectAdamStep(feeds, out, criticParams(), (f) => criticLoss(f, clipped));
   });
 
   it('make the actor step through a LayerNorm critic', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '../../core/errors.js';
 import type { Rng } from '../../core/rng.js';
 import type { AdamConfig } from '../graph/adam.js';
 import type { GraphBuilder, Value } from '../graph/builder.js';
@@ -57,6 +58,13 @@ export const Td3ConfigSchema = z
      * extrapolating far on actions no data shows. The actor is unchanged (so is the exported policy).
      */
     criticLayerNorm: z.boolean().default(false),
+    /**
+     * Clip the critics' targets to the returns the reward allows, [r_min, r_max] / (1 − γ) with
+     * 0 included (HER's critic, Andrychowicz et al. 2017): trained on the prior's episodes alone,
+     * the critics' extrapolation fed back through the targets until Q reached 10⁹ on
+     * open-drawer (true values lie in [−20, 0]). Needs a bounded reward: the sparse one.
+     */
+    clipTargets: z.boolean().default(false),
     /** Std of the Gaussian exploration noise added to the policy's actions (SB3's NormalActionNoise sigma). */
     actionNoise: z.number().min(0).max(10).default(0.1),
     /**
@@ -97,6 +105,8 @@ export interface Td3GraphConfig extends NetworkSizes {
   actorQ?: boolean;
   /** LayerNorm on the critics' hidden layers (their targets too). */
   criticLayerNorm?: boolean;
+  /** The critics' targets are clipped to [low, high], the values a return can take. */
+  targetRange?: readonly [number, number] | undefined;
   adam?: Omit<AdamConfig, 'learningRate'>;
 }
 
@@ -131,7 +141,10 @@ function criticLoss(
   const nextInput = g.concat([nextObs, nextAction]);
   // Clipped double Q-learning (§4.2): y = r + γ (1 − done) min(Q1', Q2').
   const targetQ = g.min(critic(g, c, nextInput, target.q1), critic(g, c, nextInput, target.q2));
-  const y = g.add(reward, g.mul(g.scalar(c.gamma), g.mul(notDone, targetQ)));
+  const bootstrapped = g.add(reward, g.mul(g.scalar(c.gamma), g.mul(notDone, targetQ)));
+  // HER's critic (Andrychowicz et al. 2017, appendix A): no return lies outside the range the
+  // rewards allow, so a target outside it is the critics' own extrapolation fed back.
+  const y = c.targetRange ? g.clip(bootstrapped, c.targetRange[0], c.targetRange[1]) : bootstrapped;
   const input = g.concat([obs, action]);
   const q1Value = critic(g, c, input, q1);
   const q2Value = critic(g, c, input, q2);
@@ -271,6 +284,21 @@ export function buildCriticActorUpdate(c: Td3GraphConfig): UpdateGraph {
 }
 
 /**
+ * The returns a reward in `rewardRange` allows over any horizon: [min(0, r_min), max(0, r_max)] /
+ * (1 − γ) (an episode may end at once: 0 is in).
+ */
+export function returnRange(
+  gamma: number,
+  rewardRange: readonly [number, number] | undefined,
+): [number, number] {
+  if (!rewardRange)
+    throw new ConfigError('td3.clipTargets', [
+      "clipping the critics' targets needs a bounded reward: this task's reward is dense (use rewardType: sparse, or clipTargets: false)",
+    ]);
+  return [Math.min(0, rewardRange[0]) / (1 - gamma), Math.max(0, rewardRange[1]) / (1 - gamma)];
+}
+
+/**
  * The TD3 learner: one onnxruntime call per update, the critic step or, on every
  * `policyDelay`-th update, the critic, actor and target steps in one graph. The host feeds the
  * batch and the target smoothing noise from the seeded Rng; actor-critic.ts keeps the state.
@@ -289,6 +317,7 @@ export class Td3Learner implements Learner {
     config: Td3Config,
     sizes: { input: number; action: number },
     rng: Rng,
+    rewardRange?: readonly [number, number],
   ): Promise<Td3Learner> {
     const graphConfig: Td3GraphConfig = {
       observationSize: sizes.input,
@@ -302,6 +331,7 @@ export class Td3Learner implements Learner {
       normalizeQ: config.normalizeActorQ,
       actorQ: config.actorQ,
       criticLayerNorm: config.criticLayerNorm,
+      targetRange: config.clipTargets ? returnRange(config.gamma, rewardRange) : undefined,
     };
     const core = await ActorCriticCore.create({
       algorithm: 'td3',

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { ArmEnv } from '../../../sim/env.js';
+import { rewardRange } from '../../../sim/tasks/task.js';
 import { Rng } from '../../core/rng.js';
 import { ReplayBuffer } from '../replay-buffer.js';
 import { createLearner, createNormalizer } from './learner-factory.js';
@@ -43,6 +44,7 @@ async function exportLocked(
     config,
     { input: sizes.observation + sizes.goal, action: sizes.action },
     Rng.fromSeed(0),
+    rewardRange(env.task),
   );
   try {
     const normalizer = createNormalizer(config, sizes);

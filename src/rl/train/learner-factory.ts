@@ -6,13 +6,17 @@ import { Td3Learner } from '../learners/td3.js';
 import { RunningNormalizer } from '../normalizer.js';
 import type { TrainConfig } from './train-config.js';
 
-/** The learner a training config asks for, its networks initialised from `rng`. */
+/**
+ * The learner a training config asks for, its networks initialised from `rng`. `rewardRange`:
+ * the bounds of the task's reward, where it has them (td3.clipTargets needs them).
+ */
 export async function createLearner(
   config: TrainConfig,
   sizes: { input: number; action: number },
   rng: Rng,
+  rewardRange?: readonly [number, number],
 ): Promise<Learner> {
-  if (config.learner === 'td3') return Td3Learner.create(config.td3, sizes, rng);
+  if (config.learner === 'td3') return Td3Learner.create(config.td3, sizes, rng, rewardRange);
   return SacLearner.create(config.sac, sizes, rng);
 }
 

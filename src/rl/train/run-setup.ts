@@ -1,4 +1,5 @@
 import { ArmEnv } from '../../../sim/env.js';
+import { rewardRange } from '../../../sim/tasks/task.js';
 import { VecEnv } from '../../../sim/vec-env.js';
 import { createPriorController } from '../../controllers/priors.js';
 import type { SandboxedController } from '../../controllers/sandboxed-controller.js';
@@ -67,7 +68,8 @@ export async function openRun(options: TrainOptions): Promise<TrainingRun> {
     };
     const maxEpisodeSteps = evalEnv.task.config.maxEpisodeSteps;
     const priors = await openPriors(options, evalEnv, envs.numEnvs, opened);
-    const { learner, collectRng, learnRng } = await openLearner(config, sizes, options.seed, opened);
+    const range = rewardRange(evalEnv.task);
+    const { learner, collectRng, learnRng } = await openLearner(config, sizes, range, options.seed, opened);
     const files = runFiles(options.runDir);
     const checkpoint = options.resume ? readRunCheckpoint(files.checkpoints) : undefined;
     const parts: RunParts = {
@@ -127,6 +129,7 @@ async function openEnvs(
 async function openLearner(
   config: TrainConfig,
   sizes: TransitionSizes,
+  rewardRange: readonly [number, number] | undefined,
   seed: number,
   opened: OpenedResources,
 ): Promise<{ learner: Learner; collectRng: Rng; learnRng: Rng }> {
@@ -135,7 +138,9 @@ async function openLearner(
   const collectRng = root.split();
   const learnRng = root.split();
   const networkSizes = { input: sizes.observation + sizes.goal, action: sizes.action };
-  const learner = opened.add(await createLearner(config, networkSizes, initRng), (l) => l.close());
+  const learner = opened.add(await createLearner(config, networkSizes, initRng, rewardRange), (l) =>
+    l.close(),
+  );
   return { learner, collectRng, learnRng };
 }
 
