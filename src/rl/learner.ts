@@ -41,9 +41,10 @@ export interface Learner {
   /**
    * One gradient step; rejects (and changes nothing) when it would produce non-finite values.
    * `envSteps`, the run's environment steps so far, drives step-scheduled switches (the
-   * imitation term's Q-filter, `qFilterFromStep`).
+   * imitation term's Q-filter, `qFilterFromStep`). `offline`: an update of RLingua's offline
+   * start, before the policy acts (TD3's `actorQ: online` leaves the −Q term out of those).
    */
-  update(batch: LearnerBatch, rng: Rng, envSteps?: number): Promise<LearnerStats>;
+  update(batch: LearnerBatch, rng: Rng, envSteps?: number, offline?: boolean): Promise<LearnerStats>;
   /**
    * Actions for `rows` normalised inputs, computed on the host (cheap for a handful of envs):
    * `deterministic` is the policy evaluated and exported; otherwise the algorithm's exploration

@@ -39,23 +39,23 @@ export class ActorCriticCore<Part extends string> {
 
   private constructor(
     private readonly algorithm: Learner['algorithm'],
-    private readonly parts: Record<Part, { graph: UpdateGraph; session: ort.InferenceSession }>,
+    private readonly parts: Partial<Record<Part, { graph: UpdateGraph; session: ort.InferenceSession }>>,
     readonly state: PackedState,
   ) {}
 
   /**
-   * Sessions for `graphs`, and the state they take: the MLPs `networks` initialised from `rng`
+   * Sessions for `graphs` (a learner may leave out a part its config never runs), and the state they take: the MLPs `networks` initialised from `rng`
    * in that order (PyTorch's default initialisation), their targets copies of them, the other
    * trainable tensors (`initial`, e.g. SAC's log α) as given, every Adam moment zero.
    */
   static async create<Part extends string>(o: {
     algorithm: Learner['algorithm'];
-    graphs: Record<Part, UpdateGraph>;
+    graphs: Partial<Record<Part, UpdateGraph>>;
     networks: readonly { name: string; sizes: readonly number[] }[];
     initial?: Readonly<Record<string, Float32Array>>;
     rng: Rng;
   }): Promise<ActorCriticCore<Part>> {
-    const parts = {} as Record<Part, { graph: UpdateGraph; session: ort.InferenceSession }>;
+    const parts: Partial<Record<Part, { graph: UpdateGraph; session: ort.InferenceSession }>> = {};
     const layout = new Map<string, readonly PackedSlot[]>();
     for (const [part, graph] of Object.entries(o.graphs) as [Part, UpdateGraph][]) {
       parts[part] = { graph, session: await createSession(graph) };
@@ -75,7 +75,9 @@ export class ActorCriticCore<Part extends string> {
 
   /** Runs the graph `part`: each input from `data` if there, else the state's tensor of that name. */
   async run(part: Part, data: Feeds): Promise<Outputs> {
-    const { graph, session } = this.parts[part];
+    const built = this.parts[part];
+    if (!built) throw new Error(`${this.algorithm}: no '${part}' update graph was built for this config`);
+    const { graph, session } = built;
     const feeds: Feeds = {};
     for (const name of graph.inputs) feeds[name] = data[name] ?? this.state.get(name)!;
     return session.run(feeds);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
+import type { LearnerState } from '../learner.js';
 import {
   actorSizes,
   buildActorUpdate,
@@ -28,6 +29,49 @@ import { criticSizes, networkShapes, type UpdateGraph } from './update-graph.js'
 // What every learner does is in learner-contract.test.ts; here, what only TD3 does.
 
 describe('Td3Learner', () => {
+  it('with actorQ: online, moves the actor as behaviour cloning does offline and as TD3 does online', async () => {
+    const make = (actorQ: boolean | 'online') =>
+      Td3Learner.create(
+        Td3ConfigSchema.parse({
+          hidden: [16, 16],
+          batchSize: 8,
+          policyDelay: 1,
+          actorQ,
+          imitation: { enabled: true },
+        }),
+        { input: 5, action: 2 },
+        Rng.fromSeed(0),
+      );
+    const batch = (seed: number) => {
+      const rng = Rng.fromSeed(seed);
+      const random = randomBatch(rng);
+      const priorAction = Float32Array.from({ length: random.size * 2 }, () => rng.uniform(-1, 1));
+      return { ...random, priorAction, hasPriorAction: new Float32Array(random.size).fill(1) };
+    };
+    const offlineThenOnline = async (learner: Td3Learner, from?: LearnerState) => {
+      try {
+        if (from) learner.loadState(from);
+        else await learner.update(batch(1), Rng.fromSeed(2), 0, true);
+        const afterOffline = learner.getState();
+        await learner.update(batch(3), Rng.fromSeed(4), 0, false);
+        return { afterOffline, actor: learner.parameter('actor.0.weight') };
+      } finally {
+        await learner.close();
+      }
+    };
+    const online = await offlineThenOnline(await make('online'));
+    const cloning = await offlineThenOnline(await make(false));
+    const td3 = await offlineThenOnline(await make(true));
+    const actorOf = (state: LearnerState) => state.tensors['actor.0.weight']!.data;
+    // Offline: the step behaviour cloning takes, not TD3's.
+    expect(actorOf(online.afterOffline)).toEqual(actorOf(cloning.afterOffline));
+    expect(actorOf(online.afterOffline)).not.toEqual(actorOf(td3.afterOffline));
+    // Online: TD3's step, from the same state.
+    const td3FromThere = await offlineThenOnline(await make(true), online.afterOffline);
+    expect(online.actor).toEqual(td3FromThere.actor);
+    expect(online.actor).not.toEqual(cloning.actor);
+  });
+
   it("clips its critics' targets to the returns a bounded reward allows, and refuses to without bounds", async () => {
     const [low, high] = returnRange(0.95, [-1, 0]);
     expect([low, high]).toEqual([expect.closeTo(-20, 9), 0]);

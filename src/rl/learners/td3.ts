@@ -51,8 +51,13 @@ export const Td3ConfigSchema = z
     /**
      * The −Q term in the actor loss. Off (with `imitation` on) the actor only imitates the prior:
      * behaviour cloning, the baseline that asks whether RL adds anything; the critics still learn.
+     * `online`: off for the offline start (RLingua's updates on the prior's episodes alone,
+     * before the policy acts), on after it. A critic that has seen only the prior's actions
+     * rates the actions next to them by extrapolation, and the actor follows it there: on
+     * open-drawer the policy after the offline start scored 20–35% with the term, against the
+     * prior's 50%.
      */
-    actorQ: z.boolean().default(true),
+    actorQ: z.union([z.boolean(), z.literal('online')]).default(true),
     /**
      * LayerNorm on the critics' hidden layers (RLPD, Ball et al. 2023): keeps Q from
      * extrapolating far on actions no data shows. The actor is unchanged (so is the exported policy).
@@ -74,9 +79,9 @@ export const Td3ConfigSchema = z
     imitation: ImitationConfigSchema,
   })
   .strict()
-  .refine((c) => c.actorQ || c.imitation.enabled, {
+  .refine((c) => c.actorQ === true || c.imitation.enabled, {
     message:
-      'actorQ: false leaves the actor nothing to learn from; switch imitation on (behaviour cloning) or actorQ back on',
+      'actorQ: false or online leaves the actor nothing to learn from (offline, for online); switch imitation on (behaviour cloning) or actorQ back on',
     path: ['actorQ'],
   });
 
@@ -310,7 +315,7 @@ export class Td3Learner implements Learner {
   private constructor(
     readonly config: Td3Config,
     private readonly graphConfig: Td3GraphConfig,
-    private readonly core: ActorCriticCore<'critic' | 'criticActor'>,
+    private readonly core: ActorCriticCore<'critic' | 'criticActor' | 'criticImitate'>,
   ) {}
 
   static async create(
@@ -329,14 +334,21 @@ export class Td3Learner implements Learner {
       imitation: config.imitation.enabled,
       qFilter: config.imitation.qFilter,
       normalizeQ: config.normalizeActorQ,
-      actorQ: config.actorQ,
+      actorQ: config.actorQ !== false,
       criticLayerNorm: config.criticLayerNorm,
       targetRange: config.clipTargets ? returnRange(config.gamma, rewardRange) : undefined,
     };
     const core = await ActorCriticCore.create({
       algorithm: 'td3',
       // The fused graph first: it takes every tensor, so the state lists them in its order, the actor's first.
-      graphs: { criticActor: buildCriticActorUpdate(graphConfig), critic: buildCriticUpdate(graphConfig) },
+      graphs: {
+        criticActor: buildCriticActorUpdate(graphConfig),
+        critic: buildCriticUpdate(graphConfig),
+        // The offline start's actor step imitates only (actorQ: online).
+        ...(config.actorQ === 'online'
+          ? { criticImitate: buildCriticActorUpdate({ ...graphConfig, actorQ: false }) }
+          : {}),
+      },
       networks: actorAndTwinCritics(actorSizes(graphConfig), criticSizes(graphConfig)),
       rng,
     });
@@ -356,9 +368,15 @@ export class Td3Learner implements Learner {
   /**
    * One TD3 step on `batch` (rows normalised: observation and desired goal concatenated as the
    * network input); the actor and targets move every `policyDelay` steps. A step whose stats or
-   * parameters come out non-finite is rejected whole and reported, and nothing changes.
+   * parameters come out non-finite is rejected whole and reported, and nothing changes. An
+   * `offline` update (the offline start) leaves the −Q term out of the actor's with `actorQ: online`.
    */
-  async update(batch: LearnerBatch, rng: Rng, envSteps?: number): Promise<LearnerStats & Td3Stats> {
+  async update(
+    batch: LearnerBatch,
+    rng: Rng,
+    envSteps?: number,
+    offline = false,
+  ): Promise<LearnerStats & Td3Stats> {
     const { actionSize } = this.graphConfig;
     const { learningRate, imitation } = this.config;
     const t = this.core.updates + 1;
@@ -378,7 +396,11 @@ export class Td3Learner implements Learner {
       ...(actorStep ? adamFeeds('actor_', this.actorUpdates + 1, learningRate) : {}),
       ...imitating?.feeds,
     };
-    const out = await this.core.run(actorStep ? 'criticActor' : 'critic', feeds);
+    const imitateOnly = offline && this.config.actorQ === 'online';
+    const out = await this.core.run(
+      actorStep ? (imitateOnly ? 'criticImitate' : 'criticActor') : 'critic',
+      feeds,
+    );
     const stats: LearnerStats & Td3Stats = {
       'train/critic_loss': scalarOutput(out.loss),
       'train/q1_mean': scalarOutput(out.q1_mean),

@@ -18,7 +18,7 @@ export function budgetNotice(config: TrainConfig, episodeSteps: number): string 
     if (pretrainUpdates === 0)
       return `${head}: no update will be made and the policy stays untrained; ${fix}`;
     // Behaviour cloning (the bc preset) is meant to learn from them alone: nothing to say.
-    if (config.learner === 'td3' && !config.td3.actorQ) return undefined;
+    if (config.learner === 'td3' && config.td3.actorQ === false) return undefined;
     return `${head}: the policy learns only offline from them (${pretrainUpdates} updates) and never acts in training; ${fix}`;
   }
   const pretrains = precollectEpisodes > 0 && pretrainUpdates > 0;

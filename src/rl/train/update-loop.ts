@@ -108,7 +108,7 @@ export class UpdateLoop {
     sampleMixed(this.batch, rng, { online, demo }, fraction, this.sampling);
     let stats: LearnerStats;
     try {
-      stats = await learner.update(this.batches.build(), rng, state.envSteps);
+      stats = await learner.update(this.batches.build(), rng, state.envSteps, demoOnly);
     } catch (error) {
       this.rejected(error);
       return;
