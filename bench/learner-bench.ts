@@ -2,6 +2,7 @@ import { Rng } from '../src/core/rng.js';
 import type { Learner, LearnerBatch } from '../src/rl/learner.js';
 import { SacConfigSchema, SacLearner } from '../src/rl/learners/sac.js';
 import { Td3ConfigSchema, Td3Learner } from '../src/rl/learners/td3.js';
+import { presetFor } from '../src/rl/train/presets.js';
 
 /** Results of `armprior bench learner`. */
 export interface LearnerBenchResult {
@@ -18,12 +19,13 @@ export interface LearnerBenchResult {
    */
   sacUpdatesPerSec: number;
   /**
-   * TD3 as the rlingua preset trains it: 3 × 256 MLPs, the imitation term with its Q-filter
-   * and the normalised Q term (every row of the batch labelled).
+   * TD3 as the rlingua preset trains it (its td3 settings, read from presets.ts): 3 × 256 MLPs,
+   * LayerNorm critics, the imitation term with its Q-filter and the normalised Q term (every row
+   * of the batch labelled).
    */
   rlinguaTd3UpdatesPerSec: number;
-  /** The same with LayerNorm on the critics' hidden layers (td3.criticLayerNorm, RLPD's critic). */
-  rlinguaTd3LayerNormUpdatesPerSec: number;
+  /** The same without LayerNorm on the critics (td3.criticLayerNorm: false): what LayerNorm costs. */
+  rlinguaTd3PlainCriticsUpdatesPerSec: number;
 }
 
 /**
@@ -62,17 +64,12 @@ export async function runLearnerBench(options: { updates?: number } = {}): Promi
   };
   const td3UpdatesPerSec = await measure(await Td3Learner.create(td3Config, sizes, rng));
   const sacUpdatesPerSec = await measure(await SacLearner.create(sacConfig, sizes, rng));
-  const rlingua = {
-    hidden: [256, 256, 256],
-    batchSize: n,
-    normalizeActorQ: true,
-    imitation: { enabled: true, qFilter: true },
-  };
+  const rlingua = { ...(presetFor('rlingua').td3 as Record<string, unknown>), batchSize: n };
   const rlinguaTd3UpdatesPerSec = await measure(
     await Td3Learner.create(Td3ConfigSchema.parse(rlingua), sizes, rng),
   );
-  const rlinguaTd3LayerNormUpdatesPerSec = await measure(
-    await Td3Learner.create(Td3ConfigSchema.parse({ ...rlingua, criticLayerNorm: true }), sizes, rng),
+  const rlinguaTd3PlainCriticsUpdatesPerSec = await measure(
+    await Td3Learner.create(Td3ConfigSchema.parse({ ...rlingua, criticLayerNorm: false }), sizes, rng),
   );
   return {
     batchSize: n,
@@ -83,6 +80,6 @@ export async function runLearnerBench(options: { updates?: number } = {}): Promi
     policyDelay: td3Config.policyDelay,
     sacUpdatesPerSec,
     rlinguaTd3UpdatesPerSec,
-    rlinguaTd3LayerNormUpdatesPerSec,
+    rlinguaTd3PlainCriticsUpdatesPerSec,
   };
 }

@@ -172,7 +172,7 @@ describe('armprior CLI', () => {
       td3UpdatesPerSec: number;
       sacUpdatesPerSec: number;
       rlinguaTd3UpdatesPerSec: number;
-      rlinguaTd3LayerNormUpdatesPerSec: number;
+      rlinguaTd3PlainCriticsUpdatesPerSec: number;
       batchSize: number;
       hidden: number[];
     };
@@ -180,6 +180,6 @@ describe('armprior CLI', () => {
     expect(result.td3UpdatesPerSec).toBeGreaterThan(0);
     expect(result.sacUpdatesPerSec).toBeGreaterThan(0);
     expect(result.rlinguaTd3UpdatesPerSec).toBeGreaterThan(0);
-    expect(result.rlinguaTd3LayerNormUpdatesPerSec).toBeGreaterThan(0);
+    expect(result.rlinguaTd3PlainCriticsUpdatesPerSec).toBeGreaterThan(0);
   });
 });

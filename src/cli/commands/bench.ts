@@ -102,8 +102,8 @@ export function registerBenchCommand(program: Command): void {
         `bench learner · TD3 and SAC, ${r.hidden.join('×')} MLPs, batch ${r.batchSize}, ${r.inputSize} inputs, ${r.actionSize} actions\n` +
           `  full TD3 updates (actor every ${r.policyDelay})  ${r.td3UpdatesPerSec.toFixed(1)}/s  (goal ≥ 100/s: ${r.td3UpdatesPerSec >= 100 ? 'meets goal' : 'BELOW GOAL'})\n` +
           `  full SAC updates (one call, auto α)  ${r.sacUpdatesPerSec.toFixed(1)}/s\n` +
-          `  rlingua's TD3 (3×256, imitation, Q-filter)  ${r.rlinguaTd3UpdatesPerSec.toFixed(1)}/s\n` +
-          `  the same, LayerNorm critics  ${r.rlinguaTd3LayerNormUpdatesPerSec.toFixed(1)}/s\n`,
+          `  rlingua's TD3 (the preset: 3×256, LayerNorm critics, imitation, Q-filter)  ${r.rlinguaTd3UpdatesPerSec.toFixed(1)}/s\n` +
+          `  the same without LayerNorm  ${r.rlinguaTd3PlainCriticsUpdatesPerSec.toFixed(1)}/s\n`,
       );
     });
 
