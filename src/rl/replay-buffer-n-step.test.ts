@@ -3,32 +3,14 @@ import { Rng } from '../core/rng.js';
 import type { Episode } from '../episodes/episode.js';
 import { sampleMixed } from './data-mixer.js';
 import { type Batch, type HerOptions, ReplayBuffer } from './replay-buffer.js';
+import { taggedEpisode } from './tagged-episode.js';
 
 const sizes = { observation: 2, goal: 1, action: 1 };
 const gamma = 0.9;
 
-/**
- * An episode whose observation at step t is `tag * 100 + t` (so a row tells its episode and
- * step), its achieved goal after step t `tag * 100 + t + 1`, its reward −(t mod 3) (different
- * from step to step, so a wrong step in a sum shows); even tags end in a termination.
- */
-function episode(tag: number, length: number): Episode {
-  const range = (n: number, f: (t: number) => number) => Float64Array.from({ length: n }, (_, t) => f(t));
-  return {
-    length,
-    observation: range(2 * length, (i) => tag * 100 + Math.floor(i / 2)),
-    achievedGoal: range(length, (t) => tag * 100 + t),
-    desiredGoal: range(length, () => -1),
-    action: range(length, (t) => t / 10),
-    reward: range(length, (t) => -(t % 3)),
-    nextObservation: range(2 * length, (i) => tag * 100 + Math.floor(i / 2) + 1),
-    nextAchievedGoal: range(length, (t) => tag * 100 + t + 1),
-    terminated: Uint8Array.from({ length }, (_, t) => (t === length - 1 && tag % 2 === 0 ? 1 : 0)),
-    priorActed: new Uint8Array(length),
-    priorAction: new Float64Array(length),
-    hasPriorAction: new Uint8Array(length),
-  };
-}
+/** Episodes whose rows tell their episode and step, the reward −(t mod 3) at step t (different from step to step, so a wrong step in a sum shows). */
+const episode = (tag: number, length: number): Episode =>
+  taggedEpisode(tag, length, { reward: (t) => -(t % 3) });
 
 const her: HerOptions = { k: 4, computeReward: (a, d) => (a[0] === d[0] ? 0 : -1) };
 

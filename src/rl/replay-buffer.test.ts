@@ -4,29 +4,13 @@ import type { Episode } from '../episodes/episode.js';
 import { sampleMixed } from './data-mixer.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { linearSchedule } from './schedule.js';
+import { taggedEpisode } from './tagged-episode.js';
 
 const sizes = { observation: 2, goal: 1, action: 1 };
 
-/**
- * An episode whose achieved goal after step t is `tag * 100 + t + 1`, so a relabeled goal tells
- * which episode and step it came from. Desired goal: -1 (never achieved). Reward: -1.
- */
-function episode(tag: number, length: number, priorActed = 0): Episode {
-  const range = (n: number, f: (t: number) => number) => Float64Array.from({ length: n }, (_, t) => f(t));
-  return {
-    length,
-    observation: range(2 * length, (i) => tag * 100 + Math.floor(i / 2)),
-    achievedGoal: range(length, (t) => tag * 100 + t),
-    desiredGoal: range(length, () => -1),
-    action: range(length, (t) => t / 10),
-    reward: range(length, () => -1),
-    nextObservation: range(2 * length, (i) => tag * 100 + Math.floor(i / 2) + 1),
-    nextAchievedGoal: range(length, (t) => tag * 100 + t + 1),
-    terminated: Uint8Array.from({ length }, (_, t) => (t === length - 1 && tag % 2 === 0 ? 1 : 0)),
-    priorActed: Uint8Array.from({ length }, () => priorActed),
-    priorAction: range(length, () => (priorActed ? 0.5 : 0)),
-    hasPriorAction: Uint8Array.from({ length }, () => priorActed),
-  };
+/** Episodes whose rows tell their episode and step (tagged-episode.ts). */
+function episode(tag: number, length: number, priorActed: 0 | 1 = 0): Episode {
+  return taggedEpisode(tag, length, { priorActed });
 }
 
 const her = { k: 4, computeReward: (a: Float64Array, d: Float64Array) => (a[0] === d[0] ? 0 : -1) };
