@@ -44,9 +44,10 @@ export class ActorCriticCore<Part extends string> {
   ) {}
 
   /**
-   * Sessions for `graphs` (a learner may leave out a part its config never runs), and the state they take: the MLPs `networks` initialised from `rng`
-   * in that order (PyTorch's default initialisation), their targets copies of them, the other
-   * trainable tensors (`initial`, e.g. SAC's log α) as given, every Adam moment zero.
+   * Sessions for `graphs` (a learner may leave out a part its config never runs), and the state
+   * they take: the MLPs `networks` initialised from `rng` in that order (PyTorch's default
+   * initialisation), their targets copies of them, the other trainable tensors (`initial`, e.g.
+   * SAC's log α) as given, every Adam moment zero.
    */
   static async create<Part extends string>(o: {
     algorithm: Learner['algorithm'];
