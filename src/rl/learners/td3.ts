@@ -81,7 +81,7 @@ export const Td3ConfigSchema = z
   .strict()
   .refine((c) => c.actorQ === true || c.imitation.enabled, {
     message:
-      'actorQ: false or online leaves the actor nothing to learn from (offline, for online); switch imitation on (behaviour cloning) or actorQ back on',
+      'actorQ: false (and online, during the offline start) leaves the actor nothing to learn from without imitation; switch imitation on or set actorQ: true',
     path: ['actorQ'],
   });
 

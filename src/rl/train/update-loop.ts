@@ -87,20 +87,20 @@ export class UpdateLoop {
     await this.runUpdates(count);
   }
 
-  private async runUpdates(count: number, demoOnly = false): Promise<void> {
+  private async runUpdates(count: number, offlineStart = false): Promise<void> {
     const { online, demo } = this.run.parts;
     const t0 = performance.now();
     for (let u = 0; u < count; u++) {
       if (online.size === 0 && demo.size === 0) return;
-      await this.update(demoOnly);
+      await this.update(offlineStart);
     }
     this.updateSeconds += (performance.now() - t0) / 1000;
   }
 
-  private async update(demoOnly: boolean): Promise<void> {
+  private async update(offlineStart: boolean): Promise<void> {
     const { state, online, demo, learner, learnRng: rng } = this.run.parts;
     // The demonstrations' share of the batch decays (rlingua.demoFraction); all of it offline.
-    const fraction = demoOnly
+    const fraction = offlineStart
       ? 1
       : demo.size > 0
         ? linearSchedule(this.config.rlingua.demoFraction, state.envSteps)
@@ -108,7 +108,7 @@ export class UpdateLoop {
     sampleMixed(this.batch, rng, { online, demo }, fraction, this.sampling);
     let stats: LearnerStats;
     try {
-      stats = await learner.update(this.batches.build(), rng, state.envSteps, demoOnly);
+      stats = await learner.update(this.batches.build(), rng, state.envSteps, offlineStart);
     } catch (error) {
       this.rejected(error);
       return;
