@@ -1,5 +1,5 @@
 // Slide, one round after watching the bundled prior (v1). Its replays showed three things:
-// - the puck flew off at about half the intended angle: the closed fingers are a narrow block
+// - the puck flew off at 15–65% of the intended angle: the closed fingers are a narrow block
 //   (1.8 cm along x, 2 cm across) and a struck puck leaves along the contact normal, which for
 //   the block's front face is +x whatever way the gripper moves;
 // - the strike started at step 19–29 of 50 and the puck was still gliding when the episode ended;
