@@ -326,57 +326,6 @@ function expectOneLine(stderr: string, pattern: RegExp): void {
   expect(stderr).not.toMatch(/^\s+at /m);
 }
 
-describe('the one-round priors in docs/results (what a person writes after watching the bundled one)', () => {
-  const docs = fileURLToPath(new URL('../docs/results/', import.meta.url));
-  const successes = async (task: string, controller: string, priors: string) => {
-    const run = await armprior([
-      'sim',
-      '-t',
-      task,
-      '-c',
-      controller,
-      '--priors',
-      priors,
-      '-n',
-      '12',
-      '-s',
-      '42',
-      '--json',
-    ]);
-    expect(run.code).toBe(0);
-    const episodes = (
-      JSON.parse(run.stdout) as { episodes: { success: boolean; controllerFailures: number }[] }
-    ).episodes;
-    expect(episodes.every((e) => e.controllerFailures === 0)).toBe(true);
-    return episodes.filter((e) => e.success).length;
-  };
-
-  it.each([
-    ['push', 'push-prior-v3.js'],
-    ['pick-and-place', 'pick-and-place-prior-v2.js'],
-    ['slide', 'slide-prior-v2.js'],
-    ['open-drawer', 'open-drawer-prior-v2.js'],
-  ])('%s: %s is stored and solves more of the same episodes than the bundled prior', async (task, file) => {
-    const priors = mkdtempSync(join(tmpdir(), 'armprior-one-round-'));
-    const added = await armprior([
-      'prior',
-      'add',
-      join(docs, file),
-      '-t',
-      task,
-      '--priors',
-      priors,
-      '-n',
-      '2',
-      '--no-replays',
-    ]);
-    expect(added.code).toBe(0);
-    expect(await successes(task, 'prior:v1', priors)).toBeGreaterThan(
-      await successes(task, 'prior:bundled', priors),
-    );
-  });
-});
-
 describe('what a failure leaves in the store (issue #17)', () => {
   const server = new FakeOpenAiServer();
   let priors: string;
@@ -541,5 +490,56 @@ describe('what a failure leaves in the store (issue #17)', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).not.toMatch(/ v9 /);
     expect(listed.stdout).toMatch(/^\* v3 /m);
+  });
+});
+
+describe('the one-round priors in docs/results (what a person writes after watching the bundled one)', () => {
+  const docs = fileURLToPath(new URL('../docs/results/', import.meta.url));
+  const successes = async (task: string, controller: string, priors: string) => {
+    const run = await armprior([
+      'sim',
+      '-t',
+      task,
+      '-c',
+      controller,
+      '--priors',
+      priors,
+      '-n',
+      '12',
+      '-s',
+      '42',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const episodes = (
+      JSON.parse(run.stdout) as { episodes: { success: boolean; controllerFailures: number }[] }
+    ).episodes;
+    expect(episodes.every((e) => e.controllerFailures === 0)).toBe(true);
+    return episodes.filter((e) => e.success).length;
+  };
+
+  it.each([
+    ['push', 'push-prior-v3.js'],
+    ['pick-and-place', 'pick-and-place-prior-v2.js'],
+    ['slide', 'slide-prior-v2.js'],
+    ['open-drawer', 'open-drawer-prior-v2.js'],
+  ])('%s: %s is stored and solves more of the same episodes than the bundled prior', async (task, file) => {
+    const priors = mkdtempSync(join(tmpdir(), 'armprior-one-round-'));
+    const added = await armprior([
+      'prior',
+      'add',
+      join(docs, file),
+      '-t',
+      task,
+      '--priors',
+      priors,
+      '-n',
+      '2',
+      '--no-replays',
+    ]);
+    expect(added.code).toBe(0);
+    expect(await successes(task, 'prior:v1', priors)).toBeGreaterThan(
+      await successes(task, 'prior:bundled', priors),
+    );
   });
 });
