@@ -36,6 +36,14 @@ describe('the rlingua preset over a budget (issue #19)', () => {
     expect(plan(resolveTrainConfig('rlingua', 'test', {}, { totalSteps: 90_000 }))).toEqual(measured);
   });
 
+  it('sums three rewards per critic target, and only for rlingua', () => {
+    expect(resolveTrainConfig('rlingua', 'test', {}).nStepReturns).toEqual({ steps: 3, on: 'all' });
+    expect(resolveTrainConfig('td3', 'test', {}).nStepReturns.steps).toBe(1);
+    expect(
+      resolveTrainConfig('rlingua', 'mine.yaml', { nStepReturns: { steps: 1 } }).nStepReturns.steps,
+    ).toBe(1);
+  });
+
   it('shrinks the whole plan with a smaller budget, so that --steps 10000 learns', () => {
     const config = resolveTrainConfig('rlingua', 'test', {}, { totalSteps: 10_000 });
     expect(plan(config)).toEqual({

@@ -73,6 +73,11 @@ function rlinguaPreset(totalSteps: number): Record<string, unknown> {
     // 90% is held from 24–46k steps on both tasks; the last stretch makes the policy better than
     // its prior rather than as good (below: the Q-filter from 70k, the mean of the policies from 80k).
     totalSteps,
+    // DDPGfD's n-step returns: a sparse success reaches the critics' targets three steps sooner.
+    // From the bundled priors, seed 0, 90k (300 held-out episodes): Push 50.3% against 40.3%
+    // without; open-drawer 99.7% against 98.7%, 90% held from 26k against 30k; Reach (10k) held
+    // 90% from 2k against 4k. Five steps did no better than three on Push (52.0%).
+    nStepReturns: { steps: 3, on: 'all' },
     rlingua: {
       // Enough demonstrations and offline updates for the policy to start near its prior:
       // behaviour cloning alone of an 80% Push prior (3 × 256, every row labelled) reached 79%
