@@ -352,7 +352,7 @@ describe('armprior train / eval / export', () => {
     const ws = workspace();
     const out = join(ws, 'experiment');
     const runs = join(ws, 'runs');
-    const run = await runCli([
+    const experimentArgs = [
       'experiment',
       '--tasks',
       'reach',
@@ -372,7 +372,8 @@ describe('armprior train / eval / export', () => {
       runs,
       '--priors',
       join(ws, 'priors'),
-    ]);
+    ];
+    const run = await runCli(experimentArgs);
     expect(run.code).toBe(0);
     const table = readFileSync(join(out, 'results.md'), 'utf8');
     expect(table).toContain(
@@ -404,5 +405,78 @@ describe('armprior train / eval / export', () => {
     const bad = await runCli(['experiment', '--tasks', 'reach', '--algos', 'td3,ppo']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown method 'ppo'/);
+
+    // The same command again: every run and score is reused, nothing trains, the table is the same.
+    const again = await runCli(experimentArgs);
+    expect(again.code).toBe(0);
+    // No progress line: a training run or a held-out scoring prints `<label>: <done>/<total>`, as the first did.
+    expect(run.stderr).toMatch(/: \d+\/\d+ \(/);
+    expect(again.stderr).not.toMatch(/: \d+\/\d+ \(/);
+    expect(again.stderr).toContain('run 4/4: reach · rlingua-no-imitation · seed 0');
+    expect(readdirSync(runs).sort()).toEqual(folders);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(table);
   });
+
+  it('stops an experiment on Ctrl-C after a checkpoint, and the same command continues it', async () => {
+    const ws = workspace();
+    const args = (out: string) => [
+      'experiment',
+      '--tasks',
+      'reach',
+      '--algos',
+      'prior,rlingua',
+      '--seeds',
+      '1',
+      '--steps',
+      '1500',
+      '--held-out',
+      '20',
+      '--config',
+      join(ws, 'small.yaml'),
+      '--out',
+      out,
+      '--runs',
+      join(out, 'runs'),
+      '--priors',
+      join(ws, 'priors'),
+    ];
+    const whole = await runCli(args(join(ws, 'whole')));
+    expect(whole.code).toBe(0);
+
+    const stoppedOut = join(ws, 'stopped');
+    const child = spawn(process.execPath, [cliBin, ...args(stoppedOut)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    const training = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (stderr.includes('run 1/1')) resolve();
+      }),
+    );
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await training;
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/stopped on request: 0 of 1 runs done.*run the same command again to continue/);
+    const run = onlyRun(join(stoppedOut, 'runs'));
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).status).toBe('interrupted');
+
+    const continued = await runCli(args(stoppedOut));
+    expect(continued.code).toBe(0);
+    expect(continued.stderr).toContain(`continuing ${run} from its newest checkpoint`);
+    expect(onlyRun(join(stoppedOut, 'runs'))).toBe(run);
+    expect(metrics(run)).toEqual(metrics(onlyRun(join(ws, 'whole', 'runs'))));
+    const heldOutRow = (out: string) =>
+      readFileSync(join(out, 'results.md'), 'utf8')
+        .split('\n')
+        .find((line) => line.startsWith('| reach | rlingua |'))!
+        .split(' | ')
+        .slice(0, -1); // all but the wall clock
+    expect(heldOutRow(stoppedOut)).toEqual(heldOutRow(join(ws, 'whole')));
+  }, 300_000);
 });

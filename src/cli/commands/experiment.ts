@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { resolvePrior } from '../../controllers/priors.js';
@@ -88,7 +88,11 @@ export function registerExperimentCommand(program: Command): void {
       HELD_OUT_SEED,
     )
     .option('--config <file>', 'training config fields applied to every run (no algo: --algos picks those)')
-    .option('--out <dir>', 'where the table and curves go', 'experiments')
+    .option(
+      '--out <dir>',
+      'where the table, the curves and runs.json go (the list of runs: the same command again reuses the finished ones and continues a stopped one)',
+      'experiments',
+    )
     .option('--runs <dir>', 'where the run folders go', 'runs')
     .option('-r, --robot <name|file>', 'robot', 'panda')
     .option('--prior <version>', 'prior version for rlingua and the prior row (default: the active one)')
@@ -126,6 +130,16 @@ export function registerExperimentCommand(program: Command): void {
       const store = openStore(options.priors);
       let progress: Progress | undefined;
       let runLabel = '';
+      let stopRequested = false;
+      const onSignal = () => {
+        if (stopRequested) process.exit(130);
+        stopRequested = true;
+        process.stderr.write(
+          '\narmprior: stopping this run after its round and saving a checkpoint; the same command continues the experiment (Ctrl-C again to quit now)\n',
+        );
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const result = await runExperiment({
         tasks,
         methods: options.algos,
@@ -158,8 +172,24 @@ export function registerExperimentCommand(program: Command): void {
           }
           progress?.update(done, '');
         },
+        shouldStop: () => stopRequested,
+        onNotice: (message) => {
+          progress?.stop();
+          progress = undefined;
+          process.stderr.write(`armprior: ${message}\n`);
+        },
+      }).finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       });
       progress?.stop();
+      if (result.stopped) {
+        const { runsDone, runsTotal } = result.stopped;
+        process.stdout.write(
+          `\nstopped on request: ${runsDone} of ${runsTotal} runs done, the next one checkpointed (${join(resolve(options.out), 'runs.json')} lists them); run the same command again to continue\n`,
+        );
+        return;
+      }
       process.stdout.write(
         `\n${readFileSync(result.tableFile, 'utf8')}\ntable   ${result.tableFile}\ncurves  ${result.curveFiles.join('\n        ')}\nraw     ${result.jsonFile}\n`,
       );

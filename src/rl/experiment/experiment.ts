@@ -6,16 +6,24 @@ import { createPriorController, type ResolvedPrior } from '../../controllers/pri
 import {
   newRunDir,
   newRunInfo,
+  readRunInfo,
   recordRunFailure,
   runFiles,
   writeRunConfig,
   writeRunInfo,
 } from '../train/run-dir.js';
 import { RunLock } from '../train/run-lock.js';
-import { priorNeeded, resolveTrainConfig } from '../train/train-config.js';
+import { priorNeeded, resolveTrainConfig, type TrainConfig } from '../train/train-config.js';
 import type { TrainProgress } from '../train/train-options.js';
 import { train } from '../train/trainer.js';
 import { aggregate, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
+import {
+  ExperimentManifest,
+  priorIdentity,
+  runKey,
+  successesOn,
+  successRecord,
+} from './experiment-manifest.js';
 import { markdownTable } from './experiment-table.js';
 import { episodeSuccesses, mcNemar, policySuccesses } from './held-out.js';
 import { type MethodResult, MILESTONES, successAt } from './method-result.js';
@@ -50,25 +58,36 @@ export interface ExperimentPlan {
   onProgress?: (progress: TrainProgress) => void;
   /** Progress of a held-out evaluation (episodes done of `total`). */
   onHeldOut?: (label: string, done: number, total: number) => void;
+  /** Polled by the run in training: true stops it after a checkpoint, and the experiment with it. */
+  shouldStop?: () => boolean;
+  /** A run the run list holds that cannot stand for its seed (why a new one is trained), a run continued. */
+  onNotice?: (message: string) => void;
 }
 
 export type { MethodResult };
 
-export interface ExperimentResult {
-  results: MethodResult[];
-  tableFile: string;
-  jsonFile: string;
-  curveFiles: string[];
-}
+export type ExperimentResult =
+  | {
+      stopped?: undefined;
+      results: MethodResult[];
+      tableFile: string;
+      jsonFile: string;
+      curveFiles: string[];
+    }
+  /** Stopped on request (`shouldStop`) after a checkpoint: the same plan run again continues. */
+  | { stopped: { runsDone: number; runsTotal: number }; results: MethodResult[] };
 
 /**
  * Runs the comparison of the RLingua paper on our tasks: each training method for each seed
  * (seeds 0 … n−1, the same evaluation episodes for all), the prior alone as a reference; then
  * scores every final policy and the prior on held-out episodes, paired (McNemar). Writes a
  * markdown table, the raw results as JSON and one success-curve SVG per task into `outDir`.
+ * `outDir/runs.json` lists the runs as they go: the same plan run again reuses the finished ones
+ * (and their held-out scores) and continues the interrupted ones.
  */
 export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentResult> {
   mkdirSync(plan.outDir, { recursive: true });
+  const manifest = ExperimentManifest.open(plan.outDir);
   const results: MethodResult[] = [];
   const curveFiles: string[] = [];
   const trainingMethods = plan.methods.filter((m): m is Exclude<ExperimentMethod, 'prior'> => m !== 'prior');
@@ -80,7 +99,7 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
     const references = [];
     let priorHeldOut: boolean[] | undefined;
     if (plan.methods.includes('prior')) {
-      const prior = await evaluatePrior(plan, task, heldOutSeeds);
+      const prior = await evaluatePrior(plan, manifest, task, heldOutSeeds);
       priorHeldOut = prior.heldOut;
       references.push({
         label: `prior (${plan.priorFor(task).label})`,
@@ -104,28 +123,22 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
         wallClockSec: [],
       };
       for (let seed = 0; seed < plan.seeds; seed++) {
-        plan.onRunStart?.(`${task} · ${method} · seed ${seed}`, ++index, total);
+        const label = `${task} · ${method} · seed ${seed}`;
+        index++;
+        plan.onRunStart?.(label, index, total);
         const config = resolveTrainConfig(algo, 'experiment', overrides, { totalSteps: steps, algo });
-        const runDir = newRunDir(plan.runsRoot, task, method, seed);
-        const started = performance.now();
-        const trained = await trainLocked(plan, task, seed, runDir, method, config);
-        const wallClock = (performance.now() - started) / 1000;
-        const curve = readRunCurve(runDir, method, seed);
+        const run = await trainedRun(plan, manifest, { task, method, seed, label }, config);
+        if (run === 'stopped') return { stopped: { runsDone: index - 1, runsTotal: total }, results };
+        const curve = readRunCurve(run.runDir, method, seed);
         curves.set(method, [...(curves.get(method) ?? []), curve]);
         result.seeds.push(seed);
-        result.runDirs.push(runDir);
-        result.finalSuccess.push(trained.lastEvaluation?.successRate ?? Number.NaN);
+        result.runDirs.push(run.runDir);
+        result.finalSuccess.push(curve.successRate.at(-1) ?? Number.NaN);
         result.stepsToThreshold.push(stepsToThreshold(curve, plan.threshold));
         for (const m of MILESTONES) result.successAt[m]!.push(successAt(curve, m));
-        result.wallClockSec.push(wallClock);
+        result.wallClockSec.push(run.wallClockSec);
         if (heldOutSeeds.length > 0) {
-          const successes = await heldOutOfPolicy(
-            plan,
-            task,
-            runDir,
-            `${task} · ${method} · seed ${seed}`,
-            heldOutSeeds,
-          );
+          const successes = await heldOutOfRun(plan, manifest, { task, method, seed, label }, heldOutSeeds);
           result.heldOutSuccess.push(rate(successes));
           if (priorHeldOut) result.againstPrior.push(mcNemar(successes, priorHeldOut));
         }
@@ -157,40 +170,93 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
   return { results, tableFile, jsonFile, curveFiles };
 }
 
+/** Which run a seed of a method is, and the labels its messages use. */
+interface RunId {
+  task: string;
+  method: string;
+  seed: number;
+  label: string;
+}
+
+/**
+ * The seed's run, trained to its end: the run list's when it finished with this config, continued
+ * from its checkpoint when it stopped before its end, else a new one. `stopped` when the plan
+ * asked to stop (the run is then resumable and listed).
+ */
+async function trainedRun(
+  plan: ExperimentPlan,
+  manifest: ExperimentManifest,
+  id: RunId,
+  config: TrainConfig,
+): Promise<{ runDir: string; wallClockSec: number } | 'stopped'> {
+  const key = runKey(id.task, id.method, id.seed);
+  const prior = priorNeeded(config) ? plan.priorFor(id.task) : undefined;
+  const identity = prior ? priorIdentity(prior) : undefined;
+  const previous = manifest.plan(key, config, plan.robot, identity);
+  if (previous.kind === 'reuse') return previous.entry;
+  if (previous.kind === 'new' && previous.why)
+    plan.onNotice?.(`${id.label}: ${previous.why}; training it anew`);
+  const resume = previous.kind === 'resume';
+  const runDir = resume ? previous.entry.runDir : newRunDir(plan.runsRoot, id.task, id.method, id.seed);
+  if (resume) plan.onNotice?.(`${id.label}: continuing ${runDir} from its newest checkpoint`);
+  const before = resume ? previous.entry.wallClockSec : 0;
+  // Listed before it trains, so a crash leaves it to be continued; no held-out score until it ends.
+  const listed = (wallClockSec: number) => ({
+    runDir,
+    wallClockSec,
+    ...(identity ? { prior: identity } : {}),
+  });
+  manifest.set(key, listed(before));
+  const started = performance.now();
+  let trained: Awaited<ReturnType<typeof trainLocked>>;
+  try {
+    trained = await trainLocked(plan, id, runDir, config, resume, prior);
+  } finally {
+    manifest.set(key, listed(before + (performance.now() - started) / 1000));
+  }
+  return trained.interrupted ? 'stopped' : manifest.get(key)!;
+}
+
 /** One training run, its folder locked while it trains: a `train --resume` of it is refused, readers see it live. */
 async function trainLocked(
   plan: ExperimentPlan,
-  task: string,
-  seed: number,
+  { task, method, seed }: RunId,
   runDir: string,
-  method: string,
-  config: ReturnType<typeof resolveTrainConfig>,
+  config: TrainConfig,
+  resume: boolean,
+  prior: ResolvedPrior | undefined,
 ): Promise<Awaited<ReturnType<typeof train>>> {
   const lock = RunLock.acquire(runDir, 'armprior experiment');
   // The method's name (an ablation's, say) labels the run in plots and reports.
-  const info = newRunInfo(task, plan.robot, method, seed);
+  const info = resume ? readRunInfo(runDir) : newRunInfo(task, plan.robot, method, seed);
   try {
-    writeRunConfig(runDir, config);
-    writeRunInfo(runDir, info);
+    if (!resume) writeRunConfig(runDir, config);
+    writeRunInfo(runDir, { ...info, status: 'running', updated: new Date().toISOString() });
     const trained = await train({
       task,
       robot: plan.robot,
       seed,
       config,
       runDir,
-      prior: priorNeeded(config) ? plan.priorFor(task) : undefined,
+      resume,
+      prior,
       ...(plan.onProgress ? { onProgress: plan.onProgress } : {}),
+      ...(plan.shouldStop ? { shouldStop: plan.shouldStop } : {}),
+      ...(plan.onNotice ? { onNotice: plan.onNotice } : {}),
     });
     writeRunInfo(runDir, {
       ...info,
-      status: 'finished',
+      status: trained.interrupted ? 'interrupted' : 'finished',
       updated: new Date().toISOString(),
       envSteps: trained.envSteps,
+      ...(trained.interrupted
+        ? { message: 'stopped on request; the same armprior experiment continues it' }
+        : {}),
     });
     return trained;
   } catch (error) {
     // The run folder says why it stopped (if it still can: the error that stopped the run
-    // is the one reported); `train --resume` can continue it.
+    // is the one reported); the same experiment command continues it.
     recordRunFailure(runDir, info, error);
     throw error;
   } finally {
@@ -201,40 +267,60 @@ async function trainLocked(
 /** The prior alone: on the training evaluation's episodes (the curves' reference line) and the held-out ones. */
 async function evaluatePrior(
   plan: ExperimentPlan,
+  manifest: ExperimentManifest,
   task: string,
   heldOutSeeds: readonly number[],
 ): Promise<{ result: MethodResult; heldOut: boolean[] }> {
   const config = resolveTrainConfig('td3', 'experiment', plan.overrides);
+  const trainingSeeds = evaluationSeeds(config.evaluation.episodes, config.evaluation.seed);
+  const prior = plan.priorFor(task);
+  const identity = priorIdentity(prior);
+  const scored =
+    manifest.prior(task, plan.robot, identity, trainingSeeds, heldOutSeeds) ??
+    (await scorePrior(plan, task, prior, trainingSeeds, heldOutSeeds));
+  manifest.setPrior(task, {
+    prior: identity,
+    robot: plan.robot,
+    training: successRecord(trainingSeeds, scored.training),
+    heldOut: successRecord(heldOutSeeds, scored.heldOut),
+    wallClockSec: scored.wallClockSec,
+  });
+  const successRate = rate(scored.training);
+  return {
+    heldOut: scored.heldOut,
+    result: {
+      task,
+      method: 'prior',
+      seeds: [0],
+      runDirs: [],
+      finalSuccess: [successRate],
+      stepsToThreshold: [successRate >= plan.threshold ? 0 : undefined],
+      successAt: {},
+      heldOutSuccess: scored.heldOut.length > 0 ? [rate(scored.heldOut)] : [],
+      againstPrior: [],
+      wallClockSec: [scored.wallClockSec],
+    },
+  };
+}
+
+async function scorePrior(
+  plan: ExperimentPlan,
+  task: string,
+  prior: ResolvedPrior,
+  trainingSeeds: readonly number[],
+  heldOutSeeds: readonly number[],
+): Promise<{ training: boolean[]; heldOut: boolean[]; wallClockSec: number }> {
   const started = performance.now();
   const env = await ArmEnv.create({ task, robot: plan.robot });
   try {
-    const controller = await createPriorController(env, plan.priorFor(task));
+    const controller = await createPriorController(env, prior);
     try {
-      const training = await episodeSuccesses(
-        env,
-        controller,
-        evaluationSeeds(config.evaluation.episodes, config.evaluation.seed),
-      );
+      const training = await episodeSuccesses(env, controller, trainingSeeds);
       const label = `${task} · prior`;
       const heldOut = await episodeSuccesses(env, controller, heldOutSeeds, (done) =>
         plan.onHeldOut?.(label, done, heldOutSeeds.length),
       );
-      const successRate = rate(training);
-      return {
-        heldOut,
-        result: {
-          task,
-          method: 'prior',
-          seeds: [0],
-          runDirs: [],
-          finalSuccess: [successRate],
-          stepsToThreshold: [successRate >= plan.threshold ? 0 : undefined],
-          successAt: {},
-          heldOutSuccess: heldOut.length > 0 ? [rate(heldOut)] : [],
-          againstPrior: [],
-          wallClockSec: [(performance.now() - started) / 1000],
-        },
-      };
+      return { training, heldOut, wallClockSec: (performance.now() - started) / 1000 };
     } finally {
       controller.dispose();
     }
@@ -243,19 +329,27 @@ async function evaluatePrior(
   }
 }
 
-/** The run's final policy.onnx (what `train` exported: with policy averaging, the mean) on the held-out episodes. */
-async function heldOutOfPolicy(
+/**
+ * The run's final policy.onnx (what `train` exported: with policy averaging, the mean) on the
+ * held-out episodes; kept in the run list, so a finished experiment run again does not replay them.
+ */
+async function heldOutOfRun(
   plan: ExperimentPlan,
-  task: string,
-  runDir: string,
-  label: string,
+  manifest: ExperimentManifest,
+  { task, method, seed, label }: RunId,
   seeds: readonly number[],
 ): Promise<boolean[]> {
+  const key = runKey(task, method, seed);
+  const entry = manifest.get(key)!;
+  const known = successesOn(entry.heldOut, seeds);
+  if (known) return known;
   const env = await ArmEnv.create({ task, robot: plan.robot });
   try {
-    return await policySuccesses(env, runFiles(runDir).policy, seeds, (done) =>
+    const successes = await policySuccesses(env, runFiles(entry.runDir).policy, seeds, (done) =>
       plan.onHeldOut?.(label, done, seeds.length),
     );
+    manifest.set(key, { ...entry, heldOut: successRecord(seeds, successes) });
+    return successes;
   } finally {
     env.close();
   }
