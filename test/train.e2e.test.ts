@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { listSceneReplays, readSceneReplay } from '../src/episodes/scene/scene-replay-files.js';
+import { FLAT_REACH } from './support/reach-controllers.js';
 import { cliBin, runCli } from './support/run-cli.js';
 
 /** A small, fast training config: 32×32 networks, frequent checkpoints. */
@@ -209,6 +210,65 @@ describe('armprior train / eval / export', () => {
     expect(config.rlingua).toMatchObject({ precollectEpisodes: 2, pretrainUpdates: 111 });
     const trainRecords = metrics(onlyRun(runs)).filter((r) => r.kind === 'train');
     expect(trainRecords.at(-1)?.['train/gradient_steps']).toBeGreaterThan(111);
+  });
+
+  it('keeps the prior a run learns from in its config, so a resume uses it whichever is active then', async () => {
+    const ws = workspace();
+    const runs = join(ws, 'runs');
+    const priors = join(ws, 'priors');
+    const trainArgs = ['--config', join(ws, 'small.yaml'), '--priors', priors];
+    const first = await runCli([
+      'train',
+      '--task',
+      'reach',
+      '--algo',
+      'rlingua',
+      '--steps',
+      '600',
+      '--prior',
+      'bundled',
+      '--runs',
+      runs,
+      ...trainArgs,
+    ]);
+    expect(first.code).toBe(0);
+    const run = onlyRun(runs);
+    const priorOf = () => parse(readFileSync(join(run, 'config.yaml'), 'utf8')).rlingua.prior;
+    expect(priorOf()).toBe('bundled');
+    // A person's own edit becomes the active prior; the run goes on with the one it started with.
+    writeFileSync(join(ws, 'flat.js'), FLAT_REACH);
+    const added = await runCli([
+      'prior',
+      'add',
+      join(ws, 'flat.js'),
+      '--task',
+      'reach',
+      '--priors',
+      priors,
+      '--episodes',
+      '2',
+    ]);
+    expect(added.code).toBe(0);
+    const resumed = await runCli(['train', '--resume', run, '--steps', '800', ...trainArgs]);
+    expect(resumed.code).toBe(0);
+    expect(priorOf()).toBe('bundled');
+    // A new run without --prior names the version that was active: v1.
+    const next = await runCli([
+      'train',
+      '--task',
+      'reach',
+      '--algo',
+      'rlingua',
+      '--steps',
+      '600',
+      '--runs',
+      join(ws, 'runs2'),
+      ...trainArgs,
+    ]);
+    expect(next.code).toBe(0);
+    expect(parse(readFileSync(join(onlyRun(join(ws, 'runs2')), 'config.yaml'), 'utf8')).rlingua.prior).toBe(
+      'v1',
+    );
   });
 
   it('says at the start when the budget leaves no room for an update (a config that asks too much)', async () => {

@@ -30,6 +30,7 @@ import {
   priorNeeded,
   resolveTrainConfig,
   type TrainConfig,
+  withPinnedPrior,
 } from '../../rl/train/train-config.js';
 import { train } from '../../rl/train/trainer.js';
 import { integerOption } from '../options.js';
@@ -103,12 +104,14 @@ export function registerTrainCommand(program: Command): void {
         return;
       }
       const setup = options.resume ? resumeSetup(options) : newRunSetup(options);
-      const { config, info } = setup;
-      const prior = priorNeeded(config)
+      const { info } = setup;
+      const prior = priorNeeded(setup.config)
         ? resolvePrior(openStore(options.priors), info.task, options.prior ?? setup.priorSpec)
         : undefined;
+      // The run's config.yaml names the version it learns from (not `active`), so `--resume` uses the same.
+      const config = prior ? withPinnedPrior(setup.config, prior.version) : setup.config;
       const demos = await loadDemos(options.demos, info.task, info.robot);
-      const runDir = setup.createRunDir();
+      const runDir = setup.createRunDir(config);
       const progress = options.json
         ? undefined
         : createProgress(`training ${info.task} (${config.algo})`, config.totalSteps);
@@ -236,8 +239,8 @@ function flagOverrides(
 }
 
 interface Setup {
-  /** The run folder, made and locked (new run) or updated (resume) once the inputs have loaded. */
-  createRunDir: () => string;
+  /** The run folder, made and locked (new run) or updated (resume) once the inputs have loaded; `config` is written into it. */
+  createRunDir: (config: TrainConfig) => string;
   /** The run folder's lock once held (from the start on resume, from createRunDir on a new run). */
   lock: () => RunLock | undefined;
   config: TrainConfig;
@@ -259,7 +262,7 @@ function newRunSetup(options: TrainOptions): Setup {
   const info = newRunInfo(task, options.robot, algo, options.seed);
   // The folder is made once the prior and demonstrations have loaded: a refused input leaves nothing behind.
   let lock: RunLock | undefined;
-  const createRunDir = () => {
+  const createRunDir = (config: TrainConfig) => {
     const runDir = newRunDir(resolve(options.runs), task, algo, options.seed);
     lock = RunLock.acquire(runDir, 'armprior train');
     writeRunConfig(runDir, config);
@@ -315,7 +318,7 @@ function resumeSetup(options: TrainOptions): Setup {
     );
   }
   const priorSpec = config.rlingua.prior === 'active' ? undefined : config.rlingua.prior;
-  const createRunDir = () => {
+  const createRunDir = (config: TrainConfig) => {
     writeRunConfig(runDir, config);
     return runDir;
   };

@@ -13,7 +13,7 @@ import {
   writeRunInfo,
 } from '../train/run-dir.js';
 import { RunLock } from '../train/run-lock.js';
-import { priorNeeded, resolveTrainConfig, type TrainConfig } from '../train/train-config.js';
+import { priorNeeded, resolveTrainConfig, type TrainConfig, withPinnedPrior } from '../train/train-config.js';
 import type { TrainProgress } from '../train/train-options.js';
 import { train } from '../train/trainer.js';
 import { aggregate, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
@@ -187,10 +187,11 @@ async function trainedRun(
   plan: ExperimentPlan,
   manifest: ExperimentManifest,
   id: RunId,
-  config: TrainConfig,
+  resolved: TrainConfig,
 ): Promise<{ runDir: string; wallClockSec: number } | 'stopped'> {
   const key = runKey(id.task, id.method, id.seed);
-  const prior = priorNeeded(config) ? plan.priorFor(id.task) : undefined;
+  const prior = priorNeeded(resolved) ? plan.priorFor(id.task) : undefined;
+  const config = prior ? withPinnedPrior(resolved, prior.version) : resolved;
   const identity = prior ? priorIdentity(prior) : undefined;
   const previous = manifest.plan(key, config, plan.robot, identity);
   if (previous.kind === 'reuse') return previous.entry;

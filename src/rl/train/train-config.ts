@@ -180,6 +180,18 @@ export function learnerConfig(config: TrainConfig): TrainConfig['td3'] | TrainCo
 }
 
 /**
+ * The config with the prior it learns from named by version (`bundled`, `vN`) instead of
+ * `active`: what a run folder keeps, so that a resumed run (or an experiment run again) learns
+ * from the same prior whichever is active by then.
+ */
+export function withPinnedPrior(config: TrainConfig, version: number | 'bundled'): TrainConfig {
+  return {
+    ...config,
+    rlingua: { ...config.rlingua, prior: version === 'bundled' ? 'bundled' : `v${version}` },
+  };
+}
+
+/**
  * Whether a run consults the prior: it collects demonstrations, may act, or labels the
  * policy's steps for imitation. The CLI resolves a prior exactly when this is true.
  */
