@@ -212,32 +212,56 @@ describe('armprior train / eval / export', () => {
     expect(trainRecords.at(-1)?.['train/gradient_steps']).toBeGreaterThan(111);
   });
 
-  it('keeps the prior a run learns from in its config, so a resume uses it whichever is active then', async () => {
+  it('stops on Ctrl-C after a checkpoint, saying how to continue', async () => {
     const ws = workspace();
-    const runs = join(ws, 'runs');
-    const priors = join(ws, 'priors');
-    const trainArgs = ['--config', join(ws, 'small.yaml'), '--priors', priors];
-    const first = await runCli([
+    const args = [
       'train',
       '--task',
       'reach',
       '--algo',
-      'rlingua',
+      'sac',
       '--steps',
-      '600',
-      '--prior',
-      'bundled',
-      '--runs',
-      runs,
-      ...trainArgs,
-    ]);
-    expect(first.code).toBe(0);
-    const run = onlyRun(runs);
-    const priorOf = () => parse(readFileSync(join(run, 'config.yaml'), 'utf8')).rlingua.prior;
-    expect(priorOf()).toBe('bundled');
+      '50000',
+      '--config',
+      join(ws, 'small.yaml'),
+    ];
+    const child = spawn(process.execPath, [cliBin, ...args, '--runs', join(ws, 'runs')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    // The first progress line: the signal handler is in place and training has begun.
+    const training = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => String(d).includes('training reach') && resolve()),
+    );
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await training;
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const run = onlyRun(join(ws, 'runs'));
+    expect(stdout).toContain('stopped early');
+    expect(stdout).toContain(`continue with armprior train --resume ${run}`);
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).status).toBe('interrupted');
+    expect(readdirSync(join(run, 'checkpoints')).length).toBeGreaterThan(0);
+  });
+
+  it('keeps the prior a run learns from in its config, so a resume uses it whichever is active then', async () => {
+    const ws = workspace();
+    const priors = join(ws, 'priors');
+    const store = ['--config', join(ws, 'small.yaml'), '--priors', priors];
+    const newRun = async (runs: string, ...prior: string[]) => {
+      const args = ['train', '--task', 'reach', '--algo', 'rlingua', '--steps', '600', '--runs', runs];
+      expect((await runCli([...args, ...prior, ...store])).code).toBe(0);
+      return onlyRun(runs);
+    };
+    const priorOf = (run: string) => parse(readFileSync(join(run, 'config.yaml'), 'utf8')).rlingua.prior;
+    const run = await newRun(join(ws, 'runs'), '--prior', 'bundled');
+    expect(priorOf(run)).toBe('bundled');
     // A person's own edit becomes the active prior; the run goes on with the one it started with.
     writeFileSync(join(ws, 'flat.js'), FLAT_REACH);
-    const added = await runCli([
+    const add = [
       'prior',
       'add',
       join(ws, 'flat.js'),
@@ -247,28 +271,12 @@ describe('armprior train / eval / export', () => {
       priors,
       '--episodes',
       '2',
-    ]);
-    expect(added.code).toBe(0);
-    const resumed = await runCli(['train', '--resume', run, '--steps', '800', ...trainArgs]);
-    expect(resumed.code).toBe(0);
-    expect(priorOf()).toBe('bundled');
+    ];
+    expect((await runCli(add)).code).toBe(0);
+    expect((await runCli(['train', '--resume', run, '--steps', '800', ...store])).code).toBe(0);
+    expect(priorOf(run)).toBe('bundled');
     // A new run without --prior names the version that was active: v1.
-    const next = await runCli([
-      'train',
-      '--task',
-      'reach',
-      '--algo',
-      'rlingua',
-      '--steps',
-      '600',
-      '--runs',
-      join(ws, 'runs2'),
-      ...trainArgs,
-    ]);
-    expect(next.code).toBe(0);
-    expect(parse(readFileSync(join(onlyRun(join(ws, 'runs2')), 'config.yaml'), 'utf8')).rlingua.prior).toBe(
-      'v1',
-    );
+    expect(priorOf(await newRun(join(ws, 'runs2')))).toBe('v1');
   });
 
   it('says at the start when the budget leaves no room for an update (a config that asks too much)', async () => {

@@ -13,6 +13,7 @@ import { RLINGUA_PRESET_STEPS } from '../../rl/train/presets.js';
 import { integerOption, rateOption } from '../options.js';
 import { canonicalTask, openStore } from '../prior-support.js';
 import { createProgress, type Progress } from '../progress.js';
+import { listenForStop } from '../stop-request.js';
 import { trainStatus } from '../train-status.js';
 
 /** Environment steps per run when neither --steps nor the config's totalSteps says: the rlingua preset's. */
@@ -130,16 +131,9 @@ export function registerExperimentCommand(program: Command): void {
       const store = openStore(options.priors);
       let progress: Progress | undefined;
       let runLabel = '';
-      let stopRequested = false;
-      const onSignal = () => {
-        if (stopRequested) process.exit(130);
-        stopRequested = true;
-        process.stderr.write(
-          '\narmprior: stopping this run after its round and saving a checkpoint; the same command continues the experiment (Ctrl-C again to quit now)\n',
-        );
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const stop = listenForStop(
+        'stopping this run after its round and saving a checkpoint; the same command continues the experiment',
+      );
       const result = await runExperiment({
         tasks,
         methods: options.algos,
@@ -172,16 +166,13 @@ export function registerExperimentCommand(program: Command): void {
           }
           progress?.update(done, '');
         },
-        shouldStop: () => stopRequested,
+        shouldStop: stop.requested,
         onNotice: (message) => {
           progress?.stop();
           progress = undefined;
           process.stderr.write(`armprior: ${message}\n`);
         },
-      }).finally(() => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      });
+      }).finally(stop.dispose);
       progress?.stop();
       if (result.stopped) {
         const { runsDone, runsTotal } = result.stopped;

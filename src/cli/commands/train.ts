@@ -36,6 +36,7 @@ import { train } from '../../rl/train/trainer.js';
 import { integerOption } from '../options.js';
 import { canonicalTask, openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
+import { listenForStop } from '../stop-request.js';
 import { trainStatus } from '../train-status.js';
 
 interface TrainOptions {
@@ -115,16 +116,7 @@ export function registerTrainCommand(program: Command): void {
       const progress = options.json
         ? undefined
         : createProgress(`training ${info.task} (${config.algo})`, config.totalSteps);
-      let stopRequested = false;
-      const onSignal = () => {
-        if (stopRequested) process.exit(130);
-        stopRequested = true;
-        process.stderr.write(
-          '\narmprior: stopping after this round and saving a checkpoint (Ctrl-C again to quit now)\n',
-        );
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const stop = listenForStop('stopping after this round and saving a checkpoint');
       try {
         writeRunInfo(runDir, { ...info, status: 'running', updated: new Date().toISOString() });
         const result = await train({
@@ -139,7 +131,7 @@ export function registerTrainCommand(program: Command): void {
           onResume: (envSteps) => progress?.continueFrom(envSteps),
           onProgress: (p) => progress?.update(p.envSteps, trainStatus(p)),
           onNotice: (message) => process.stderr.write(`armprior: ${message}\n`),
-          shouldStop: () => stopRequested,
+          shouldStop: stop.requested,
         });
         progress?.stop();
         const finished = !result.interrupted;
@@ -180,8 +172,7 @@ export function registerTrainCommand(program: Command): void {
         }
         throw error;
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        stop.dispose();
         // Also released when the process exits, so an input refused before this point frees it too.
         setup.lock()?.release();
       }
