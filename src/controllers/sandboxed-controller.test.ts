@@ -29,6 +29,7 @@ describe('SandboxedController in episodes', () => {
     expect(episode.length).toBe(13); // 10 good steps, then 3 failures
     expect(episode.truncated).toBe(true);
     expect(episode.controllerFailures).toBe(3);
+    expect(episode.controllerFailureKinds).toEqual(['threw']);
     expect(episode.abortReason).toMatch(/failed 3 time\(s\).*threw.*lost track/);
     c.dispose();
   });
@@ -41,6 +42,7 @@ describe('SandboxedController in episodes', () => {
     const episode = await runEpisode(env, c, 4);
     expect(episode.length).toBe(50);
     expect(episode.controllerFailures).toBe(3); // steps 5, 25, 45
+    expect(episode.controllerFailureKinds).toEqual(['bad-output']);
     expect(episode.abortReason).toBeUndefined();
     c.dispose();
   });

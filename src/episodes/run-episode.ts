@@ -40,6 +40,11 @@ export interface EpisodeSummary {
   simUnstable: boolean;
   /** Failed controller calls (answered with zero actions), for controllers that can fail. */
   controllerFailures: number;
+  /**
+   * Their kinds, each once (`threw`, `timeout`, `bad-output`, `memory`, `crashed`): a `timeout`
+   * alone can be a loaded machine's doing, the others are the controller's.
+   */
+  controllerFailureKinds: string[];
   /** Why the controller ended the episode early, if it did. */
   abortReason: string | undefined;
 }
@@ -103,7 +108,7 @@ export async function runEpisode(
         env,
         result,
         { index, seed, total, everSucceeded, abortReason },
-        controller.failures?.().length ?? 0,
+        controller.failures?.() ?? [],
       );
     }
   }
@@ -153,7 +158,7 @@ function episodeSummary(
     everSucceeded: boolean;
     abortReason: string | undefined;
   },
-  controllerFailures: number,
+  failures: readonly { kind: string }[],
 ): EpisodeSummary {
   const terms = result.info.rewardTerms;
   return {
@@ -167,7 +172,8 @@ function episodeSummary(
     terminated: result.terminated,
     truncated: result.truncated || run.abortReason !== undefined,
     simUnstable: result.info.simUnstable === true,
-    controllerFailures,
+    controllerFailures: failures.length,
+    controllerFailureKinds: [...new Set(failures.map((f) => f.kind))].sort(),
     abortReason: run.abortReason,
   };
 }
