@@ -530,7 +530,9 @@ describe('armprior train / eval / export', () => {
     await training;
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-    expect(stdout).toMatch(/stopped on request: 0 of 1 runs done.*run the same command again to continue/);
+    expect(stdout).toMatch(
+      /stopped on request: 0 of 1 runs done, run 1 checkpointed.*run the same command again to continue/,
+    );
     const run = onlyRun(join(stoppedOut, 'runs'));
     expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).status).toBe('interrupted');
 

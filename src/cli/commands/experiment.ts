@@ -177,7 +177,7 @@ export function registerExperimentCommand(program: Command): void {
       if (result.stopped) {
         const { runsDone, runsTotal } = result.stopped;
         process.stdout.write(
-          `\nstopped on request: ${runsDone} of ${runsTotal} runs done, the next one checkpointed (${join(resolve(options.out), 'runs.json')} lists them); run the same command again to continue\n`,
+          `\nstopped on request: ${runsDone} of ${runsTotal} runs done, run ${runsDone + 1} checkpointed (${join(resolve(options.out), 'runs.json')} lists them); run the same command again to continue\n`,
         );
         return;
       }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { observationLayout } from '../../contract/controller-contract.js';
 import { MAX_TEXT_CHARS } from '../../core/bounded-text.js';
 import { ControllerSandbox } from './controller-sandbox.js';
@@ -263,6 +263,20 @@ describe('ControllerSandbox', () => {
     await expect(atLoad).rejects.toThrow(ControllerLoadError);
     const error = await atLoad.catch((e: Error) => e);
     expect((error as Error).message.length).toBeLessThanOrEqual(MAX_TEXT_CHARS + 100);
+  });
+
+  it('refuses a load that answered only after its deadline, when the kill timer was late', async () => {
+    // The host starved (as on an overloaded machine): its clock moved on 10 s between sending the
+    // code and reading the answer, and the kill timer had not fired yet.
+    let now = performance.now();
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => (now += 10_000));
+    try {
+      const loading = load('export function act() { return [0, 0, 0]; }', { loadTimeoutMs: 2000 });
+      await expect(loading).rejects.toThrow(ControllerLoadError);
+      await expect(loading).rejects.toThrow(/did not finish within 4000 ms.*killed/);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it.each([

@@ -215,6 +215,7 @@ export class ControllerSandbox {
       return Promise.reject(this.failure(kind, 'timeout', abandonedMessage(signal)));
     }
     return new Promise<Buffer>((resolve, reject) => {
+      const sent = performance.now();
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => this.kill('timeout', abandonedMessage(signal));
       const settle = () => {
@@ -230,6 +231,12 @@ export class ControllerSandbox {
       if (request) this.child.stdin.write(request);
       this.replies.read({
         frame: (payload) => {
+          // A starved host can read the loaded frame before its overdue kill timer fires (libuv
+          // polls I/O before it runs timers again): a load is held to its deadline all the same.
+          if (kind === 'load' && performance.now() - sent > deadlineMs) {
+            this.kill('timeout', this.lateMessage(kind, deadlineMs));
+            return;
+          }
           settle();
           resolve(payload);
         },

@@ -96,6 +96,21 @@ describe("the experiment's run list", () => {
     });
   });
 
+  it("reuses a run whose config says `prior: active` (saved before versions were pinned) when the prior's code is the same", () => {
+    const pinned = { ...config, rlingua: { prior: 'bundled' } };
+    const dir = runFolder('finished', 1);
+    writeRunConfig(dir, { ...config, rlingua: { prior: 'active' } });
+    expect(manifestWith(dir).plan(key, pinned, 'panda', prior)).toMatchObject({ kind: 'reuse' });
+    const edited = priorIdentity({ label: 'reach v1', code: 'export function act() { return [1, 0, 0]; }' });
+    expect(manifestWith(dir).plan(key, pinned, 'panda', edited)).toMatchObject({ kind: 'new' });
+    // Only `active` stands for another version: a run pinned to v1 is not one pinned to bundled.
+    writeRunConfig(dir, { ...config, rlingua: { prior: 'v1' } });
+    expect(manifestWith(dir).plan(key, pinned, 'panda', prior)).toEqual({
+      kind: 'new',
+      why: `${dir} was trained with another config`,
+    });
+  });
+
   it('continues a run stopped before its end from its checkpoint, killed or stopped on request', () => {
     for (const status of ['interrupted', 'failed', 'running'] as const) {
       const dir = runFolder(status, 1);

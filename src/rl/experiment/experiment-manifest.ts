@@ -168,7 +168,8 @@ export class ExperimentManifest {
       return { kind: 'new', why: `${dir} has no readable config.yaml` };
     }
     // The saved config is YAML; compare it with the resolved one as plain data.
-    if (!isDeepStrictEqual(saved, JSON.parse(JSON.stringify(config)))) {
+    const resolved = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+    if (!isDeepStrictEqual(withPriorPinnedAs(saved, resolved), resolved)) {
       return { kind: 'new', why: `${dir} was trained with another config` };
     }
     const status = runStatus(dir, info);
@@ -178,6 +179,18 @@ export class ExperimentManifest {
     }
     return { kind: 'resume', entry };
   }
+}
+
+/**
+ * `saved` with a `rlingua.prior: active` read as the version `resolved` names. Runs trained before
+ * the version was pinned in config.yaml say `active`; the prior's code was already compared by its
+ * sha256 above, so which version `active` meant then is known, and such a run can be reused.
+ */
+function withPriorPinnedAs(saved: Record<string, unknown>, resolved: Record<string, unknown>) {
+  const savedRlingua = saved.rlingua as Record<string, unknown> | undefined;
+  const resolvedRlingua = resolved.rlingua as Record<string, unknown> | undefined;
+  if (savedRlingua?.prior !== 'active' || resolvedRlingua?.prior === undefined) return saved;
+  return { ...saved, rlingua: { ...savedRlingua, prior: resolvedRlingua.prior } };
 }
 
 type Successes = z.output<typeof HeldOutSchema>;

@@ -231,7 +231,9 @@ async function trainLocked(
   // The method's name (an ablation's, say) labels the run in plots and reports.
   const info = resume ? readRunInfo(runDir) : newRunInfo(task, plan.robot, method, seed);
   try {
-    if (!resume) writeRunConfig(runDir, config);
+    // On a resume the saved config is this one (the manifest's plan compared them), but for a
+    // `rlingua.prior: active` saved before versions were pinned: writing it again pins that.
+    writeRunConfig(runDir, config);
     writeRunInfo(runDir, { ...info, status: 'running', updated: new Date().toISOString() });
     const trained = await train({
       task,
