@@ -162,6 +162,54 @@ describe('prior arbitration', () => {
     for (let t = 0; t < 10; t++) expect([...(await step(precollect, rng)).priorActed]).toEqual([1, 1]);
   });
 
+  it("priorActing 'takeOver': the policy starts a drawn episode and the prior, started afresh, finishes it from step 1 … 5", async () => {
+    const rng = Rng.fromSeed(5);
+    const takeOvers = new Set<number>();
+    let drawn = 0;
+    for (let r = 0; r < 30; r++) {
+      const priors = Array.from({ length: 4 }, () => new ScriptedPrior());
+      const round = arbitration({ priors, config: { priorActing: 'takeOver' }, numEnvs: 4 }).beginRound(
+        'train',
+        0,
+        rng,
+      );
+      const resetsAtStart = priors.map((p) => p.resets);
+      const acted: number[][] = [];
+      const labelled: boolean[][] = [];
+      const callsBefore: number[][] = [];
+      for (let t = 0; t < 10; t++) {
+        callsBefore.push(priors.map((p) => p.calls));
+        const out = await step(round, rng, 4);
+        acted.push([...out.priorActed]);
+        labelled.push(out.labels.map((label) => label !== undefined));
+      }
+      for (let i = 0; i < 4; i++) {
+        const column = acted.map((row) => row[i]!);
+        const h = column.indexOf(1);
+        if (h === -1) {
+          // The policy's episode throughout: the prior was never asked.
+          expect(priors[i]!.calls).toBe(0);
+          continue;
+        }
+        // The policy's steps first, then only the prior's, each its label.
+        expect(column).toEqual(column.map((_, t) => (t < h ? 0 : 1)));
+        expect(labelled.map((row) => row[i])).toEqual(column.map((x) => x === 1));
+        // Not asked before it takes over, and reset once then, so it plans from that state.
+        expect(callsBefore[h]![i]).toBe(0);
+        expect(priors[i]!.resets - resetsAtStart[i]!).toBe(1);
+        drawn++;
+        takeOvers.add(h);
+      }
+    }
+    expect(drawn / 120).toBeGreaterThan(0.35); // the probability (0.5) still picks the episodes
+    expect(drawn / 120).toBeLessThan(0.65);
+    expect(Math.min(...takeOvers)).toBe(1);
+    expect(Math.max(...takeOvers)).toBe(5);
+    // Precollection's episodes stay whole demonstrations.
+    const precollect = arbitration({ config: { priorActing: 'takeOver' } }).beginRound('precollect', 0, rng);
+    for (let t = 0; t < 10; t++) expect([...(await step(precollect, rng)).priorActed]).toEqual([1, 1]);
+  });
+
   it("priorActing 'step': a new draw for every env and step", async () => {
     const rng = Rng.fromSeed(3);
     const round = arbitration({ config: { priorActing: 'step' }, numEnvs: 4 }).beginRound('train', 0, rng);

@@ -33,7 +33,7 @@ export interface ArbitratedPrior {
 /** The rlingua settings the arbitration follows (train-config.ts documents each). */
 export interface ArbitrationConfig {
   priorActionProbability: LinearSchedule;
-  priorActing: 'episode' | 'step' | 'rollIn';
+  priorActing: 'episode' | 'step' | 'rollIn' | 'takeOver';
   labelPolicySteps: boolean | 'auto';
 }
 
@@ -42,7 +42,7 @@ export interface PriorArbitrationOptions {
   priors: readonly ArbitratedPrior[];
   numEnvs: number;
   sizes: { observation: number; goal: number; action: number };
-  /** The task's episode length: how long a roll-in may last (`priorActing: 'rollIn'`). */
+  /** The task's episode length: how long a roll-in may last, how late a take-over may come. */
   episodeSteps: number;
   config: ArbitrationConfig;
   /** The learner has an imitation term: the prior's answers are its labels. */
@@ -145,6 +145,11 @@ export class ArbitrationRound {
   private readonly gaveUp: Uint8Array;
   /** Per env, with `priorActing: 'rollIn'` in training: the steps the prior drives before the policy takes over. */
   private readonly rollIn: Int32Array | undefined;
+  /**
+   * Per env, with `priorActing: 'takeOver'` in training: the step from which the prior drives
+   * (from a fresh start); -1 where the policy drives the whole episode.
+   */
+  private readonly takeOver: Int32Array | undefined;
   /** Steps taken in this round. */
   private t = 0;
 
@@ -165,6 +170,17 @@ export class ArbitrationRound {
     this.rollIn =
       round.config.priorActing === 'rollIn' && round.phase === 'train'
         ? Int32Array.from(this.drives, (d) => (d ? rng.int(1, Math.max(1, round.episodeSteps - 1)) : 0))
+        : undefined;
+    // The other way round: the policy starts a drawn episode and the prior, reset as for a new
+    // episode, takes over at h ~ U{1 … length / 2} and finishes it. A phase-machine prior plans
+    // again from wherever the policy left the task, so its steps show the way back from the
+    // policy's own mistakes (a cube knocked aside, say), which its own episodes never show.
+    // Within the first half, so that the prior has the time its plan needs.
+    this.takeOver =
+      round.config.priorActing === 'takeOver' && round.phase === 'train'
+        ? Int32Array.from(this.drives, (d) =>
+            d ? rng.int(1, Math.max(1, Math.floor(round.episodeSteps / 2))) : -1,
+          )
         : undefined;
   }
 
@@ -233,7 +249,7 @@ export class ArbitrationRound {
     const { observation: o, goal: g } = sizes;
     return Promise.all(
       priors.map((prior, i) =>
-        askPrior && active[i] && !this.gaveUp[i]
+        askPrior && active[i] && !this.gaveUp[i] && this.takenOver(i, prior)
           ? prior.act(
               obs.observation.subarray(i * o, (i + 1) * o),
               obs.achievedGoal.subarray(i * g, (i + 1) * g),
@@ -244,10 +260,24 @@ export class ArbitrationRound {
     );
   }
 
+  /**
+   * With `priorActing: 'takeOver'`, whether the prior drives env `i` at this step, resetting it
+   * at the step it takes over (before that, and where it never does, it is not asked: its
+   * memory starts where it takes over). True in the other modes.
+   */
+  private takenOver(i: number, prior: ArbitratedPrior): boolean {
+    if (!this.takeOver) return true;
+    const from = this.takeOver[i]!;
+    if (from < 0 || this.t < from) return false;
+    if (this.t === from) prior.reset();
+    return true;
+  }
+
   /** Whether the prior's answer is executed in env `i` at this step. */
   private priorActs(i: number, rng: Rng): boolean {
     const { config, probability } = this.round;
     if (this.rollIn) return this.t < this.rollIn[i]!;
+    if (this.takeOver) return this.takeOver[i]! >= 0 && this.t >= this.takeOver[i]!;
     if (config.priorActing !== 'step') return this.drives[i] === 1;
     return probability >= 1 || rng.next() < probability;
   }

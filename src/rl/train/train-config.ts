@@ -124,9 +124,11 @@ export const TrainConfigSchema = z
          * machine is not interrupted, so its episodes stay demonstrations of the task), 'step'
          * draws per step (the paper's per-sample mixing), 'rollIn' lets the prior start the
          * episode and hands it to the policy after a uniformly drawn number of steps (jump-start
-         * RL; precollected episodes stay whole).
+         * RL; precollected episodes stay whole), 'takeOver' lets the policy start it and the
+         * prior, started afresh, finish it from a step drawn in the first half (its steps show
+         * the way back from where the policy went; its answers are asked only once it drives).
          */
-        priorActing: z.enum(['episode', 'step', 'rollIn']).default('episode'),
+        priorActing: z.enum(['episode', 'step', 'rollIn', 'takeOver']).default('episode'),
         /**
          * Gradient steps on the demonstrations alone once they are collected (or loaded with
          * --demos), before the policy first acts: an offline start from the prior's data.
