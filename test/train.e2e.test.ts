@@ -92,6 +92,62 @@ describe('armprior train / eval / export', () => {
     expect(evaluated.code).toBe(0);
     expect(JSON.parse(evaluated.stdout).successRate).toBe(lastEval['eval/success_rate']);
 
+    // Paired with the prior on the same episodes: its outcomes are sim's, and z counts the
+    // episodes only one of the two solved.
+    const priors = join(ws, 'priors');
+    const paired = await runCli([
+      'eval',
+      run,
+      ...['-n', '10', '--seed', '1000000', '--json'],
+      ...['--against', 'prior:bundled', '--priors', priors],
+    ]);
+    expect(paired.code).toBe(0);
+    const pairedReport = JSON.parse(paired.stdout) as {
+      episodes: { success: boolean }[];
+      against: { controller: string; successes: boolean[]; successRate: number } & Record<string, number>;
+    };
+    const sim = JSON.parse(
+      (
+        await runCli([
+          'sim',
+          '-t',
+          'reach',
+          '-c',
+          'prior:bundled',
+          '--priors',
+          priors,
+          '-n',
+          '10',
+          '-s',
+          '1000000',
+          '--json',
+        ])
+      ).stdout,
+    ) as { episodes: { success: boolean }[]; summary: { successRate: number } };
+    const prior = sim.episodes.map((e) => e.success);
+    const policySolved = pairedReport.episodes.map((e) => e.success);
+    const onlyPolicy = policySolved.filter((s, i) => s && !prior[i]).length;
+    const onlyPrior = prior.filter((s, i) => s && !policySolved[i]).length;
+    expect(pairedReport.against).toMatchObject({
+      controller: 'prior:reach:bundled',
+      successes: prior,
+      successRate: sim.summary.successRate,
+      episodes: 10,
+      onlyFirst: onlyPolicy,
+      onlySecond: onlyPrior,
+    });
+    expect(pairedReport.against.z).toBeCloseTo(
+      onlyPolicy + onlyPrior === 0 ? 0 : (onlyPolicy - onlyPrior) / Math.sqrt(onlyPolicy + onlyPrior),
+      12,
+    );
+    const pairedText = await runCli(['eval', run, '-n', '3', '--against', 'zero']);
+    expect(pairedText.stdout).toMatch(/against +zero on the same episodes: [\d.]+%/);
+    expect(pairedText.stdout).toMatch(/only the policy solved \d+, only zero \d+: McNemar's z = /);
+    // A version the store does not have is refused before any episode runs.
+    const missing = await runCli(['eval', run, '-n', '3', '--against', 'prior:v7', '--priors', priors]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("the 'reach' prior has no version v7");
+
     // The best evaluation's policy is kept beside the last one, and scores what it scored.
     const evals = metrics(run).filter((m) => m.kind === 'eval');
     const score = (m: Record<string, unknown>) => [

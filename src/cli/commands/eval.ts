@@ -3,14 +3,24 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
 import { observationLayout } from '../../contract/controller-contract.js';
+import { BASIC_CONTROLLERS } from '../../controllers/basic.js';
 import { EpisodeTracker, failureCounts } from '../../controllers/rollout-critic.js';
 import { ArmpriorError } from '../../core/errors.js';
 import { checkOutputDir } from '../../core/output-path.js';
-import { type EpisodeSummary, runEpisode, summarize } from '../../episodes/run-episode.js';
+import { Rng } from '../../core/rng.js';
+import {
+  type EpisodeController,
+  type EpisodeSummary,
+  runEpisode,
+  summarize,
+} from '../../episodes/run-episode.js';
 import { SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
+import { CLEARLY_BETTER_Z } from '../../rl/experiment/experiment-table.js';
+import { episodeSuccesses, mcNemar, type PairedComparison } from '../../rl/experiment/held-out.js';
 import { OnnxPolicy, policyTaskOf } from '../../rl/onnx-policy.js';
 import { evaluationFromMetadata } from '../../rl/train/best-policy.js';
 import { readRunInfo, runFiles } from '../../rl/train/run-dir.js';
+import { createNamedController } from '../named-controller.js';
 import { integerOption } from '../options.js';
 import { canonicalTask } from '../prior-support.js';
 import { createProgress } from '../progress.js';
@@ -25,6 +35,10 @@ interface EvalOptions {
   replays?: string | true;
   /** A run's best-policy.onnx instead of its policy.onnx. */
   best?: boolean;
+  /** A controller to run on the same episodes and compare with, paired (`prior:bundled`, say). */
+  against?: string;
+  /** The controller store for `--against prior[:vN]`. */
+  priors?: string;
 }
 
 /**
@@ -46,6 +60,11 @@ export function registerEvalCommand(program: Command): void {
       '--replays [dir]',
       'save every episode as a replay for the viewer (default folder: <run>/replays, or replays/ beside the .onnx)',
     )
+    .option(
+      '--against <controller>',
+      `also run ${BASIC_CONTROLLERS.join('|')}|prior[:vN|:bundled] on the same episodes and compare, episode by episode (McNemar's z)`,
+    )
+    .option('--priors <dir>', 'the controller store for --against prior[:vN] (default ./priors)')
     .action(async (target: string, options: EvalOptions) => {
       const { file, task, robot } = locatePolicy(resolve(target), options);
       // A run's policy.onnx sits in the run folder: beside it is <run>/replays.
@@ -57,7 +76,17 @@ export function registerEvalCommand(program: Command): void {
       if (replaysDir) checkOutputDir(replaysDir);
       const env = await ArmEnv.create({ task, robot });
       let policy: OnnxPolicy | undefined;
+      let against: { controller: EpisodeController; actor: string } | undefined;
       try {
+        // Before any episode: a controller name or prior version that does not exist is bad input.
+        if (options.against) {
+          against = await createNamedController(
+            env,
+            options.against,
+            options.priors,
+            Rng.fromSeed(options.seed),
+          );
+        }
         policy = await OnnxPolicy.load(file, {
           inputSize: env.observationSize + env.goalSize,
           actionSize: env.actionSize,
@@ -93,9 +122,10 @@ export function registerEvalCommand(program: Command): void {
         const stats = summarize(episodes);
         const failures = failureCounts(episodes);
         const chosenBy = evaluationFromMetadata(policy.rawMetadata);
+        const comparison = against && (await compareOnSameEpisodes(env, against, episodes, options));
         if (options.json) {
           process.stdout.write(
-            `${JSON.stringify({ policy: file, task, seed: options.seed, chosenBy, ...stats, failures, episodes }, null, 2)}\n`,
+            `${JSON.stringify({ policy: file, task, seed: options.seed, chosenBy, ...stats, failures, episodes, ...(comparison ? { against: comparison } : {}) }, null, 2)}\n`,
           );
           return;
         }
@@ -109,13 +139,69 @@ export function registerEvalCommand(program: Command): void {
             failures
               .map((f, i) => `  ${i === 0 ? 'failures    ' : '            '}  ${f.count} × ${f.outcome}\n`)
               .join('') +
-            (recorder ? `  replays       ${recorder.dir}\n` : ''),
+            (recorder ? `  replays       ${recorder.dir}\n` : '') +
+            (comparison ? comparisonLines(comparison) : ''),
         );
       } finally {
         await policy?.close();
+        against?.controller.dispose?.();
         env.close();
       }
     });
+}
+
+/** The `--against` controller on the policy's episodes, and the two paired. */
+interface Comparison extends PairedComparison {
+  controller: string;
+  successRate: number;
+  /** Per episode, in the policy's order: whether the controller solved it. */
+  successes: boolean[];
+}
+
+/**
+ * Runs the `--against` controller on the seeds the policy ran on and pairs the outcomes episode
+ * by episode: the episodes only one of them solved are what says which is better (issue #19:
+ * "clearly better" is McNemar's z ≥ 3 on the same episodes).
+ */
+async function compareOnSameEpisodes(
+  env: ArmEnv,
+  against: { controller: EpisodeController; actor: string },
+  policyEpisodes: readonly EpisodeSummary[],
+  options: EvalOptions,
+): Promise<Comparison> {
+  const progress = options.json
+    ? undefined
+    : createProgress(`running ${against.actor}`, policyEpisodes.length);
+  const successes = await episodeSuccesses(
+    env,
+    against.controller,
+    policyEpisodes.map((e) => e.seed),
+    (done) => progress?.update(done, ''),
+  );
+  progress?.stop();
+  const paired = mcNemar(
+    policyEpisodes.map((e) => e.success),
+    successes,
+  );
+  return {
+    controller: against.actor,
+    successRate: successes.filter(Boolean).length / successes.length,
+    successes,
+    ...paired,
+  };
+}
+
+function comparisonLines(c: Comparison): string {
+  const verdict =
+    c.z >= CLEARLY_BETTER_Z
+      ? 'the policy is clearly better'
+      : c.z <= -CLEARLY_BETTER_Z
+        ? `${c.controller} is clearly better`
+        : 'neither is clearly better';
+  return (
+    `  against       ${c.controller} on the same episodes: ${(100 * c.successRate).toFixed(1)}%\n` +
+    `  paired        only the policy solved ${c.onlyFirst}, only ${c.controller} ${c.onlySecond}: McNemar's z = ${c.z.toFixed(2)} (${verdict}; clearly at |z| ≥ ${CLEARLY_BETTER_Z})\n`
+  );
 }
 
 /** A path relative to the working folder when it lies inside it (`runs/…/policy.onnx`), else absolute. */

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
-import { BASIC_CONTROLLERS, createBasicController } from '../../controllers/basic.js';
-import { createPriorController, resolvePrior } from '../../controllers/priors.js';
+import { BASIC_CONTROLLERS } from '../../controllers/basic.js';
 import { checkOutputDir } from '../../core/output-path.js';
 import { Rng } from '../../core/rng.js';
 import { DatasetSink } from '../../episodes/dataset/dataset-sink.js';
@@ -13,10 +12,10 @@ import {
   runEpisode,
   summarize,
 } from '../../episodes/run-episode.js';
-import { priorActorName, SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
+import { SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
 import type { EpisodeSink } from '../../episodes/sink.js';
+import { createNamedController } from '../named-controller.js';
 import { integerOption } from '../options.js';
-import { openStore } from '../prior-support.js';
 import { createProgress } from '../progress.js';
 
 interface SimOptions {
@@ -74,7 +73,7 @@ export function registerSimCommand(program: Command): void {
       let controller: EpisodeController | undefined;
       try {
         const rng = Rng.fromSeed(options.seed);
-        const created = await createController(env, options, rng);
+        const created = await createNamedController(env, options.controller, options.priors, rng);
         controller = created.controller;
         const dataset = options.record ? await openSimDataset(resolve(options.record), env) : undefined;
         const recorder = options.replays
@@ -128,27 +127,6 @@ export function registerSimCommand(program: Command): void {
         env.close();
       }
     });
-}
-
-/**
- * `random`, `zero`, or `prior[:version]` loaded from the store into its sandbox, with the name a
- * replay gives it (`prior:push:v3`, `random`).
- */
-async function createController(
-  env: ArmEnv,
-  options: SimOptions,
-  rng: Rng,
-): Promise<{ controller: EpisodeController; actor: string }> {
-  const [kind, version] = options.controller.split(':', 2) as [string, string | undefined];
-  if (kind === 'prior') {
-    const prior = resolvePrior(openStore(options.priors), env.task.name, version);
-    return {
-      controller: await createPriorController(env, prior),
-      actor: priorActorName(prior.task, prior.version),
-    };
-  }
-  const controller = createBasicController(options.controller, env.actionSize, rng.split());
-  return { controller, actor: options.controller };
 }
 
 function printEpisode(e: EpisodeSummary, total: number): void {
