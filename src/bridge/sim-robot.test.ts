@@ -38,6 +38,20 @@ describe('SimRobot and the task observer', () => {
     expect(Array.from(obs.achievedGoal)).toEqual(Array.from(obs.observation.subarray(6, 9)));
   });
 
+  it('executes a command for at most the safety lookahead: a stalled host does not let it run on', async () => {
+    const { robot, advance } = await setup('reach');
+    const q0 = robot.observe()!.jointPositions[0]!;
+    const v = new Float64Array(7);
+    v[0] = 0.5; // rad/s; the lookahead is 0.1 s
+    robot.act({ jointVelocities: v });
+    advance(1000); // no newer command for a second
+    const moved = robot.observe()!.jointPositions[0]! - q0;
+    // 0.05 rad in the lookahead (the servo target may lead the joint a little), not 0.5 rad.
+    expect(moved).toBeGreaterThan(0.02);
+    expect(moved).toBeLessThan(0.1);
+    expect(robotConfig.safety.workspaceLookaheadSec).toBe(0.1);
+  });
+
   it('steps its physics in real time on the loop clock, turning joint velocities into motion', async () => {
     const { robot, advance } = await setup('reach');
     const q0 = robot.observe()!.jointPositions.slice();

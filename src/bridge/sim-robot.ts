@@ -34,6 +34,10 @@ export class SimRobot implements Robot {
   private readonly positions: Float64Array;
   private readonly maxLeadRad: Float64Array;
   private readonly simDtMs: number;
+  /** How long a velocity command is executed without a newer one (ms); see {@link advance}. */
+  private readonly commandTimeoutMs: number;
+  /** Physics time at which the last command arrived. */
+  private lastCommandMs: number;
   private gripper: number | undefined;
   private simTimeMs: number;
   private episode = 0;
@@ -60,7 +64,9 @@ export class SimRobot implements Robot {
     // the table or the cube does not wind up a target it would then jump to.
     this.maxLeadRad = Float64Array.from(options.robot.arm.maxJointVelRadPerSec, (v) => v * 0.05);
     this.simDtMs = env.task.config.simDtSec * 1000;
+    this.commandTimeoutMs = options.robot.safety.workspaceLookaheadSec * 1000;
     this.simTimeMs = options.now();
+    this.lastCommandMs = this.simTimeMs;
     this.startEpisode();
   }
 
@@ -98,6 +104,7 @@ export class SimRobot implements Robot {
   act(command: JointCommand): JointCommand | undefined {
     if (!this.advance()) return undefined;
     this.velocities.set(command.jointVelocities);
+    this.lastCommandMs = this.simTimeMs;
     if (command.gripper !== undefined) this.gripper = command.gripper;
     return command;
   }
@@ -134,9 +141,17 @@ export class SimRobot implements Robot {
     this.velocities.fill(0);
     this.gripper = undefined;
     this.simTimeMs = this.options.now();
+    this.lastCommandMs = this.simTimeMs;
   }
 
-  /** Steps the physics up to the loop clock; false once the simulation has failed. */
+  /**
+   * Steps the physics up to the loop clock; false once the simulation has failed. A command is
+   * executed for at most the safety filter's workspace lookahead; without a newer one the arm then
+   * holds, as a robot-side command timeout makes it. The filter scales each command so that the
+   * end-effector stays in the box for that long at that velocity: with a host that stalls (a
+   * loaded machine: the next tick hundreds of ms late), the last command ran on and took the arm
+   * 3.5 cm through the ceiling.
+   */
   private advance(): boolean {
     if (this.faulted || this.closed) return false;
     const now = this.options.now();
@@ -149,9 +164,10 @@ export class SimRobot implements Robot {
       while (this.simTimeMs + this.simDtMs <= now) {
         const q = this.positions;
         this.env.armJointPositions(q);
+        const commanded = this.simTimeMs - this.lastCommandMs < this.commandTimeoutMs;
         for (let i = 0; i < this.targets.length; i++) {
           const lead = this.maxLeadRad[i]!;
-          const t = this.targets[i]! + this.velocities[i]! * dtSec;
+          const t = this.targets[i]! + (commanded ? this.velocities[i]! * dtSec : 0);
           this.targets[i] = Math.max(q[i]! - lead, Math.min(q[i]! + lead, t));
         }
         this.env.stepJointTargets(this.targets, this.gripper, 1);
