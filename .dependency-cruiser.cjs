@@ -36,6 +36,8 @@ const LAYERS = [
     ['rl/experiment', '^src/rl/experiment/'],
     ['viewer', '^src/viewer/'],
   ],
+  // Experiments on a job queue (BullMQ on Redis): workers train the runs of queued experiments.
+  [['queue', '^src/queue/']],
   // Benchmarks that print numbers; `armprior bench` runs them, so they sit below the CLI.
   [['bench', '^bench/']],
   // One file per command, and the one place errors become exit codes.

@@ -20,15 +20,18 @@ interface Machine {
   apt?: boolean;
   /** Whether Debian's chromium is already there. */
   chromium?: boolean;
+  /** Whether Debian's redis-server is already there (default: yes). */
+  redis?: boolean;
   env?: Record<string, string>;
 }
 
 async function setup(
   machine: Machine,
-): Promise<{ code: number; stderr: string; apt: string[]; chromium: string }> {
+): Promise<{ code: number; stderr: string; apt: string[]; chromium: string; redis?: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'armprior-setup-'));
   const bin = join(dir, 'bin');
   const chromium = join(dir, 'usr-bin-chromium');
+  const redis = join(dir, 'usr-bin-redis-server');
   const log = join(dir, 'apt.log');
   const tool = (name: string, body: string) => {
     const file = join(bin, name);
@@ -42,23 +45,27 @@ async function setup(
   if (machine.apt !== false) {
     tool(
       'apt-get',
-      `echo "$(id -u) $*" >> ${log}\ncase "$*" in *install*chromium*) printf '#!/bin/sh\\n' > ${chromium}; /bin/chmod +x ${chromium};; esac`,
+      `echo "$(id -u) $*" >> ${log}\ncase "$*" in *install*chromium*) printf '#!/bin/sh\\n' > ${chromium}; /bin/chmod +x ${chromium};; esac\ncase "$*" in *install*redis-server*) printf '#!/bin/sh\\n' > ${redis}; /bin/chmod +x ${redis};; esac`,
     );
   }
   tool('env', 'exec /usr/bin/env "$@"');
   tool('true', 'exit 0');
   if (machine.chromium) tool('../usr-bin-chromium', '');
+  if (machine.redis !== false) tool('../usr-bin-redis-server', '');
   return new Promise((resolve) => {
     execFile(
       '/bin/sh',
       [script],
-      { env: { PATH: bin, ARMPRIOR_DEBIAN_CHROMIUM: chromium, ...machine.env } },
+      {
+        env: { PATH: bin, ARMPRIOR_DEBIAN_CHROMIUM: chromium, ARMPRIOR_DEBIAN_REDIS: redis, ...machine.env },
+      },
       (error, _stdout, stderr) =>
         resolve({
           code: error ? Number(error.code) : 0,
           stderr,
           apt: readFileSync(log, 'utf8').trim().split('\n').filter(Boolean),
           chromium: existsSync(chromium) ? 'installed' : 'missing',
+          ...(machine.redis === false ? { redis: existsSync(redis) ? 'installed' : 'missing' } : {}),
         }),
     );
   });
@@ -103,6 +110,20 @@ describe('npm test setup: Debian chromium for the browser test (issue #17 §5)',
     const named = await setup({ uid: 0, env: { ARMPRIOR_CHROMIUM: '/nonexistent/chrome' } });
     expect(named).toMatchObject({ code: 1, apt: [] });
     expect(named.stderr).toBe('npm test: ARMPRIOR_CHROMIUM=/nonexistent/chrome is not an executable file\n');
+  });
+
+  it('installs redis-server for the queue tests, with chromium in one apt-get when both are missing', async () => {
+    const redisOnly = await setup({ uid: 0, chromium: true, redis: false });
+    expect(redisOnly).toMatchObject({ code: 0, redis: 'installed' });
+    expect(redisOnly.apt).toEqual(['0 update -qq', '0 install -y -qq redis-server']);
+    expect(redisOnly.stderr).toMatch(/^npm test: installing Debian's redis-server for the queue's tests/);
+    const both = await setup({ uid: 0, redis: false });
+    expect(both).toMatchObject({ code: 0, chromium: 'installed', redis: 'installed' });
+    expect(both.apt).toEqual(['0 update -qq', '0 install -y -qq chromium redis-server']);
+    const cannot = await setup({ uid: 1000, redis: false });
+    expect(cannot.stderr).toBe(
+      "npm test: the viewer's browser test and the queue's tests need Debian's chromium redis-server: run 'sudo apt-get install -y chromium redis-server', then npm test again\n",
+    );
   });
 
   it('is what npm test runs first, and .ci/run calls npm test', () => {

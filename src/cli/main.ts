@@ -13,6 +13,7 @@ import { registerSimCommand } from './commands/sim.js';
 import { registerTasksCommand } from './commands/tasks.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerViewCommand } from './commands/view.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { reportError, usageErrorLine } from './exit.js';
 
 /** Builds the `armprior` program; one file per command under ./commands. */
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerRobotCommand(program);
   registerViewCommand(program);
+  registerWorkerCommand(program);
   oneLineUsageErrors(program, 'armprior');
   return program;
 }

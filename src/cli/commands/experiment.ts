@@ -4,7 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { resolvePrior } from '../../controllers/priors.js';
 import { loadYamlConfig } from '../../core/config-file.js';
-import { ConfigError } from '../../core/errors.js';
+import { BadInputError, ConfigError } from '../../core/errors.js';
 import { checkOutputDir } from '../../core/output-path.js';
 import { runExperiment } from '../../rl/experiment/experiment.js';
 import { HELD_OUT_SEED } from '../../rl/experiment/held-out.js';
@@ -15,6 +15,7 @@ import { canonicalTask, openStore } from '../prior-support.js';
 import { createProgress, type Progress } from '../progress.js';
 import { listenForStop } from '../stop-request.js';
 import { trainStatus } from '../train-status.js';
+import { addQueueOptions, printStatus, type QueueOptions, submitToQueue } from './experiment-queue.js';
 
 /** Environment steps per run when neither --steps nor the config's totalSteps says: the rlingua preset's. */
 const DEFAULT_EXPERIMENT_STEPS = RLINGUA_PRESET_STEPS;
@@ -34,8 +35,8 @@ function methodList(value: string): ExperimentMethod[] {
   return methods as ExperimentMethod[];
 }
 
-interface ExperimentOptions {
-  tasks: string;
+interface ExperimentOptions extends QueueOptions {
+  tasks?: string;
   algos: ExperimentMethod[];
   seeds: number;
   steps?: number;
@@ -53,12 +54,31 @@ interface ExperimentOptions {
 
 /** `armprior experiment`: the paper's comparison on our tasks, a table and curves. */
 export function registerExperimentCommand(program: Command): void {
-  program
-    .command('experiment')
+  const experiment = program.command('experiment');
+  addQueueOptions(
+    experiment,
+    'queue the runs as jobs for `armprior worker`s on this Redis instead of training them here, and return',
+  )
+    .option('--wait', 'with --queue: follow the queued experiment to its end and print its table')
+    .addHelpText('after', '\nQueued experiments: armprior experiment status <id> --queue <url>');
+  addQueueOptions(
+    experiment
+      .command('status <id>')
+      .description(
+        "the state of a queued experiment's runs: waiting, training on which worker, done, failed (and why)",
+      )
+      .option('--wait', 'follow it to its end and print its table'),
+    'the queue it was submitted to',
+  ).action(async (id: string, _options: QueueOptions, command: Command) =>
+    // The parent's --queue and --prefix take the values when given after `status` too.
+    printStatus(id, command.optsWithGlobals<QueueOptions>()),
+  );
+  experiment
     .description(
       'compare the prior, behaviour cloning, TD3, SAC, RLingua and its ablations over seeds: a markdown table (held-out scores, paired against the prior) and success curves (SVG)',
     )
-    .requiredOption('--tasks <list>', 'comma-separated tasks, e.g. push,pick-and-place')
+    // Not a requiredOption: Commander checks those of a parent before `experiment status` too.
+    .option('--tasks <list>', 'comma-separated tasks, e.g. push,pick-and-place (required)')
     .option(
       '--algos <list>',
       `comma-separated methods: ${EXPERIMENT_METHODS.join(', ')}`,
@@ -100,6 +120,11 @@ export function registerExperimentCommand(program: Command): void {
     .option('--priors <dir>', 'the controller store (default ./priors)')
     .option('--threshold <rate>', 'success rate counted as solved', rateOption, 0.9)
     .action(async (options: ExperimentOptions) => {
+      if (options.tasks === undefined) {
+        throw new BadInputError(
+          "required option '--tasks <list>' not specified; see armprior experiment --help",
+        );
+      }
       const tasks = options.tasks.split(',').map((t) => canonicalTask(t.trim()));
       // Before hours of training: the table and the runs must have somewhere to go.
       checkOutputDir(resolve(options.out));
@@ -129,6 +154,27 @@ export function registerExperimentCommand(program: Command): void {
       }
       const steps = options.steps ?? fileSteps ?? DEFAULT_EXPERIMENT_STEPS;
       const store = openStore(options.priors);
+      if (options.queue !== undefined) {
+        await submitToQueue(
+          {
+            tasks,
+            methods: options.algos,
+            seeds: options.seeds,
+            steps,
+            baselineSteps: options.baselineSteps ?? BASELINE_BUDGET_FACTOR * steps,
+            overrides,
+            robot: options.robot,
+            runsRoot: resolve(options.runs),
+            outDir: resolve(options.out),
+            priors: Object.fromEntries(tasks.map((task) => [task, resolvePrior(store, task, options.prior)])),
+            threshold: options.threshold,
+            heldOut: { episodes: options.heldOut, seed: options.heldOutSeed },
+          },
+          options,
+        );
+        return;
+      }
+      if (options.wait) throw new BadInputError('--wait follows a queued experiment: give --queue too');
       let progress: Progress | undefined;
       let runLabel = '';
       const stop = listenForStop(

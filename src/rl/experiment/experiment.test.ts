@@ -86,3 +86,17 @@ describe('an experiment run again (runs.json)', () => {
     expect(readFileSync(join(dir, 'out', 'results.md'), 'utf8')).toBe(table);
   });
 });
+
+describe('an experiment that only tabulates (reuseOnly: a queue trained its runs)', () => {
+  it('refuses a run it would have to train, naming it, and trains nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armprior-exp-'));
+    let progress = 0;
+    await expect(
+      runExperiment(smallPlan(dir, { reuseOnly: true, onProgress: () => progress++ })),
+    ).rejects.toThrow(
+      `reach · rlingua · seed 0 has no finished run in ${join(dir, 'out', 'runs.json')}: it is not listed`,
+    );
+    expect(progress).toBe(0);
+    expect(readdirSync(dir)).toEqual(['out']);
+  });
+});

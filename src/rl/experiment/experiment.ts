@@ -3,22 +3,13 @@ import { join } from 'node:path';
 import { ArmEnv } from '../../../sim/env.js';
 import { evaluationSeeds } from '../../controllers/evaluate.js';
 import { createPriorController, type ResolvedPrior } from '../../controllers/priors.js';
-import {
-  newRunDir,
-  newRunInfo,
-  readRunInfo,
-  recordRunFailure,
-  runFiles,
-  writeRunConfig,
-  writeRunInfo,
-} from '../train/run-dir.js';
-import { RunLock } from '../train/run-lock.js';
-import { priorNeeded, resolveTrainConfig, type TrainConfig, withPinnedPrior } from '../train/train-config.js';
+import { newRunDir, runFiles } from '../train/run-dir.js';
+import { resolveTrainConfig, type TrainConfig } from '../train/train-config.js';
 import type { TrainProgress } from '../train/train-options.js';
-import { train } from '../train/trainer.js';
 import { aggregate, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
 import {
   ExperimentManifest,
+  ExperimentManifestError,
   priorIdentity,
   runKey,
   successesOn,
@@ -30,6 +21,7 @@ import { type MethodResult, MILESTONES, successAt } from './method-result.js';
 import { type ExperimentMethod, methodRun } from './methods.js';
 import { successCurvesSvg } from './plot.js';
 import { reportRuns, speedupLines } from './report.js';
+import { pinnedRunConfig, trainLocked } from './run-training.js';
 
 /** What `armprior experiment` compares: methods × tasks × seeds. */
 export interface ExperimentPlan {
@@ -62,6 +54,11 @@ export interface ExperimentPlan {
   shouldStop?: () => boolean;
   /** A run the run list holds that cannot stand for its seed (why a new one is trained), a run continued. */
   onNotice?: (message: string) => void;
+  /**
+   * Only tabulate: every training run must be finished and listed in runs.json (workers of a
+   * queue trained them); one that is not is an error instead of being trained here.
+   */
+  reuseOnly?: boolean;
 }
 
 export type { MethodResult };
@@ -171,7 +168,7 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
 }
 
 /** Which run a seed of a method is, and the labels its messages use. */
-interface RunId {
+export interface RunId {
   task: string;
   method: string;
   seed: number;
@@ -190,11 +187,14 @@ async function trainedRun(
   resolved: TrainConfig,
 ): Promise<{ runDir: string; wallClockSec: number } | 'stopped'> {
   const key = runKey(id.task, id.method, id.seed);
-  const prior = priorNeeded(resolved) ? plan.priorFor(id.task) : undefined;
-  const config = prior ? withPinnedPrior(resolved, prior.version) : resolved;
-  const identity = prior ? priorIdentity(prior) : undefined;
+  const { config, prior, identity } = pinnedRunConfig(resolved, plan.priorFor(id.task));
   const previous = manifest.plan(key, config, plan.robot, identity);
   if (previous.kind === 'reuse') return previous.entry;
+  if (plan.reuseOnly) {
+    const why =
+      previous.kind === 'resume' ? 'it stopped before its end' : (previous.why ?? 'it is not listed');
+    throw new ExperimentManifestError(`${id.label} has no finished run in ${manifest.file}: ${why}`);
+  }
   if (previous.kind === 'new' && previous.why)
     plan.onNotice?.(`${id.label}: ${previous.why}; training it anew`);
   const resume = previous.kind === 'resume';
@@ -211,60 +211,11 @@ async function trainedRun(
   const started = performance.now();
   let trained: Awaited<ReturnType<typeof trainLocked>>;
   try {
-    trained = await trainLocked(plan, id, runDir, config, resume, prior);
+    trained = await trainLocked({ ...id, robot: plan.robot, runDir, config, resume, prior }, plan);
   } finally {
     manifest.set(key, listed(before + (performance.now() - started) / 1000));
   }
   return trained.interrupted ? 'stopped' : manifest.get(key)!;
-}
-
-/** One training run, its folder locked while it trains: a `train --resume` of it is refused, readers see it live. */
-async function trainLocked(
-  plan: ExperimentPlan,
-  { task, method, seed }: RunId,
-  runDir: string,
-  config: TrainConfig,
-  resume: boolean,
-  prior: ResolvedPrior | undefined,
-): Promise<Awaited<ReturnType<typeof train>>> {
-  const lock = RunLock.acquire(runDir, 'armprior experiment');
-  // The method's name (an ablation's, say) labels the run in plots and reports.
-  const info = resume ? readRunInfo(runDir) : newRunInfo(task, plan.robot, method, seed);
-  try {
-    // On a resume the saved config is this one (the manifest's plan compared them), but for a
-    // `rlingua.prior: active` saved before versions were pinned: writing it again pins that.
-    writeRunConfig(runDir, config);
-    writeRunInfo(runDir, { ...info, status: 'running', updated: new Date().toISOString() });
-    const trained = await train({
-      task,
-      robot: plan.robot,
-      seed,
-      config,
-      runDir,
-      resume,
-      prior,
-      ...(plan.onProgress ? { onProgress: plan.onProgress } : {}),
-      ...(plan.shouldStop ? { shouldStop: plan.shouldStop } : {}),
-      ...(plan.onNotice ? { onNotice: plan.onNotice } : {}),
-    });
-    writeRunInfo(runDir, {
-      ...info,
-      status: trained.interrupted ? 'interrupted' : 'finished',
-      updated: new Date().toISOString(),
-      envSteps: trained.envSteps,
-      ...(trained.interrupted
-        ? { message: 'stopped on request; the same armprior experiment continues it' }
-        : {}),
-    });
-    return trained;
-  } catch (error) {
-    // The run folder says why it stopped (if it still can: the error that stopped the run
-    // is the one reported); the same experiment command continues it.
-    recordRunFailure(runDir, info, error);
-    throw error;
-  } finally {
-    lock.release();
-  }
 }
 
 /** The prior alone: on the training evaluation's episodes (the curves' reference line) and the held-out ones. */

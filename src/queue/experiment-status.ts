@@ -1,0 +1,103 @@
+import { FlowProducer, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { BadInputError } from '../core/errors.js';
+import type { ExperimentJobResult } from './experiment-job-processor.js';
+import { EXPERIMENT_QUEUE, type RunJobProgress } from './queue-jobs.js';
+
+/** One run of a queued experiment, as `experiment status` shows it. */
+export interface QueuedRunStatus {
+  label: string;
+  /** BullMQ's state: waiting, active, delayed, completed, failed… */
+  state: string;
+  /** The worker that holds (or last held) it. */
+  worker: string | undefined;
+  envSteps: number;
+  totalSteps: number;
+  status: string | undefined;
+  failedReason: string | undefined;
+}
+
+export interface QueuedExperimentStatus {
+  experimentId: string;
+  /** The experiment job's state: waiting-children while runs remain, then waiting, active, completed or failed. */
+  state: string;
+  failedReason: string | undefined;
+  result: ExperimentJobResult | undefined;
+  runs: QueuedRunStatus[];
+}
+
+/** The state of a queued experiment and of each of its runs, read from the queue. */
+export async function experimentStatus(
+  connection: Redis,
+  prefix: string,
+  experimentId: string,
+): Promise<QueuedExperimentStatus> {
+  const flows = new FlowProducer({ connection, prefix });
+  try {
+    const tree = await flows.getFlow({ id: experimentId, queueName: EXPERIMENT_QUEUE, prefix });
+    if (!tree?.job?.data) {
+      throw new BadInputError(`the queue holds no experiment ${experimentId} (under the prefix '${prefix}')`);
+    }
+    const runs = await Promise.all((tree.children ?? []).map((child) => runStatus(child.job)));
+    runs.sort((a, b) => a.label.localeCompare(b.label));
+    return {
+      experimentId,
+      state: await tree.job.getState(),
+      failedReason: tree.job.failedReason || undefined,
+      result: (tree.job.returnvalue as ExperimentJobResult | null) ?? undefined,
+      runs,
+    };
+  } finally {
+    await flows.close();
+  }
+}
+
+async function runStatus(job: Job): Promise<QueuedRunStatus> {
+  const progress = (typeof job.progress === 'object' ? job.progress : {}) as Partial<RunJobProgress>;
+  const data = job.data as { label?: string; config?: { totalSteps?: number } };
+  return {
+    label: data.label ?? String(job.id),
+    state: await job.getState(),
+    worker: job.processedBy,
+    envSteps: progress.envSteps ?? 0,
+    totalSteps: progress.totalSteps ?? data.config?.totalSteps ?? 0,
+    status: progress.status,
+    failedReason: job.failedReason || undefined,
+  };
+}
+
+/** The table `experiment status` prints: one line per run. */
+export function statusLines(status: QueuedExperimentStatus): string[] {
+  const lines = [`experiment ${status.experimentId}: ${describeExperiment(status)}`];
+  for (const run of status.runs) {
+    const where = run.worker ? ` on ${run.worker}` : '';
+    const steps = run.totalSteps > 0 ? ` ${run.envSteps}/${run.totalSteps} steps` : '';
+    const detail =
+      run.state === 'failed'
+        ? `: ${run.failedReason ?? 'no reason given'}`
+        : run.state === 'active' && run.status
+          ? ` · ${run.status}`
+          : '';
+    lines.push(
+      `  ${run.label.padEnd(36)} ${run.state}${run.state === 'active' || run.state === 'completed' ? where : ''}${run.state === 'active' ? steps : ''}${detail}`,
+    );
+  }
+  if (status.result)
+    lines.push(`table   ${status.result.tableFile}`, `curves  ${status.result.curveFiles.join(' ')}`);
+  return lines;
+}
+
+function describeExperiment(status: QueuedExperimentStatus): string {
+  const done = status.runs.filter((r) => r.state === 'completed').length;
+  const counts = `${done} of ${status.runs.length} runs done`;
+  switch (status.state) {
+    case 'completed':
+      return `finished (${counts})`;
+    case 'failed':
+      return `failed: ${status.failedReason ?? 'no reason given'}`;
+    case 'waiting-children':
+      return `${counts}, ${status.runs.filter((r) => r.state === 'active').length} training`;
+    default:
+      return `${counts}; writing the table (${status.state})`;
+  }
+}

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { type FlowJob, FlowProducer } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ExperimentManifest, runKey } from '../rl/experiment/experiment-manifest.js';
+import { type ExperimentMethod, methodRun } from '../rl/experiment/methods.js';
+import { pinnedRunConfig } from '../rl/experiment/run-training.js';
+import { newRunDir } from '../rl/train/run-dir.js';
+import { resolveTrainConfig } from '../rl/train/train-config.js';
+import {
+  armpriorVersion,
+  EXPERIMENT_QUEUE,
+  type ExperimentJob,
+  RUN_QUEUE,
+  type RunJob,
+} from './queue-jobs.js';
+import { claimRunsFolder } from './shared-runs-folder.js';
+
+/** What `experiment --queue` submits: the experiment's plan, as a local experiment has it. */
+export type ExperimentSpec = Omit<ExperimentJob, 'armprior' | 'experimentId'>;
+
+export interface SubmittedExperiment {
+  experimentId: string;
+  /** Run jobs queued (new runs, and runs to continue from their checkpoints). */
+  queuedRuns: number;
+  /** Runs runs.json already holds finished with the same config: not queued again. */
+  reusedRuns: number;
+}
+
+/** Tries of a run job (a worker's crash, a lost connection); a kill is a stall, counted apart. */
+const RUN_ATTEMPTS = 3;
+
+/**
+ * Queues an experiment as a BullMQ flow: one child job per training run, the experiment as the
+ * parent, which BullMQ hands to a worker once every child has ended and which then writes the
+ * table and the curves as `armprior experiment` does. The run list (runs.json) is settled here,
+ * as a local experiment does before it trains: finished runs are reused, stopped ones continued
+ * in their folders, new ones get a folder now (so a job retried on another worker continues the
+ * same folder).
+ */
+export async function submitExperiment(
+  connection: Redis,
+  prefix: string,
+  spec: ExperimentSpec,
+  now = new Date(),
+): Promise<SubmittedExperiment> {
+  await claimRunsFolder(connection, prefix, spec.runsRoot);
+  mkdirSync(spec.outDir, { recursive: true });
+  const manifest = ExperimentManifest.open(spec.outDir);
+  const experimentId = `exp-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+  const children: FlowJob[] = [];
+  let reusedRuns = 0;
+  for (const task of spec.tasks) {
+    for (const method of spec.methods.filter((m) => m !== 'prior') as Exclude<ExperimentMethod, 'prior'>[]) {
+      const { algo, overrides, steps } = methodRun(method, spec.overrides, spec);
+      const resolved = resolveTrainConfig(algo, 'experiment', overrides, { totalSteps: steps, algo });
+      const taskPrior = spec.priors[task]!;
+      const { config, prior, identity } = pinnedRunConfig(resolved, taskPrior);
+      for (let seed = 0; seed < spec.seeds; seed++) {
+        const key = runKey(task, method, seed);
+        const previous = manifest.plan(key, config, spec.robot, identity);
+        if (previous.kind === 'reuse') {
+          reusedRuns++;
+          continue;
+        }
+        const runDir =
+          previous.kind === 'resume' ? previous.entry.runDir : newRunDir(spec.runsRoot, task, method, seed);
+        const wallClockSec = previous.kind === 'resume' ? previous.entry.wallClockSec : 0;
+        manifest.set(key, { runDir, wallClockSec, ...(identity ? { prior: identity } : {}) });
+        const job: RunJob = {
+          armprior: armpriorVersion(),
+          experimentId,
+          key,
+          label: `${task} · ${method} · seed ${seed}`,
+          task,
+          method,
+          seed,
+          robot: spec.robot,
+          runDir,
+          runsRoot: spec.runsRoot,
+          config: JSON.parse(JSON.stringify(config)) as Record<string, unknown>,
+          ...(prior ? { prior } : {}),
+          heldOut: spec.heldOut,
+          wallClockSec,
+        };
+        children.push({
+          name: 'run',
+          queueName: RUN_QUEUE,
+          data: job,
+          opts: {
+            jobId: `${experimentId}.${task}.${method}.${seed}`,
+            attempts: RUN_ATTEMPTS,
+            backoff: { type: 'exponential', delay: 10_000 },
+            // A failed run must not leave the experiment waiting for ever (BullMQ's default):
+            // the parent runs once the others end and names the failures.
+            ignoreDependencyOnFailure: true,
+          },
+        });
+      }
+    }
+  }
+  const experiment: ExperimentJob = { armprior: armpriorVersion(), experimentId, ...spec };
+  const flows = new FlowProducer({ connection, prefix });
+  try {
+    await flows.add({
+      name: 'experiment',
+      queueName: EXPERIMENT_QUEUE,
+      data: experiment,
+      opts: { jobId: experimentId },
+      children,
+    });
+  } finally {
+    await flows.close();
+  }
+  return { experimentId, queuedRuns: children.length, reusedRuns };
+}

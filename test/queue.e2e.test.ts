@@ -1,0 +1,340 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestRedis } from './support/redis-server.js';
+import { cliBin, runCli } from './support/run-cli.js';
+
+// `armprior experiment --queue` and `armprior worker` against a real redis-server on 127.0.0.1,
+// with real worker processes (issue #20).
+
+/** Small runs: 32×32 networks, a checkpoint every 500 steps. */
+const SMALL = `learningStarts: 200
+logEverySteps: 250
+evaluation: { everySteps: 500, episodes: 5 }
+checkpoint: { everySteps: 500, keep: 3 }
+td3: { hidden: [32, 32], batchSize: 64 }
+rlingua: { precollectEpisodes: 4, pretrainUpdates: 100 }
+`;
+
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'armprior-queue-'));
+  writeFileSync(join(dir, 'small.yaml'), SMALL);
+  return dir;
+}
+
+interface StartedWorker {
+  child: ChildProcess;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+function startWorker(redis: TestRedis, runs: string, name: string, extra: string[] = []): StartedWorker {
+  const child = spawn(
+    process.execPath,
+    [cliBin, 'worker', '--queue', redis.url, '--runs', runs, '--name', name, ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, log: () => log, exited };
+}
+
+async function stopWorkers(workers: StartedWorker[]): Promise<void> {
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGINT');
+  await Promise.all(workers.map((w) => w.exited));
+}
+
+/** The experiment id `experiment --queue` printed. */
+function experimentId(stdout: string): string {
+  const id = /experiment (exp-[\w-]+):/.exec(stdout)?.[1];
+  expect(id, stdout).toBeDefined();
+  return id!;
+}
+
+/** metrics.jsonl without the wall-clock group. */
+function metrics(run: string): Record<string, unknown>[] {
+  return readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) =>
+      Object.fromEntries(Object.entries(JSON.parse(line)).filter(([k]) => !k.startsWith('time/'))),
+    );
+}
+
+type RunList = { runs: Record<string, { runDir: string; heldOut?: { successes: string } }> };
+const runList = (out: string) => JSON.parse(readFileSync(join(out, 'runs.json'), 'utf8')) as RunList;
+
+/** results.md without its wall-clock column (the last). */
+function table(out: string): string[] {
+  return readFileSync(join(out, 'results.md'), 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('|'))
+    .map((line) => line.split('|').slice(0, -2).join('|'));
+}
+
+/** Waits until `done()` holds, checking every 200 ms, for at most `ms`. */
+async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('an experiment of 6 runs over 3 workers writes what the local experiment writes, through a Redis restart', async () => {
+    const ws = workspace();
+    const plan = [
+      'experiment',
+      '--tasks',
+      'reach',
+      '--algos',
+      'prior,td3,rlingua',
+      '--seeds',
+      '3',
+      '--steps',
+      '1000',
+    ];
+    plan.push('--baseline-steps', '1000', '--held-out', '20', '--config', join(ws, 'small.yaml'));
+    plan.push('--prior', 'bundled', '--priors', join(ws, 'priors'));
+    const queued = await runCli([
+      ...plan,
+      '--out',
+      join(ws, 'q-out'),
+      '--runs',
+      join(ws, 'q-runs'),
+      '--queue',
+      redis.url,
+    ]);
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(queued.stdout).toContain('6 runs queued');
+    const id = experimentId(queued.stdout);
+    const workers = ['a', 'b', 'c'].map((name) => startWorker(redis, join(ws, 'q-runs'), name));
+    try {
+      // Redis goes away while runs train; the workers reconnect and nothing is lost.
+      await until(() => workers.some((w) => w.log().includes(': done')), 180_000, 'a first run to finish');
+      await redis.restart();
+      const followed = await runCli(
+        ['experiment', 'status', id, '--wait', '--queue', redis.url],
+        {},
+        undefined,
+        undefined,
+        600_000,
+      );
+      expect(followed.code, followed.stderr + workers.map((w) => w.log()).join('\n')).toBe(0);
+      expect(followed.stdout).toContain('| reach | rlingua |');
+      const status = await runCli(['experiment', 'status', id, '--queue', redis.url]);
+      expect(status.stdout).toContain('finished (6 of 6 runs done)');
+      // Each run names the worker that trained it; the three shared them.
+      const trainedBy = new Set([...status.stdout.matchAll(/completed on (\w)/g)].map((m) => m[1]));
+      expect(trainedBy.size).toBeGreaterThan(1);
+    } finally {
+      await stopWorkers(workers);
+    }
+
+    const local = await runCli(
+      [...plan, '--out', join(ws, 'l-out'), '--runs', join(ws, 'l-runs')],
+      {},
+      undefined,
+      undefined,
+      600_000,
+    );
+    expect(local.code, local.stderr).toBe(0);
+    const queuedRuns = runList(join(ws, 'q-out')).runs;
+    const localRuns = runList(join(ws, 'l-out')).runs;
+    expect(Object.keys(queuedRuns).sort()).toEqual(Object.keys(localRuns).sort());
+    expect(Object.keys(queuedRuns)).toHaveLength(6);
+    for (const [key, entry] of Object.entries(localRuns)) {
+      expect(metrics(queuedRuns[key]!.runDir), key).toEqual(metrics(entry.runDir));
+      expect(queuedRuns[key]!.heldOut, key).toEqual(entry.heldOut);
+    }
+    expect(table(join(ws, 'q-out'))).toEqual(table(join(ws, 'l-out')));
+    expect(existsSync(join(ws, 'q-out', 'curves-reach.svg'))).toBe(true);
+  }, 900_000);
+
+  it('a worker killed mid-run loses only time: another continues the run to the same metrics', async () => {
+    const ws = workspace();
+    const plan = [
+      'experiment',
+      '--tasks',
+      'reach',
+      '--algos',
+      'td3',
+      '--seeds',
+      '1',
+      '--baseline-steps',
+      '3000',
+    ];
+    plan.push('--held-out', '0', '--config', join(ws, 'small.yaml'));
+    const queued = await runCli([
+      ...plan,
+      '--out',
+      join(ws, 'q-out'),
+      '--runs',
+      join(ws, 'q-runs'),
+      '--queue',
+      redis.url,
+      '--prefix',
+      'killed',
+    ]);
+    expect(queued.code, queued.stderr).toBe(0);
+    const id = experimentId(queued.stdout);
+    const lock = ['--prefix', 'killed', '--lock-timeout', '3'];
+    const first = startWorker(redis, join(ws, 'q-runs'), 'first', lock);
+    const checkpoints = () => {
+      const runs = readdirSync(join(ws, 'q-runs')).filter((n) => n.startsWith('reach__'));
+      const dir = runs[0] ? join(ws, 'q-runs', runs[0], 'checkpoints') : '';
+      return dir && existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('ckpt-')).length : 0;
+    };
+    await until(() => checkpoints() > 0, 180_000, 'the first checkpoint');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = startWorker(redis, join(ws, 'q-runs'), 'second', lock);
+    try {
+      const followed = await runCli(
+        ['experiment', 'status', id, '--wait', '--queue', redis.url, '--prefix', 'killed'],
+        {},
+        undefined,
+        undefined,
+        600_000,
+      );
+      expect(followed.code, followed.stderr + second.log()).toBe(0);
+      expect(second.log()).toContain('continuing');
+    } finally {
+      await stopWorkers([second]);
+    }
+    const local = await runCli(
+      [...plan, '--out', join(ws, 'l-out'), '--runs', join(ws, 'l-runs')],
+      {},
+      undefined,
+      undefined,
+      600_000,
+    );
+    expect(local.code, local.stderr).toBe(0);
+    const key = 'reach/td3/0';
+    expect(metrics(runList(join(ws, 'q-out')).runs[key]!.runDir)).toEqual(
+      metrics(runList(join(ws, 'l-out')).runs[key]!.runDir),
+    );
+  }, 900_000);
+
+  it('a job whose config no longer validates, or made by another version, fails with its message; the rest complete', async () => {
+    const ws = workspace();
+    const plan = [
+      'experiment',
+      '--tasks',
+      'reach',
+      '--algos',
+      'td3',
+      '--seeds',
+      '3',
+      '--baseline-steps',
+      '500',
+      '--held-out',
+      '0',
+    ];
+    plan.push('--config', join(ws, 'small.yaml'), '--out', join(ws, 'out'), '--runs', join(ws, 'runs'));
+    const queued = await runCli([...plan, '--queue', redis.url, '--prefix', 'poison']);
+    expect(queued.code, queued.stderr).toBe(0);
+    const id = experimentId(queued.stdout);
+    // Poison two of the runs in Redis before any worker takes them.
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('runs', { connection, prefix: 'poison' });
+    try {
+      const seed1 = (await queue.getJob(`${id}.reach.td3.1`))!;
+      const config = seed1.data.config as { td3: Record<string, unknown> };
+      await seed1.updateData({ ...seed1.data, config: { ...config, td3: { ...config.td3, batchSize: -1 } } });
+      const seed2 = (await queue.getJob(`${id}.reach.td3.2`))!;
+      await seed2.updateData({ ...seed2.data, armprior: '0.0.1' });
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    const worker = startWorker(redis, join(ws, 'runs'), 'w', ['--prefix', 'poison']);
+    try {
+      const followed = await runCli(
+        ['experiment', 'status', id, '--wait', '--queue', redis.url, '--prefix', 'poison'],
+        {},
+        undefined,
+        undefined,
+        300_000,
+      );
+      expect(followed.code).toBe(2);
+      expect(followed.stderr).toContain(`experiment ${id} failed: 2 runs failed`);
+      const status = await runCli(['experiment', 'status', id, '--queue', redis.url, '--prefix', 'poison']);
+      expect(status.stdout).toMatch(/reach · td3 · seed 0\s+completed on w/);
+      expect(status.stdout).toMatch(
+        /seed 1\s+failed: reach · td3 · seed 1: its config no longer validates \(td3\.batchSize/,
+      );
+      expect(status.stdout).toMatch(
+        /seed 2\s+failed: run job .* was queued by armprior 0\.0\.1; this worker is armprior/,
+      );
+      // The finished run is listed, so queueing the experiment again trains only the failed ones.
+      expect(Object.keys(runList(join(ws, 'out')).runs)).toContain('reach/td3/0');
+    } finally {
+      await stopWorkers([worker]);
+    }
+  }, 600_000);
+
+  it('an unreachable Redis, a wrong password and a worker on another runs folder: one clear line each, exit 2', async () => {
+    const ws = workspace();
+    const plan = [
+      'experiment',
+      '--tasks',
+      'reach',
+      '--algos',
+      'td3',
+      '--seeds',
+      '1',
+      '--steps',
+      '500',
+      '--runs',
+      join(ws, 'runs'),
+      '--out',
+      join(ws, 'out'),
+    ];
+    const closed = await runCli([...plan, '--queue', 'redis://127.0.0.1:1']);
+    expect(closed.code).toBe(2);
+    expect(closed.stderr.trim()).toBe(
+      'armprior: cannot use the queue at redis://127.0.0.1:1: nothing is listening there (is redis-server running?)',
+    );
+    const guarded = await TestRedis.start({ password: 'right-secret' });
+    try {
+      const wrong = await runCli([...plan, '--queue', `redis://:wrong-secret@127.0.0.1:${guarded.port}`]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr.trim()).toBe(
+        `armprior: cannot use the queue at redis://:***@127.0.0.1:${guarded.port}: Redis refused the user name or password`,
+      );
+      const none = await runCli([...plan, '--queue'], {
+        ARMPRIOR_QUEUE_URL: `redis://127.0.0.1:${guarded.port}`,
+      });
+      expect(none.code).toBe(2);
+      expect(none.stderr).toContain('Redis wants a password');
+      // The queue records its runs folder at the first submission; a worker elsewhere refuses.
+      const ok = await runCli([...plan, '--queue', guarded.url]);
+      expect(ok.code, ok.stderr).toBe(0);
+      const elsewhere = await runCli(['worker', '--queue', guarded.url, '--runs', join(ws, 'other')]);
+      expect(elsewhere.code).toBe(2);
+      expect(elsewhere.stderr.trim()).toBe(
+        `armprior: this worker uses ${join(ws, 'other')}, but the queue's run folders are at ${join(ws, 'runs')}: pass --runs ${join(ws, 'runs')} (a path every worker reaches), or use another --prefix`,
+      );
+      expect(elsewhere.stderr + wrong.stderr).not.toContain('secret');
+    } finally {
+      await guarded.stop();
+    }
+  }, 120_000);
+});
