@@ -167,7 +167,7 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
     expect(existsSync(join(ws, 'q-out', 'curves-reach.svg'))).toBe(true);
   }, 900_000);
 
-  it('a worker killed mid-run loses only time: another continues the run to the same metrics', async () => {
+  it('Ctrl-C on a worker gives its run back; a worker killed mid-run loses only time: the run ends with the same metrics', async () => {
     const ws = workspace();
     const plan = [
       'experiment',
@@ -181,42 +181,51 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
       '3000',
     ];
     plan.push('--held-out', '0', '--config', join(ws, 'small.yaml'));
+    const queue = ['--queue', redis.url, '--prefix', 'killed'];
     const queued = await runCli([
       ...plan,
       '--out',
       join(ws, 'q-out'),
       '--runs',
       join(ws, 'q-runs'),
-      '--queue',
-      redis.url,
-      '--prefix',
-      'killed',
+      ...queue,
     ]);
     expect(queued.code, queued.stderr).toBe(0);
     const id = experimentId(queued.stdout);
     const lock = ['--prefix', 'killed', '--lock-timeout', '3'];
-    const first = startWorker(redis, join(ws, 'q-runs'), 'first', lock);
     const checkpoints = () => {
       const runs = readdirSync(join(ws, 'q-runs')).filter((n) => n.startsWith('reach__'));
       const dir = runs[0] ? join(ws, 'q-runs', runs[0], 'checkpoints') : '';
       return dir && existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('ckpt-')).length : 0;
     };
-    await until(() => checkpoints() > 0, 180_000, 'the first checkpoint');
-    first.child.kill('SIGKILL');
-    await first.exited;
+    // Ctrl-C: the run stops after its round with a checkpoint, and its job waits for another worker.
+    const first = startWorker(redis, join(ws, 'q-runs'), 'first', lock);
+    await until(() => first.log().includes('training'), 120_000, 'the first worker to start the run');
+    first.child.kill('SIGINT');
+    expect(await first.exited, first.log()).toBe(0);
+    expect(first.log()).toMatch(/stopped at \d+ steps, checkpointed; back to the queue/);
+    const waiting = await runCli(['experiment', 'status', id, ...queue]);
+    expect(waiting.stdout).toMatch(/reach · td3 · seed 0\s+waiting/);
+    // SIGKILL: the lease runs out and the next worker continues from the newest checkpoint.
     const second = startWorker(redis, join(ws, 'q-runs'), 'second', lock);
+    const before = checkpoints();
+    await until(() => checkpoints() > before, 180_000, 'a checkpoint by the second worker');
+    second.child.kill('SIGKILL');
+    await second.exited;
+    const third = startWorker(redis, join(ws, 'q-runs'), 'third', lock);
     try {
       const followed = await runCli(
-        ['experiment', 'status', id, '--wait', '--queue', redis.url, '--prefix', 'killed'],
+        ['experiment', 'status', id, '--wait', ...queue],
         {},
         undefined,
         undefined,
         600_000,
       );
-      expect(followed.code, followed.stderr + second.log()).toBe(0);
+      expect(followed.code, followed.stderr + third.log()).toBe(0);
       expect(second.log()).toContain('continuing');
+      expect(third.log()).toContain('continuing');
     } finally {
-      await stopWorkers([second]);
+      await stopWorkers([third]);
     }
     const local = await runCli(
       [...plan, '--out', join(ws, 'l-out'), '--runs', join(ws, 'l-runs')],
