@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { runLearnerBench } from '../../../bench/learner-bench.js';
 import { runLoopBench } from '../../../bench/loop-bench.js';
+import { runQueueBench } from '../../../bench/queue-bench.js';
 import { runReplayBench } from '../../../bench/replay-bench.js';
 import { runSandboxBench } from '../../../bench/sandbox-bench.js';
 import { runSimBench } from '../../../bench/sim-bench.js';
+import { queueUrl } from '../../queue/queue-connection.js';
 import { integerOption } from '../options.js';
 
 /** `armprior bench <what>`: benchmarks that print numbers. */
@@ -40,6 +42,54 @@ export function registerBenchCommand(program: Command): void {
             `  VecEnv ${result.vec.numEnvs} envs, 1 worker                    ${result.vec.oneWorkerStepsPerSec.toFixed(0)} env steps/s\n` +
             `  VecEnv ${result.vec.numEnvs} envs, 2 workers                   ${result.vec.twoWorkerStepsPerSec.toFixed(0)} env steps/s\n` +
             `  2 workers ÷ 1 worker                       ${result.vec.speedup.toFixed(2)}×  (goal ≥ 1.7: ${ok(result.vec.speedup >= 1.7)})\n`,
+        );
+      },
+    );
+
+  bench
+    .command('queue')
+    .description(
+      'what the job queue adds: per run (enqueue to start, last run to the table job) and the throughput of N workers against the same runs one after the other',
+    )
+    .option(
+      '--queue [url]',
+      'the Redis to measure on (default: $ARMPRIOR_QUEUE_URL); the bench uses its own key prefix and removes it',
+    )
+    .option('--runs <n>', 'runs in the experiment', integerOption(1, 100), 4)
+    .option(
+      '--steps <n>',
+      'env steps per run (Reach, TD3, 32 × 32 networks)',
+      integerOption(300, 1_000_000),
+      2000,
+    )
+    .option('--workers <n>', 'worker processes', integerOption(1, 64), 2)
+    .option('--json', 'print JSON')
+    .action(
+      async (options: {
+        queue?: string | true;
+        runs: number;
+        steps: number;
+        workers: number;
+        json?: boolean;
+      }) => {
+        const r = await runQueueBench({
+          url: queueUrl(options.queue === true ? undefined : options.queue),
+          runs: options.runs,
+          steps: options.steps,
+          workers: options.workers,
+          onProgress: (message) => process.stderr.write(`bench queue: ${message}\n`),
+        });
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(
+          `bench queue · ${r.runs} runs of ${r.steps} steps (Reach, TD3, 32 × 32)\n` +
+            `  enqueue → a worker starts the run      ${r.enqueueToStartMs.toFixed(0)} ms (median over the runs an idle worker took)\n` +
+            `  last run ends → the table job starts   ${r.lastRunToExperimentMs.toFixed(0)} ms\n` +
+            `  one after the other, here             ${r.localSec.toFixed(1)} s\n` +
+            `  ${String(r.workers).padEnd(2)} workers through the queue          ${r.queuedSec.toFixed(1)} s\n` +
+            `  throughput ratio                      ${r.speedup.toFixed(2)}× (one run at a time uses about one core)\n`,
         );
       },
     );
