@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestRedis } from './support/redis-server.js';
 import { cliBin, runCli } from './support/run-cli.js';
+import { metrics } from './support/run-metrics.js';
 
 // `armprior experiment --queue` and `armprior worker` against a real redis-server on 127.0.0.1,
 // with real worker processes (issue #20).
@@ -20,6 +21,12 @@ checkpoint: { everySteps: 500, keep: 3 }
 td3: { hidden: [32, 32], batchSize: 64 }
 rlingua: { precollectEpisodes: 4, pretrainUpdates: 100 }
 `;
+
+/** `armprior experiment` on Reach with the small runs: `algos` × `seeds`, then `more` options. */
+function experimentArgs(ws: string, algos: string, seeds: number, ...more: string[]): string[] {
+  const args = ['experiment', '--tasks', 'reach', '--algos', algos, '--seeds', String(seeds)];
+  return [...args, '--config', join(ws, 'small.yaml'), ...more];
+}
 
 function workspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'armprior-queue-'));
@@ -51,21 +58,20 @@ async function stopWorkers(workers: StartedWorker[]): Promise<void> {
   await Promise.all(workers.map((w) => w.exited));
 }
 
+/** The CLI for commands that train or wait for training: up to 10 minutes. */
+const slowCli = (args: string[]) => runCli(args, {}, undefined, undefined, 600_000);
+
+/** The same experiment trained here, one run after the other, into l-out and l-runs. */
+async function localExperiment(plan: string[], ws: string): Promise<void> {
+  const local = await slowCli([...plan, '--out', join(ws, 'l-out'), '--runs', join(ws, 'l-runs')]);
+  expect(local.code, local.stderr).toBe(0);
+}
+
 /** The experiment id `experiment --queue` printed. */
 function experimentId(stdout: string): string {
   const id = /experiment (exp-[\w-]+):/.exec(stdout)?.[1];
   expect(id, stdout).toBeDefined();
   return id!;
-}
-
-/** metrics.jsonl without the wall-clock group. */
-function metrics(run: string): Record<string, unknown>[] {
-  return readFileSync(join(run, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) =>
-      Object.fromEntries(Object.entries(JSON.parse(line)).filter(([k]) => !k.startsWith('time/'))),
-    );
 }
 
 type RunList = { runs: Record<string, { runDir: string; heldOut?: { successes: string } }> };
@@ -99,18 +105,8 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
 
   it('an experiment of 6 runs over 3 workers writes what the local experiment writes, through a Redis restart', async () => {
     const ws = workspace();
-    const plan = [
-      'experiment',
-      '--tasks',
-      'reach',
-      '--algos',
-      'prior,td3,rlingua',
-      '--seeds',
-      '3',
-      '--steps',
-      '1000',
-    ];
-    plan.push('--baseline-steps', '1000', '--held-out', '20', '--config', join(ws, 'small.yaml'));
+    const plan = experimentArgs(ws, 'prior,td3,rlingua', 3, '--steps', '1000');
+    plan.push('--baseline-steps', '1000', '--held-out', '20');
     plan.push('--prior', 'bundled', '--priors', join(ws, 'priors'));
     const queued = await runCli([
       ...plan,
@@ -129,13 +125,7 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
       // Redis goes away while runs train; the workers reconnect and nothing is lost.
       await until(() => workers.some((w) => w.log().includes(': done')), 180_000, 'a first run to finish');
       await redis.restart();
-      const followed = await runCli(
-        ['experiment', 'status', id, '--wait', '--queue', redis.url],
-        {},
-        undefined,
-        undefined,
-        600_000,
-      );
+      const followed = await slowCli(['experiment', 'status', id, '--wait', '--queue', redis.url]);
       expect(followed.code, followed.stderr + workers.map((w) => w.log()).join('\n')).toBe(0);
       expect(followed.stdout).toContain('| reach | rlingua |');
       const status = await runCli(['experiment', 'status', id, '--queue', redis.url]);
@@ -147,14 +137,7 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
       await stopWorkers(workers);
     }
 
-    const local = await runCli(
-      [...plan, '--out', join(ws, 'l-out'), '--runs', join(ws, 'l-runs')],
-      {},
-      undefined,
-      undefined,
-      600_000,
-    );
-    expect(local.code, local.stderr).toBe(0);
+    await localExperiment(plan, ws);
     const queuedRuns = runList(join(ws, 'q-out')).runs;
     const localRuns = runList(join(ws, 'l-out')).runs;
     expect(Object.keys(queuedRuns).sort()).toEqual(Object.keys(localRuns).sort());
@@ -169,18 +152,8 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
 
   it('Ctrl-C on a worker gives its run back; a worker killed mid-run loses only time: the run ends with the same metrics', async () => {
     const ws = workspace();
-    const plan = [
-      'experiment',
-      '--tasks',
-      'reach',
-      '--algos',
-      'td3',
-      '--seeds',
-      '1',
-      '--baseline-steps',
-      '3000',
-    ];
-    plan.push('--held-out', '0', '--config', join(ws, 'small.yaml'));
+    const plan = experimentArgs(ws, 'td3', 1, '--baseline-steps', '3000');
+    plan.push('--held-out', '0');
     const queue = ['--queue', redis.url, '--prefix', 'killed'];
     const queued = await runCli([
       ...plan,
@@ -214,27 +187,14 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
     await second.exited;
     const third = startWorker(redis, join(ws, 'q-runs'), 'third', lock);
     try {
-      const followed = await runCli(
-        ['experiment', 'status', id, '--wait', ...queue],
-        {},
-        undefined,
-        undefined,
-        600_000,
-      );
+      const followed = await slowCli(['experiment', 'status', id, '--wait', ...queue]);
       expect(followed.code, followed.stderr + third.log()).toBe(0);
       expect(second.log()).toContain('continuing');
       expect(third.log()).toContain('continuing');
     } finally {
       await stopWorkers([third]);
     }
-    const local = await runCli(
-      [...plan, '--out', join(ws, 'l-out'), '--runs', join(ws, 'l-runs')],
-      {},
-      undefined,
-      undefined,
-      600_000,
-    );
-    expect(local.code, local.stderr).toBe(0);
+    await localExperiment(plan, ws);
     const key = 'reach/td3/0';
     expect(metrics(runList(join(ws, 'q-out')).runs[key]!.runDir)).toEqual(
       metrics(runList(join(ws, 'l-out')).runs[key]!.runDir),
@@ -243,20 +203,8 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
 
   it('a job whose config no longer validates, or made by another version, fails with its message; the rest complete', async () => {
     const ws = workspace();
-    const plan = [
-      'experiment',
-      '--tasks',
-      'reach',
-      '--algos',
-      'td3',
-      '--seeds',
-      '3',
-      '--baseline-steps',
-      '500',
-      '--held-out',
-      '0',
-    ];
-    plan.push('--config', join(ws, 'small.yaml'), '--out', join(ws, 'out'), '--runs', join(ws, 'runs'));
+    const plan = experimentArgs(ws, 'td3', 3, '--baseline-steps', '500', '--held-out', '0');
+    plan.push('--out', join(ws, 'out'), '--runs', join(ws, 'runs'));
     const queued = await runCli([...plan, '--queue', redis.url, '--prefix', 'poison']);
     expect(queued.code, queued.stderr).toBe(0);
     const id = experimentId(queued.stdout);
@@ -275,13 +223,16 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
     }
     const worker = startWorker(redis, join(ws, 'runs'), 'w', ['--prefix', 'poison']);
     try {
-      const followed = await runCli(
-        ['experiment', 'status', id, '--wait', '--queue', redis.url, '--prefix', 'poison'],
-        {},
-        undefined,
-        undefined,
-        300_000,
-      );
+      const followed = await slowCli([
+        'experiment',
+        'status',
+        id,
+        '--wait',
+        '--queue',
+        redis.url,
+        '--prefix',
+        'poison',
+      ]);
       expect(followed.code).toBe(2);
       expect(followed.stderr).toContain(`experiment ${id} failed: 2 runs failed`);
       const status = await runCli(['experiment', 'status', id, '--queue', redis.url, '--prefix', 'poison']);
@@ -301,21 +252,17 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
 
   it('an unreachable Redis, a wrong password and a worker on another runs folder: one clear line each, exit 2', async () => {
     const ws = workspace();
-    const plan = [
-      'experiment',
-      '--tasks',
-      'reach',
-      '--algos',
+    const plan = experimentArgs(
+      ws,
       'td3',
-      '--seeds',
-      '1',
+      1,
       '--steps',
       '500',
       '--runs',
       join(ws, 'runs'),
       '--out',
       join(ws, 'out'),
-    ];
+    );
     const closed = await runCli([...plan, '--queue', 'redis://127.0.0.1:1']);
     expect(closed.code).toBe(2);
     expect(closed.stderr.trim()).toBe(

@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { listSceneReplays, readSceneReplay } from '../src/episodes/scene/scene-replay-files.js';
 import { FLAT_REACH } from './support/reach-controllers.js';
 import { cliBin, runCli } from './support/run-cli.js';
+import { metrics } from './support/run-metrics.js';
 
 /** A small, fast training config: 32×32 networks, frequent checkpoints. */
 const SMALL = `learningStarts: 500
@@ -28,16 +29,6 @@ function onlyRun(runs: string): string {
   const names = readdirSync(runs);
   expect(names).toHaveLength(1);
   return join(runs, names[0]!);
-}
-
-/** metrics.jsonl without the wall-clock group. */
-function metrics(run: string): Record<string, unknown>[] {
-  return readFileSync(join(run, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) =>
-      Object.fromEntries(Object.entries(JSON.parse(line)).filter(([k]) => !k.startsWith('time/'))),
-    );
 }
 
 describe('armprior train / eval / export', () => {
