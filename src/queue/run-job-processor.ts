@@ -56,7 +56,16 @@ export async function processRunJob(
     context.log(`${data.label}: ${resume ? 'continuing' : 'training'} ${runDir}`);
     const started = performance.now();
     let lastReport = 0;
+    let lastTenth = -1;
     const report = (progress: TrainProgress) => {
+      // A line per tenth of the run in the worker's log (a worker is watched as a log, not a bar).
+      const tenth = Math.floor((10 * progress.envSteps) / Math.max(1, progress.totalSteps));
+      if (tenth > lastTenth) {
+        lastTenth = tenth;
+        context.log(
+          `${data.label}: ${progress.envSteps}/${progress.totalSteps} steps · ${context.statusOf(progress)}`,
+        );
+      }
       const now = performance.now();
       if (now - lastReport < PROGRESS_EVERY_MS) return;
       lastReport = now;
