@@ -89,7 +89,7 @@ export function registerBenchCommand(program: Command): void {
             `  last run ends → the table job starts   ${r.lastRunToExperimentMs.toFixed(0)} ms\n` +
             `  one after the other, here             ${r.localSec.toFixed(1)} s\n` +
             `  ${String(r.workers).padEnd(2)} workers through the queue          ${r.queuedSec.toFixed(1)} s\n` +
-            `  throughput ratio                      ${r.speedup.toFixed(2)}× (one run at a time uses about one core)\n`,
+            `  throughput ratio                      ${r.speedup.toFixed(2)}× (a run keeps about 1.5 cores busy: its env threads and the learner)\n`,
         );
       },
     );
