@@ -208,6 +208,12 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
     const queued = await runCli([...plan, '--queue', redis.url, '--prefix', 'poison']);
     expect(queued.code, queued.stderr).toBe(0);
     const id = experimentId(queued.stdout);
+    // Queued again while it is still queued: refused (its runs would be trained twice).
+    const twice = await runCli([...plan, '--queue', redis.url, '--prefix', 'poison']);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr.trim()).toBe(
+      `armprior: ${join(ws, 'out')} is the folder of experiment ${id}, still training its runs: follow it with armprior experiment status ${id}, or give another --out`,
+    );
     // Poison two of the runs in Redis before any worker takes them.
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue('runs', { connection, prefix: 'poison' });

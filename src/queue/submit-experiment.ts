@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { type FlowJob, FlowProducer } from 'bullmq';
+import { type FlowJob, FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { BadInputError } from '../core/errors.js';
 import { ExperimentManifest, runKey } from '../rl/experiment/experiment-manifest.js';
 import { type ExperimentMethod, methodRun } from '../rl/experiment/methods.js';
 import { pinnedRunConfig } from '../rl/experiment/run-training.js';
@@ -45,6 +46,7 @@ export async function submitExperiment(
   now = new Date(),
 ): Promise<SubmittedExperiment> {
   await claimRunsFolder(connection, prefix, spec.runsRoot);
+  await refuseWhileQueued(connection, prefix, spec.outDir);
   mkdirSync(spec.outDir, { recursive: true });
   const manifest = ExperimentManifest.open(spec.outDir);
   const experimentId = `exp-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
@@ -112,5 +114,27 @@ export async function submitExperiment(
   } finally {
     await flows.close();
   }
+  await connection.set(outKey(prefix, spec.outDir), experimentId);
   return { experimentId, queuedRuns: children.length, reusedRuns };
+}
+
+const outKey = (prefix: string, outDir: string) => `${prefix}:armprior:experiment-of:${outDir}`;
+
+/**
+ * The same experiment queued again while its first submission is still queued or training would
+ * list new folders for the runs not yet finished and train them twice: refused, naming it.
+ */
+async function refuseWhileQueued(connection: Redis, prefix: string, outDir: string): Promise<void> {
+  const previous = await connection.get(outKey(prefix, outDir));
+  if (!previous) return;
+  const queue = new Queue(EXPERIMENT_QUEUE, { connection, prefix });
+  try {
+    const state = await queue.getJobState(previous);
+    if (state === 'completed' || state === 'failed' || state === 'unknown') return;
+    throw new BadInputError(
+      `${outDir} is the folder of experiment ${previous}, still ${state === 'waiting-children' ? 'training its runs' : state}: follow it with armprior experiment status ${previous}, or give another --out`,
+    );
+  } finally {
+    await queue.close();
+  }
 }
