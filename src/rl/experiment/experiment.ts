@@ -168,7 +168,7 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
 }
 
 /** Which run a seed of a method is, and the labels its messages use. */
-export interface RunId {
+interface RunId {
   task: string;
   method: string;
   seed: number;
