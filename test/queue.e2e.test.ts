@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorker, stopWorkers, until } from './support/queue-workers.js';
 import { TestRedis } from './support/redis-server.js';
-import { cliBin, runCli } from './support/run-cli.js';
+import { runCli } from './support/run-cli.js';
 import { metrics } from './support/run-metrics.js';
 
 // `armprior experiment --queue` and `armprior worker` against a real redis-server on 127.0.0.1,
@@ -32,30 +31,6 @@ function workspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'armprior-queue-'));
   writeFileSync(join(dir, 'small.yaml'), SMALL);
   return dir;
-}
-
-interface StartedWorker {
-  child: ChildProcess;
-  log: () => string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(redis: TestRedis, runs: string, name: string, extra: string[] = []): StartedWorker {
-  const child = spawn(
-    process.execPath,
-    [cliBin, 'worker', '--queue', redis.url, '--runs', runs, '--name', name, ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let log = '';
-  child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, log: () => log, exited };
-}
-
-async function stopWorkers(workers: StartedWorker[]): Promise<void> {
-  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGINT');
-  await Promise.all(workers.map((w) => w.exited));
 }
 
 /** The CLI for commands that train or wait for training: up to 10 minutes. */
@@ -83,15 +58,6 @@ function table(out: string): string[] {
     .split('\n')
     .filter((line) => line.startsWith('|'))
     .map((line) => line.split('|').slice(0, -2).join('|'));
-}
-
-/** Waits until `done()` holds, checking every 200 ms, for at most `ms`. */
-async function until(done: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 describe('experiments on a job queue (BullMQ on a real redis-server)', () => {

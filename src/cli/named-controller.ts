@@ -1,6 +1,12 @@
 import type { ArmEnv } from '../../sim/env.js';
-import { createBasicController } from '../controllers/basic.js';
-import { createPriorController, resolvePrior } from '../controllers/priors.js';
+import { BASIC_CONTROLLERS, createBasicController } from '../controllers/basic.js';
+import {
+  createPriorController,
+  priorControllerName,
+  type ResolvedPrior,
+  resolvePrior,
+} from '../controllers/priors.js';
+import { UnknownNameError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import type { EpisodeController } from '../episodes/run-episode.js';
 import { priorActorName } from '../episodes/scene/scene-replay-sink.js';
@@ -26,4 +32,23 @@ export async function createNamedController(
     };
   }
   return { controller: createBasicController(name, env.actionSize, rng.split()), actor: name };
+}
+
+/**
+ * What a `-c` value names, without loading it: a basic controller's name, or the prior's code
+ * (for a queued collection, which pins it), and the name the controller reports itself by.
+ */
+export function resolveNamedController(
+  taskName: string,
+  name: string,
+  priorsDir: string | undefined,
+): { prior: ResolvedPrior | undefined; controllerName: string } {
+  const [kind, version] = name.split(':', 2) as [string, string | undefined];
+  if (kind === 'prior') {
+    const prior = resolvePrior(openStore(priorsDir), taskName, version);
+    return { prior, controllerName: priorControllerName(prior) };
+  }
+  if (!(BASIC_CONTROLLERS as readonly string[]).includes(name))
+    throw new UnknownNameError('controller', name, [...BASIC_CONTROLLERS, 'prior']);
+  return { prior: undefined, controllerName: name };
 }

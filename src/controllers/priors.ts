@@ -56,6 +56,11 @@ export function parseVersion(spec: string): number | 'bundled' {
   return Number(match[1]);
 }
 
+/** The name a prior's controller reports itself by (in `sim`'s report, a dataset's actor). */
+export function priorControllerName(prior: ResolvedPrior): string {
+  return `prior ${prior.label}`;
+}
+
 /** Loads a resolved prior into a sandbox, driving `env`, with the limits of config/sandbox.yaml. */
 export function createPriorController(
   env: Pick<ArmEnv, 'observationFields' | 'actionSize' | 'task'>,
@@ -63,7 +68,7 @@ export function createPriorController(
   config: SandboxConfig = loadSandboxConfig(),
 ): Promise<SandboxedController> {
   const layout = observationLayout(env.observationFields, env.task.goalFields, env.actionSize);
-  return SandboxedController.create(`prior ${prior.label}`, prior.code, layout, {
+  return SandboxedController.create(priorControllerName(prior), prior.code, layout, {
     maxFailuresPerEpisode: config.maxFailuresPerEpisode,
     dtSec: env.task.config.ctrlDtSec,
     maxSteps: env.task.config.maxEpisodeSteps,

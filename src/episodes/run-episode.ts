@@ -7,8 +7,12 @@ export interface EpisodeController {
   readonly name: string;
   /** Its actions are demonstrations (a prior controller): steps carry them as the prior's. */
   readonly isPrior?: boolean;
-  /** Called at the start of each episode. */
-  reset(): void;
+  /**
+   * Called at the start of each episode, with the env's reset seed where the episode has one: a
+   * controller that draws random numbers draws them from it, so any episode can be run again
+   * alone (a queued collection splits episodes over workers, issue #20).
+   */
+  reset(seed?: number): void;
   /** A sandboxed prior answers asynchronously: its code runs in another process. */
   act(
     observation: Float64Array,
@@ -73,7 +77,7 @@ export async function runEpisode(
   const sinks = options.sinks ?? [];
   const withScene = sinks.some((sink) => sink.needsScenePoses);
   let { obs } = env.reset({ seed });
-  controller.reset();
+  controller.reset(seed);
   if (sinks.length > 0) {
     const { achievedGoal, desiredGoal } = obs;
     const begin = {

@@ -29,7 +29,7 @@ export function armpriorVersion(): string {
   return version;
 }
 
-const PriorSchema = z
+export const PriorSchema = z
   .object({
     task: z.string(),
     version: z.union([z.number().int().positive(), z.literal('bundled')]),

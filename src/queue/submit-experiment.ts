@@ -15,7 +15,7 @@ import {
   RUN_QUEUE,
   type RunJob,
 } from './queue-jobs.js';
-import { claimRunsFolder } from './shared-runs-folder.js';
+import { claimRunsFolder } from './shared-folders.js';
 
 /** What `experiment --queue` submits: the experiment's plan, as a local experiment has it. */
 export type ExperimentSpec = Omit<ExperimentJob, 'armprior' | 'experimentId'>;

@@ -86,7 +86,11 @@ async function follow(connection: Redis, prefix: string, experimentId: string): 
       (sum, r) => sum + (r.state === 'completed' ? r.totalSteps : r.envSteps),
       0,
     );
-    progress ??= createProgress(`experiment ${experimentId}`, Math.max(1, total));
+    if (!progress) {
+      progress = createProgress(`experiment ${experimentId}`, Math.max(1, total));
+      // Followed midway (experiment status --wait): the rate counts what is done from now on.
+      progress.continueFrom(done);
+    }
     const finished = status.runs.filter((r) => r.state === 'completed').length;
     const training = status.runs.filter((r) => r.state === 'active').length;
     progress.update(done, `${finished}/${status.runs.length} runs done · ${training} training`);

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { ArmEnv } from '../../../sim/env.js';
 import { BASIC_CONTROLLERS } from '../../controllers/basic.js';
+import { BadInputError } from '../../core/errors.js';
 import { checkOutputDir } from '../../core/output-path.js';
 import { Rng } from '../../core/rng.js';
 import { DatasetSink } from '../../episodes/dataset/dataset-sink.js';
@@ -13,13 +14,17 @@ import {
   summarize,
 } from '../../episodes/run-episode.js';
 import { SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
+import { simReport } from '../../episodes/sim-report.js';
 import type { EpisodeSink } from '../../episodes/sink.js';
-import { createNamedController } from '../named-controller.js';
+import { createNamedController, resolveNamedController } from '../named-controller.js';
 import { integerOption } from '../options.js';
 import { createProgress } from '../progress.js';
+import { episodeLine, reportText } from '../sim-report-text.js';
+import { addQueueOptions } from './experiment-queue.js';
+import { printCollectionStatus, type SimQueueOptions, submitCollectionToQueue } from './sim-queue.js';
 
-interface SimOptions {
-  task: string;
+interface SimOptions extends SimQueueOptions {
+  task?: string;
   controller: string;
   priors?: string;
   episodes: number;
@@ -29,14 +34,35 @@ interface SimOptions {
   json?: boolean;
   record?: string;
   replays?: string;
+  chunk: number;
 }
 
 /** `armprior sim`: runs episodes of a controller on a simulated task and reports them. */
 export function registerSimCommand(program: Command): void {
-  program
-    .command('sim')
+  const sim = program.command('sim');
+  addQueueOptions(
+    sim
+      .command('status <id>')
+      .description(
+        'the state of a queued collection: episodes done, chunks running on which worker, failures',
+      )
+      .option('--wait', "follow it to its end and print sim's report")
+      .option('--json', 'with --wait: print the report as one JSON document'),
+    'the queue it was submitted to',
+  ).action(async (id: string, _options: SimQueueOptions, command: Command) =>
+    // The parent's --queue and --prefix take the values when given after `status` too.
+    printCollectionStatus(id, command.optsWithGlobals<SimQueueOptions>()),
+  );
+  addQueueOptions(
+    sim,
+    'run the episodes as jobs of `armprior worker`s on this Redis (in chunks, into one --record dataset) instead of here, and return',
+  )
+    .option('--wait', "with --queue: follow the collection to its end and print sim's report")
+    .option('--chunk <n>', 'with --queue: episodes per job', integerOption(1, 100_000), 25)
+    .addHelpText('after', '\nQueued collections: armprior sim status <id> --queue <url>')
     .description('run simulated episodes of a task with a controller and report return, length and success')
-    .requiredOption('-t, --task <name>', 'task (see `armprior tasks`)')
+    // Not a requiredOption: Commander checks those of a parent before `sim status` too.
+    .option('-t, --task <name>', 'task (see `armprior tasks`) (required)')
     .option(
       '-c, --controller <name>',
       `controller: ${BASIC_CONTROLLERS.join('|')}|prior[:vN|:bundled] (the task's active prior, or a version)`,
@@ -46,7 +72,7 @@ export function registerSimCommand(program: Command): void {
     .option('-n, --episodes <n>', 'number of episodes', integerOption(1, 1_000_000), 10)
     .option(
       '-s, --seed <seed>',
-      'episode k is reset with seed + k; the controller draws from the same seed',
+      'episode k is reset with seed + k, and the random controller draws from that seed',
       integerOption(0, 2 ** 31 - 1),
       0,
     )
@@ -62,14 +88,30 @@ export function registerSimCommand(program: Command): void {
       'save every episode as a replay for the viewer (JSON, src/episodes/scene/scene-replay-format.ts), after those already there',
     )
     .action(async (options: SimOptions) => {
+      if (options.task === undefined)
+        throw new BadInputError("required option '-t, --task <name>' not specified; see armprior sim --help");
+      const task = options.task;
+      if (options.queue !== undefined && options.replays) {
+        throw new BadInputError(
+          '--replays writes scene replays on this machine: leave it out with --queue (record a dataset with --record)',
+        );
+      }
       // Before any episode: an output folder that cannot be written is bad input.
       if (options.record) checkOutputDir(resolve(options.record));
       if (options.replays) checkOutputDir(resolve(options.replays));
       const env = await ArmEnv.create({
-        task: options.task,
+        task,
         robot: options.robot,
         taskOverrides: options.reward ? { rewardType: options.reward } : {},
       });
+      if (options.queue !== undefined) {
+        try {
+          await queueCollection(env, options);
+        } finally {
+          env.close();
+        }
+        return;
+      }
       let controller: EpisodeController | undefined;
       try {
         const rng = Rng.fromSeed(options.seed);
@@ -89,39 +131,30 @@ export function registerSimCommand(program: Command): void {
         for (let k = 0; k < options.episodes; k++) {
           const episode = await runEpisode(env, controller, options.seed + k, { index: k, sinks });
           episodes.push(episode);
-          if (!options.json && !process.stderr.isTTY) printEpisode(episode, options.episodes);
+          if (!options.json && !process.stderr.isTTY)
+            process.stdout.write(episodeLine(episode, options.episodes));
           progress?.update(k + 1, `success ${(summarize(episodes).successRate * 100).toFixed(0)}%`);
         }
         progress?.stop();
         await dataset?.close();
-        const seconds = (performance.now() - start) / 1000;
-        const stats = summarize(episodes);
-        const steps = episodes.reduce((n, e) => n + e.length, 0);
-        if (options.json) {
-          const report = {
+        const report = simReport(
+          {
             task: env.task.name,
             robot: env.robot.name,
             controller: controller.name,
             seed: options.seed,
             rewardType: env.task.config.rewardType,
-            episodes,
-            summary: { ...stats, steps, seconds, stepsPerSecond: steps / seconds },
-          };
+          },
+          episodes,
+          (performance.now() - start) / 1000,
+        );
+        if (options.json) {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           return;
         }
-        if (process.stderr.isTTY) for (const e of episodes) printEpisode(e, options.episodes);
-        process.stdout.write(
-          `\n${env.task.name} · ${controller.name} controller · ${episodes.length} episodes from seed ${options.seed}\n` +
-            `  success rate  ${(stats.successRate * 100).toFixed(1)}%\n` +
-            `  return        ${stats.meanReturn.toFixed(2)} ± ${stats.stdReturn.toFixed(2)} (${env.task.config.rewardType})\n` +
-            `  length        ${stats.meanLength.toFixed(1)} steps\n` +
-            (stats.unstableEpisodes > 0
-              ? `  unstable      ${stats.unstableEpisodes} episodes ended by unstable physics\n`
-              : '') +
-            `  speed         ${(steps / seconds).toFixed(0)} env steps/s (${seconds.toFixed(2)} s)\n` +
-            (recorder ? `  replays       ${recorder.dir}\n` : ''),
-        );
+        if (process.stderr.isTTY)
+          for (const e of episodes) process.stdout.write(episodeLine(e, options.episodes));
+        process.stdout.write(reportText(report, '', recorder ? [`replays       ${recorder.dir}`] : []));
       } finally {
         controller?.dispose?.();
         env.close();
@@ -129,11 +162,26 @@ export function registerSimCommand(program: Command): void {
     });
 }
 
-function printEpisode(e: EpisodeSummary, total: number): void {
-  const width = String(total).length;
-  const distance =
-    e.finalGoalDistance === undefined ? '' : `  final distance ${e.finalGoalDistance.toFixed(3)} m`;
-  process.stdout.write(
-    `episode ${String(e.index + 1).padStart(width)}/${total}  seed ${e.seed}  return ${e.return.toFixed(2).padStart(7)}  length ${e.length}  success ${e.success ? 'yes' : 'no '}${distance}${e.simUnstable ? '  (unstable physics)' : ''}${e.controllerFailures > 0 ? `  controller errors ${e.controllerFailures}` : ''}${e.abortReason ? `  ended: ${e.abortReason}` : ''}\n`,
+/** The episodes as jobs of the queue (--queue): the prior pinned, the dataset opened once here to check it fits. */
+async function queueCollection(env: ArmEnv, options: SimOptions): Promise<void> {
+  const { prior, controllerName } = resolveNamedController(env.task.name, options.controller, options.priors);
+  const datasetDir = options.record ? resolve(options.record) : undefined;
+  // Opened here so that a dataset of another task or layout is refused now, not by every worker.
+  if (datasetDir) await (await openSimDataset(datasetDir, env)).close();
+  await submitCollectionToQueue(
+    {
+      task: env.task.name,
+      robot: options.robot,
+      ...(options.reward ? { reward: options.reward } : {}),
+      controller: options.controller,
+      ...(prior ? { prior } : {}),
+      seed: options.seed,
+      episodes: options.episodes,
+      controllerName,
+      rewardType: env.task.config.rewardType,
+      chunk: options.chunk,
+      ...(datasetDir ? { datasetDir } : {}),
+    },
+    options,
   );
 }

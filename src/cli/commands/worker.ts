@@ -20,14 +20,19 @@ export function registerWorkerCommand(program: Command): void {
     program
       .command('worker')
       .description(
-        'take runs of queued experiments (armprior experiment --queue) and train them, until Ctrl-C (which checkpoints the runs in training and gives them back)',
+        'take runs of queued experiments (armprior experiment --queue) and train them, and chunks of queued episodes (armprior sim --queue), until Ctrl-C (which checkpoints the runs in training and gives them back)',
       )
       .option(
         '--runs <dir>',
         "the experiments' run folders: the same path on every worker (a shared filesystem)",
         'runs',
       )
-      .option('--concurrency <n>', 'runs trained at once (each uses about one core)', integerOption(1, 64), 1)
+      .option(
+        '--concurrency <n>',
+        'runs trained at once (each uses about one core), and chunks of episodes run at once',
+        integerOption(1, 64),
+        1,
+      )
       .option(
         '--lock-timeout <sec>',
         'a worker silent this long (killed, machine lost) loses its runs to another worker, which continues them from their checkpoints',
@@ -52,8 +57,10 @@ export function registerWorkerCommand(program: Command): void {
         log,
         statusOf: trainStatus,
       });
-      log(`${worker.name} takes runs for ${runsRoot} (${options.concurrency} at once); Ctrl-C stops it`);
-      await new Promise<void>((done) => {
+      log(
+        `${worker.name} takes runs for ${runsRoot} and chunks of episodes (${options.concurrency} of each at once); Ctrl-C stops it`,
+      );
+      const clean = await new Promise<boolean>((done) => {
         const stop = listenForStop(
           'stopping: the runs in training checkpoint after their round and go back to the queue',
         );
@@ -62,13 +69,16 @@ export function registerWorkerCommand(program: Command): void {
           clearInterval(poll);
           worker
             .stop()
-            .then(() => log('stopped'))
-            .finally(() => {
-              stop.dispose();
-              done();
-            });
+            .then((clean) => {
+              log('stopped');
+              done(clean);
+            })
+            .finally(() => stop.dispose());
         }, 200);
       });
+      // Stopped with Redis away: BullMQ's connections would go on reconnecting for ever, and
+      // nothing is left to do (no job in hand).
+      if (!clean) process.exit(0);
     } finally {
       connection.disconnect();
     }

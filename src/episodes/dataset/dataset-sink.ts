@@ -14,6 +14,8 @@ export class DatasetSink implements EpisodeSink {
   constructor(
     readonly writer: DatasetWriter,
     private readonly actor?: string,
+    /** Tags every episode with the queued collection writing it. */
+    private readonly collection?: string,
   ) {}
 
   begin(begin: EpisodeBegin): void {
@@ -23,6 +25,7 @@ export class DatasetSink implements EpisodeSink {
       actor,
       ...(begin.seed !== undefined ? { seed: begin.seed } : {}),
       ...(begin.priorVersion !== undefined ? { priorVersion: begin.priorVersion } : {}),
+      ...(this.collection !== undefined ? { collection: this.collection } : {}),
     });
   }
 

@@ -14,7 +14,7 @@ import { verifyEpisodeChecksum } from './checksums.js';
 import { tableToEpisode } from './episode-table.js';
 import { checkExpectation, type DatasetExpectation } from './expectation.js';
 import { describeDifference, parseMetadata, transitionSizes } from './metadata.js';
-import { decodeParquet } from './parquet-io.js';
+import { decodeParquet, readParquetKeyValue } from './parquet-io.js';
 import { type DatasetMeta, EPISODE_FILE_EXTENSION, EPISODES_DIR, type EpisodeMeta } from './schema.js';
 
 /** What a file holds beyond the replay-buffer columns. */
@@ -160,4 +160,25 @@ export async function readEpisodeFile(
     );
   }
   return { dataset, episode, record, verified };
+}
+
+/**
+ * The metadata of every complete episode at `dir` (none when it has no episodes folder yet),
+ * by increasing index, read from the files' footers alone: what a queued chunk of episodes
+ * checks before it writes, so as not to write a seed twice.
+ */
+export async function readEpisodeMetas(dir: string): Promise<EpisodeMeta[]> {
+  const episodesDir = join(dir, EPISODES_DIR);
+  const listing = await listEpisodes(episodesDir, EPISODE_FILE_EXTENSION).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return { episodes: [] };
+      throw error;
+    },
+  );
+  const metas: EpisodeMeta[] = [];
+  for (const { name } of listing.episodes) {
+    const file = join(episodesDir, name);
+    metas.push(parseMetadata(readParquetKeyValue(await readEpisodeBytes(file), file), file).episode);
+  }
+  return metas;
 }

@@ -98,6 +98,11 @@ export const EpisodeStartSchema = z.object({
   priorVersion: z.string().min(1).optional(),
   /** Env reset seed. */
   seed: z.number().int().optional(),
+  /**
+   * The queued collection that wrote it (`armprior sim --record --queue`): a chunk of episodes
+   * given to a second worker skips the seeds the first one had already written.
+   */
+  collection: z.string().min(1).optional(),
 });
 export type EpisodeStart = z.output<typeof EpisodeStartSchema>;
 

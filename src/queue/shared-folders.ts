@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../rl/train/run-dir.js';
 // shared filesystem). The first submission records that path in Redis and leaves a marker file
 // with a random token in it; a worker checks both, so one whose --runs is another folder, or the
 // same path on a machine where it is a different (unshared) folder, refuses before it trains.
+// A queued collection's dataset folder gets the same kind of marker, its token in the jobs.
 
 /** A worker's or a submission's runs folder is not the one the queue's workers share. */
 export class RunsFolderError extends ArmpriorError {
@@ -18,6 +19,31 @@ export class RunsFolderError extends ArmpriorError {
 }
 
 const MARKER_FILE = '.armprior-queue';
+
+const markerToken = (dir: string): string | undefined => {
+  const marker = join(dir, MARKER_FILE);
+  return existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
+};
+
+/** The token of the marker in `dir` (a dataset folder a collection writes to), left there now if it has none. */
+export function folderToken(dir: string): string {
+  const existing = markerToken(dir);
+  if (existing) return existing;
+  mkdirSync(dir, { recursive: true });
+  const token = randomUUID();
+  writeFileAtomic(join(dir, MARKER_FILE), `${token}\n`);
+  return token;
+}
+
+/** That `dir` is, on this machine, the folder that holds `token`'s marker: the shared one. */
+export function checkSharedFolder(dir: string, token: string, what: string): void {
+  const found = markerToken(dir);
+  if (found !== token) {
+    throw new RunsFolderError(
+      `${what} ${dir} on this machine is not the folder the queue's workers share (${MARKER_FILE} ${found === undefined ? 'is missing' : 'holds another token'}): mount the shared folder at that path`,
+    );
+  }
+}
 
 const metaKey = (prefix: string) => `${prefix}:armprior:runs-folder`;
 
@@ -55,11 +81,5 @@ export async function checkRunsFolder(
       `${who} uses ${runsRoot}, but the queue's run folders are at ${recorded.path}: pass --runs ${recorded.path} (a path every worker reaches), or use another --prefix`,
     );
   }
-  const marker = join(runsRoot, MARKER_FILE);
-  const token = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
-  if (token !== recorded.token) {
-    throw new RunsFolderError(
-      `${runsRoot} on this machine is not the folder the queue's workers share (${MARKER_FILE} ${token === undefined ? 'is missing' : 'holds another token'}): mount the shared folder at that path`,
-    );
-  }
+  checkSharedFolder(runsRoot, recorded.token ?? '', 'the runs folder');
 }

@@ -1,0 +1,101 @@
+import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
+import { ArmEnv } from '../../sim/env.js';
+import { createBasicController } from '../controllers/basic.js';
+import { createPriorController } from '../controllers/priors.js';
+import { ArmpriorError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { DatasetSink } from '../episodes/dataset/dataset-sink.js';
+import { openSimDataset } from '../episodes/dataset/env-datasets.js';
+import { readEpisodeMetas } from '../episodes/dataset/reader.js';
+import type { DatasetWriter } from '../episodes/dataset/writer.js';
+import { type EpisodeController, type EpisodeSummary, runEpisode } from '../episodes/run-episode.js';
+import { type ChunkJob, ChunkJobSchema, type ChunkProgress, type ChunkResult } from './collection-jobs.js';
+import { parseJob } from './queue-jobs.js';
+import { checkSharedFolder } from './shared-folders.js';
+
+export interface ChunkJobContext {
+  /** True once the worker is asked to stop: the chunk goes back to the queue after its episode. */
+  stopping: () => boolean;
+}
+
+/**
+ * Runs one chunk of a queued collection: episodes first … first + count − 1, recorded into the
+ * collection's dataset when it has one. A chunk that a worker before had started (it reported
+ * progress before its first episode) may have written some of its episodes: those seeds are read
+ * back from the dataset and run again for their summaries, but not written a second time.
+ */
+export async function processChunkJob(
+  job: Job,
+  token: string | undefined,
+  context: ChunkJobContext,
+): Promise<ChunkResult> {
+  const startedAt = Date.now();
+  let data: ChunkJob;
+  try {
+    data = parseJob(ChunkJobSchema, job.data, `episodes job ${job.id}`);
+    if (data.dataset) checkSharedFolder(data.dataset.dir, data.dataset.token, 'the dataset folder');
+  } catch (error) {
+    throw new UnrecoverableError((error as Error).message);
+  }
+  const startedBefore = job.progress !== null && typeof job.progress === 'object';
+  const written =
+    startedBefore && data.dataset ? await seedsWritten(data.dataset.dir, data.collectionId) : [];
+  // Said before any episode is written: a worker that takes the job after this one knows to look.
+  const progress: ChunkProgress = { done: 0, successes: 0 };
+  await job.updateProgress({ ...progress });
+  const env = await ArmEnv.create({
+    task: data.task,
+    robot: data.robot,
+    taskOverrides: data.reward ? { rewardType: data.reward } : {},
+  });
+  let controller: EpisodeController | undefined;
+  let dataset: DatasetWriter | undefined;
+  try {
+    controller = await chunkController(env, data);
+    dataset = data.dataset ? await openSimDataset(data.dataset.dir, env) : undefined;
+    const sink = dataset ? new DatasetSink(dataset, controller.name, data.collectionId) : undefined;
+    const episodes: EpisodeSummary[] = [];
+    let skipped = 0;
+    for (let k = data.first; k < data.first + data.count; k++) {
+      if (context.stopping()) {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const seed = data.seed + k;
+      const already = written.includes(seed);
+      if (already) skipped++;
+      const episode = await runEpisode(env, controller, seed, {
+        index: k,
+        sinks: sink && !already ? [sink] : [],
+      });
+      episodes.push(episode);
+      progress.done++;
+      if (episode.success) progress.successes++;
+      // Progress is for people watching; the next episode's update replaces a lost one.
+      job.updateProgress({ ...progress }).catch(() => {});
+    }
+    return { episodes, skipped, startedAt, finishedAt: Date.now() };
+  } catch (error) {
+    // Bad input (a prior that does not load, a dataset of another task) does not get better by trying again.
+    if (error instanceof ArmpriorError && error.code !== 'disk_full')
+      throw new UnrecoverableError(error.message);
+    throw error;
+  } finally {
+    // Before the job ends: every episode it ran is on disk.
+    await dataset?.close();
+    controller?.dispose?.();
+    env.close();
+  }
+}
+
+function chunkController(env: ArmEnv, data: ChunkJob): Promise<EpisodeController> | EpisodeController {
+  if (data.prior) return createPriorController(env, data.prior);
+  // Reset with each episode's seed, it draws from that: the generator given here is never used.
+  return createBasicController(data.controller, env.actionSize, Rng.fromSeed(data.seed));
+}
+
+/** The seeds of the collection's episodes already in the dataset. */
+async function seedsWritten(dir: string, collectionId: string): Promise<number[]> {
+  const metas = await readEpisodeMetas(dir);
+  return metas.filter((m) => m.collection === collectionId && m.seed !== undefined).map((m) => m.seed!);
+}
