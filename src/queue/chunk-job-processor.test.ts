@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readEpisodeMetas } from '../episodes/dataset/reader.js';
 import { processChunkJob } from './chunk-job-processor.js';
 import type { ChunkJob, ChunkResult } from './collection-jobs.js';
+import { EpisodeRigs } from './episode-rigs.js';
 import { armpriorVersion } from './queue-jobs.js';
 import { folderToken } from './shared-folders.js';
 
@@ -39,7 +40,9 @@ function chunk(dir: string, first: number, count: number, more: Partial<ChunkJob
   };
 }
 
-const run = (job: Job) => processChunkJob(job, 'token', { stopping: () => false });
+/** One worker's rigs: its chunks of one collection share an env and a controller, as a worker's do. */
+const rigs = new EpisodeRigs();
+const run = (job: Job) => processChunkJob(job, 'token', { stopping: () => false, rigs });
 const seedsOf = async (dir: string) =>
   (await readEpisodeMetas(dir)).map((m) => m.seed).sort((a, b) => a! - b!);
 /** What is compared between runs: the summaries, without the wall clock. */
@@ -66,7 +69,12 @@ describe('a chunk of a queued collection', () => {
 
   it('taken again after a worker died in it: the seeds already written are run for their summaries, not written twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'armprior-chunk-'));
-    const whole = await run(fakeJob(chunk(mkdtempSync(join(tmpdir(), 'armprior-chunk-')), 0, 4)).job);
+    // The whole chunk on a worker of its own (fresh env and controller).
+    const whole = await processChunkJob(
+      fakeJob(chunk(mkdtempSync(join(tmpdir(), 'armprior-chunk-')), 0, 4)).job,
+      'token',
+      { stopping: () => false, rigs: new EpisodeRigs() },
+    );
     // The dying worker wrote the first two episodes of the chunk, and the job had reported progress.
     await run(fakeJob(chunk(dir, 0, 2)).job);
     // Another collection's episodes of the same seeds are not this chunk's.

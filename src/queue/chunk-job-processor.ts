@@ -1,21 +1,20 @@
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
-import { ArmEnv } from '../../sim/env.js';
-import { createBasicController } from '../controllers/basic.js';
-import { createPriorController } from '../controllers/priors.js';
 import { ArmpriorError } from '../core/errors.js';
-import { Rng } from '../core/rng.js';
 import { DatasetSink } from '../episodes/dataset/dataset-sink.js';
 import { openSimDataset } from '../episodes/dataset/env-datasets.js';
 import { readEpisodeMetas } from '../episodes/dataset/reader.js';
 import type { DatasetWriter } from '../episodes/dataset/writer.js';
-import { type EpisodeController, type EpisodeSummary, runEpisode } from '../episodes/run-episode.js';
+import { type EpisodeSummary, runEpisode } from '../episodes/run-episode.js';
 import { type ChunkJob, ChunkJobSchema, type ChunkProgress, type ChunkResult } from './collection-jobs.js';
+import type { EpisodeRigs } from './episode-rigs.js';
 import { parseJob } from './queue-jobs.js';
 import { checkSharedFolder } from './shared-folders.js';
 
 export interface ChunkJobContext {
   /** True once the worker is asked to stop: the chunk goes back to the queue after its episode. */
   stopping: () => boolean;
+  /** The worker's envs and controllers, kept from one chunk of a collection to the next. */
+  rigs: EpisodeRigs;
 }
 
 /**
@@ -43,15 +42,14 @@ export async function processChunkJob(
   // Said before any episode is written: a worker that takes the job after this one knows to look.
   const progress: ChunkProgress = { done: 0, successes: 0 };
   await job.updateProgress({ ...progress });
-  const env = await ArmEnv.create({
-    task: data.task,
-    robot: data.robot,
-    taskOverrides: data.reward ? { rewardType: data.reward } : {},
+  const rig = await context.rigs.take(data).catch((error: unknown) => {
+    // A prior that does not load does not load on another worker either.
+    throw error instanceof ArmpriorError ? new UnrecoverableError(error.message) : error;
   });
-  let controller: EpisodeController | undefined;
+  const { env, controller } = rig;
   let dataset: DatasetWriter | undefined;
+  let ended = false;
   try {
-    controller = await chunkController(env, data);
     dataset = data.dataset ? await openSimDataset(data.dataset.dir, env) : undefined;
     const sink = dataset ? new DatasetSink(dataset, controller.name, data.collectionId) : undefined;
     const episodes: EpisodeSummary[] = [];
@@ -74,6 +72,7 @@ export async function processChunkJob(
       // Progress is for people watching; the next episode's update replaces a lost one.
       job.updateProgress({ ...progress }).catch(() => {});
     }
+    ended = true;
     return { episodes, skipped, startedAt, finishedAt: Date.now() };
   } catch (error) {
     // Bad input (a prior that does not load, a dataset of another task) does not get better by trying again.
@@ -83,15 +82,9 @@ export async function processChunkJob(
   } finally {
     // Before the job ends: every episode it ran is on disk.
     await dataset?.close();
-    controller?.dispose?.();
-    env.close();
+    if (ended) context.rigs.give(rig);
+    else context.rigs.discard(rig);
   }
-}
-
-function chunkController(env: ArmEnv, data: ChunkJob): Promise<EpisodeController> | EpisodeController {
-  if (data.prior) return createPriorController(env, data.prior);
-  // Reset with each episode's seed, it draws from that: the generator given here is never used.
-  return createBasicController(data.controller, env.actionSize, Rng.fromSeed(data.seed));
 }
 
 /** The seeds of the collection's episodes already in the dataset. */

@@ -1,4 +1,4 @@
-import { FlowProducer, type Job } from 'bullmq';
+import { FlowProducer, type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BadInputError } from '../core/errors.js';
 import type { ExperimentJobResult } from './experiment-job-processor.js';
@@ -15,6 +15,8 @@ export interface QueuedRunStatus {
   totalSteps: number;
   status: string | undefined;
   failedReason: string | undefined;
+  /** Where it trains (or will): its run folder. */
+  runDir: string;
 }
 
 export interface QueuedExperimentStatus {
@@ -54,7 +56,7 @@ export async function experimentStatus(
 
 async function runStatus(job: Job): Promise<QueuedRunStatus> {
   const progress = (typeof job.progress === 'object' ? job.progress : {}) as Partial<RunJobProgress>;
-  const data = job.data as { label?: string; config?: { totalSteps?: number } };
+  const data = job.data as { label?: string; runDir?: string; config?: { totalSteps?: number } };
   return {
     label: data.label ?? String(job.id),
     state: await job.getState(),
@@ -63,7 +65,29 @@ async function runStatus(job: Job): Promise<QueuedRunStatus> {
     totalSteps: progress.totalSteps ?? data.config?.totalSteps ?? 0,
     status: progress.status,
     failedReason: job.failedReason || undefined,
+    // A run the worker moved to a new folder (it died before the first checkpoint) says so when it ends.
+    runDir: (job.returnvalue as { runDir?: string } | null)?.runDir ?? data.runDir ?? '',
   };
+}
+
+/** The newest `limit` experiments of the queue, newest first, each with its runs. */
+export async function recentExperiments(
+  connection: Redis,
+  prefix: string,
+  limit: number,
+): Promise<QueuedExperimentStatus[]> {
+  const queue = new Queue(EXPERIMENT_QUEUE, { connection, prefix });
+  let jobs: Job[];
+  try {
+    jobs = await queue.getJobs(['waiting-children', 'waiting', 'active', 'delayed', 'completed', 'failed']);
+  } finally {
+    await queue.close();
+  }
+  const newest = jobs
+    .filter((job) => job?.id !== undefined)
+    .sort((a, b) => b.timestamp - a.timestamp)
+    .slice(0, limit);
+  return Promise.all(newest.map((job) => experimentStatus(connection, prefix, job.id!)));
 }
 
 /** The table `experiment status` prints: one line per run. */
@@ -87,7 +111,8 @@ export function statusLines(status: QueuedExperimentStatus): string[] {
   return lines;
 }
 
-function describeExperiment(status: QueuedExperimentStatus): string {
+/** One line on the experiment: its runs done and training, or how it ended. */
+export function describeExperiment(status: QueuedExperimentStatus): string {
   const done = status.runs.filter((r) => r.state === 'completed').length;
   const counts = `${done} of ${status.runs.length} runs done`;
   switch (status.state) {

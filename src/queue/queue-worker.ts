@@ -6,6 +6,7 @@ import type { TrainProgress } from '../rl/train/train-options.js';
 import { processChunkJob } from './chunk-job-processor.js';
 import { processCollectionJob } from './collection-job-processor.js';
 import { CHUNK_QUEUE, COLLECTION_QUEUE } from './collection-jobs.js';
+import { EpisodeRigs } from './episode-rigs.js';
 import { processExperimentJob } from './experiment-job-processor.js';
 import { EXPERIMENT_QUEUE, RUN_QUEUE } from './queue-jobs.js';
 import { processRunJob } from './run-job-processor.js';
@@ -93,9 +94,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       concurrency: 1,
     },
   );
+  const rigs = new EpisodeRigs();
   const chunks = new Worker(
     CHUNK_QUEUE,
-    counted((job: Job, token?: string) => processChunkJob(job, token, { stopping: () => stopping })),
+    counted((job: Job, token?: string) => processChunkJob(job, token, { stopping: () => stopping, rigs })),
     { ...common, concurrency: options.concurrency },
   );
   const collections = new Worker(
@@ -125,13 +127,17 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     async stop() {
       stopping = true;
       // close() waits for the running jobs, which stop after their round and go back to the queue.
-      const closed = Promise.all(workers.map((worker) => worker.close())).then(() => true);
+      const closed = Promise.all(workers.map((worker) => worker.close())).then(() => {
+        rigs.close();
+        return true;
+      });
       // But BullMQ's close() also waits for Redis: with Redis away it would never return. Once no
       // job is left to wait for, there is nothing to give back: the worker stops without it.
       for (;;) {
         const done = await Promise.race([closed, sleep(STOP_POLL_MS).then(() => false)]);
         if (done) return true;
         if (active === 0 && connection.status !== 'ready') {
+          rigs.close();
           log('Redis does not answer: stopped without waiting for it');
           return false;
         }

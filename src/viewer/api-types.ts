@@ -92,6 +92,39 @@ export interface RunsResponse {
   runs: RunSummary[];
 }
 
+/** One run of a queued experiment in GET /api/queue. */
+export interface QueuedRunView {
+  label: string;
+  /** BullMQ's state: waiting, active, delayed, completed, failed… */
+  state: string;
+  /** The worker that trains it (or trained it last). */
+  worker?: string | undefined;
+  envSteps: number;
+  totalSteps: number;
+  /** The training status line while it trains. */
+  status?: string | undefined;
+  failedReason?: string | undefined;
+  /** Its run folder's name, as GET /api/runs lists it once the folder exists (for its curves). */
+  runName: string;
+}
+
+/** One experiment on the queue, newest first in GET /api/queue. */
+export interface QueuedExperimentView {
+  id: string;
+  /** waiting-children while runs remain, then waiting, active, completed or failed. */
+  state: string;
+  /** One line: `3 of 6 runs done, 2 training`, `finished (6 of 6 runs done)`, `failed: …`. */
+  summary: string;
+  runs: QueuedRunView[];
+}
+
+/** GET /api/queue: the experiments of the queue `armprior view --queue` names. */
+export interface QueueResponse {
+  /** The queue's URL, credentials hidden; null when the viewer was started without --queue. */
+  queue: string | null;
+  experiments: QueuedExperimentView[];
+}
+
 /** POST /api/priors/:task/feedback answers 202 with the job to poll. */
 export interface FeedbackStarted {
   job: string;

@@ -6,7 +6,14 @@ import { ArmpriorError } from '../core/errors.js';
 import { INPUT_LIMITS, readInputText } from '../core/input-file.js';
 import { packageRoot } from '../core/paths.js';
 import { SceneReplaySchema } from '../episodes/scene/scene-replay-format.js';
-import type { ErrorResponse, FeedbackStarted, JobResponse, ReplaysResponse } from './api-types.js';
+import type {
+  ErrorResponse,
+  FeedbackStarted,
+  JobResponse,
+  QueuedExperimentView,
+  QueueResponse,
+  ReplaysResponse,
+} from './api-types.js';
 import { ViewerData } from './data.js';
 import { FeedbackJobs, type FeedbackRequest, type FeedbackRunner } from './feedback-jobs.js';
 import { isSafeSegment, resolveInside, UnsafePathError } from './safe-path.js';
@@ -15,6 +22,12 @@ export type { FeedbackRequest, FeedbackRunner } from './feedback-jobs.js';
 
 /** Renders success-rate curves (mean ± spread over seeds) of run folders as an SVG document. */
 export type CurvesSvg = (runDirs: string[]) => Promise<string>;
+
+/** Where GET /api/queue reads from: the queue's URL (credentials hidden) and its experiments, newest first. */
+export interface QueueSource {
+  url: string;
+  experiments: () => Promise<QueuedExperimentView[]>;
+}
 
 /** Options of {@link startViewerServer}. */
 export interface ViewerServerOptions {
@@ -31,6 +44,8 @@ export interface ViewerServerOptions {
   curvesSvg: CurvesSvg;
   /** Without one, POST …/feedback answers 503. */
   feedback?: FeedbackRunner;
+  /** The job queue's experiments (`view --queue`); without it GET /api/queue says there is none. */
+  queue?: QueueSource;
   /** Largest request body accepted (bytes); default 64 KiB. */
   maxBodyBytes?: number;
 }
@@ -162,6 +177,18 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
       case 'runs':
         if (rest.length === 0) return sendJson(res, 200, data.runs());
         break;
+      case 'queue': {
+        if (rest.length > 0) break;
+        const queue = options.queue;
+        if (!queue) return sendJson(res, 200, { queue: null, experiments: [] } satisfies QueueResponse);
+        let experiments: QueuedExperimentView[];
+        try {
+          experiments = await queue.experiments();
+        } catch (error) {
+          throw new HttpError(503, `the queue at ${queue.url} does not answer: ${(error as Error).message}`);
+        }
+        return sendJson(res, 200, { queue: queue.url, experiments } satisfies QueueResponse);
+      }
       case 'curves.svg': {
         if (rest.length > 0) break;
         const names = (query.get('runs') ?? '').split(',').filter((n) => n !== '');

@@ -49,7 +49,7 @@ export function registerBenchCommand(program: Command): void {
   bench
     .command('queue')
     .description(
-      'what the job queue adds: per run (enqueue to start, last run to the table job) and the throughput of N workers against the same runs one after the other',
+      'what the job queue adds: per run (enqueue to start, last run to the table job), per collected episode, and the throughput of N workers against the same work done here',
     )
     .option(
       '--queue [url]',
@@ -63,6 +63,13 @@ export function registerBenchCommand(program: Command): void {
       2000,
     )
     .option('--workers <n>', 'worker processes', integerOption(1, 64), 2)
+    .option(
+      '--episodes <n>',
+      "episodes of Reach's bundled prior to record (0: no collection part)",
+      integerOption(0, 100_000),
+      400,
+    )
+    .option('--chunk <n>', 'episodes per job of the collection', integerOption(1, 100_000), 25)
     .option('--json', 'print JSON')
     .action(
       async (options: {
@@ -70,6 +77,8 @@ export function registerBenchCommand(program: Command): void {
         runs: number;
         steps: number;
         workers: number;
+        episodes: number;
+        chunk: number;
         json?: boolean;
       }) => {
         const r = await runQueueBench({
@@ -77,6 +86,8 @@ export function registerBenchCommand(program: Command): void {
           runs: options.runs,
           steps: options.steps,
           workers: options.workers,
+          episodes: options.episodes,
+          chunk: options.chunk,
           onProgress: (message) => process.stderr.write(`bench queue: ${message}\n`),
         });
         if (options.json) {
@@ -90,6 +101,16 @@ export function registerBenchCommand(program: Command): void {
             `  one after the other, here             ${r.localSec.toFixed(1)} s\n` +
             `  ${String(r.workers).padEnd(2)} workers through the queue          ${r.queuedSec.toFixed(1)} s\n` +
             `  throughput ratio                      ${r.speedup.toFixed(2)}× (a run keeps about 1.5 cores busy: its env threads and the learner)\n`,
+        );
+        const c = r.collection;
+        if (!c) return;
+        process.stdout.write(
+          `bench queue · ${c.episodes} episodes of Reach's bundled prior, recorded, in chunks of ${c.chunk}\n` +
+            `  here, one after the other            ${c.localSec.toFixed(1)} s\n` +
+            `  1  worker through the queue           ${c.soloSec.toFixed(1)} s\n` +
+            `  queue's cost per episode              ${c.overheadPerEpisodeMs.toFixed(1)} ms (1 worker's time less the local time, per episode)\n` +
+            `  ${String(r.workers).padEnd(2)} workers through the queue          ${c.queuedSec.toFixed(1)} s\n` +
+            `  throughput ratio                      ${c.speedup.toFixed(2)}× (an episode keeps a worker and its prior's sandbox busy)\n`,
         );
       },
     );

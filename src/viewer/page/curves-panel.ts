@@ -22,6 +22,21 @@ export class CurvesPanel {
     setInterval(() => void this.refreshIfRunning(), REFRESH_MS);
   }
 
+  /** Lists the run folders again (a queued run's folder appears once a worker starts it). */
+  async reloadRuns(): Promise<void> {
+    if (!this.fetching) await this.loadRuns();
+  }
+
+  /** Selects a run (as its checkbox does) and draws the curves; false when it has no folder yet. */
+  show(name: string): boolean {
+    if (!this.runs.some((run) => run.name === name)) return false;
+    this.selected.add(name);
+    const box = this.list.querySelector<HTMLInputElement>(`input[value="${CSS.escape(name)}"]`);
+    if (box) box.checked = true;
+    void this.draw();
+    return true;
+  }
+
   private async loadRuns(): Promise<void> {
     this.runs = (await getJson<RunsResponse>('/api/runs')).runs;
     if (this.runs.length === 0) {

@@ -2,6 +2,7 @@ import type { TasksResponse } from '../api-types.js';
 import { byId, getJson } from './api.js';
 import { CurvesPanel } from './curves-panel.js';
 import { FeedbackPanel } from './feedback-panel.js';
+import { QueuePanel } from './queue-panel.js';
 import { ScenePanel } from './scene-panel.js';
 
 /**
@@ -24,7 +25,9 @@ async function start(): Promise<void> {
   const feedback = new FeedbackPanel(names, (task, version) => {
     if (scene.task === task) void scene.selectTask(task, `prior:v${version}`);
   });
-  await Promise.all([scene.selectTask(first), feedback.selectTask(first), new CurvesPanel().start()]);
+  const curves = new CurvesPanel();
+  await Promise.all([scene.selectTask(first), feedback.selectTask(first), curves.start()]);
+  await new QueuePanel(curves).start();
   status.textContent = 'ready';
   document.body.dataset.ready = 'true';
 }
