@@ -222,7 +222,7 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
     }
   }, 600_000);
 
-  it('an unreachable Redis, a wrong password and a worker on another runs folder: one clear line each, exit 2', async () => {
+  it('an unreachable Redis, a wrong password and a worker on another runs folder: one clear line each, exit 2; Ctrl-C stops a worker whose Redis is gone', async () => {
     const ws = workspace();
     const plan = experimentArgs(
       ws,
@@ -261,6 +261,13 @@ describe('experiments on a job queue (BullMQ on a real redis-server)', () => {
         `armprior: this worker uses ${join(ws, 'other')}, but the queue's run folders are at ${join(ws, 'runs')}: pass --runs ${join(ws, 'runs')} (a path every worker reaches), or use another --prefix`,
       );
       expect(elsewhere.stderr + wrong.stderr).not.toContain('secret');
+      // Redis goes away under an idle worker: Ctrl-C still stops it, without waiting for Redis.
+      const idle = startWorker(guarded, join(ws, 'runs'), 'idle', ['--prefix', 'idle']);
+      await until(() => idle.log().includes('Ctrl-C stops it'), 60_000, 'the worker to start');
+      await guarded.stop();
+      idle.child.kill('SIGINT');
+      expect(await idle.exited, idle.log()).toBe(0);
+      expect(idle.log()).toContain('Redis does not answer: stopped without waiting for it');
     } finally {
       await guarded.stop();
     }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/core/paths.js';
 import { FakeOpenAiServer } from './support/fake-openai-server.js';
 import { decodePng } from './support/png.js';
+import { startWorker, stopWorkers } from './support/queue-workers.js';
 import { FLAT_REACH, FULL_REACH } from './support/reach-controllers.js';
-import { cliBin } from './support/run-cli.js';
+import { TestRedis } from './support/redis-server.js';
+import { cliBin, runCli } from './support/run-cli.js';
 import {
   recordReplayFixture,
   writePriorFixture,
@@ -39,6 +41,16 @@ const CHROMIUM_ARGS = [
   '--enable-unsafe-swiftshader',
 ];
 const RUN = 'reach__td3__0__20260101-000000';
+
+/** Training small enough for a queued run to end within the test (32 × 32 networks). */
+function writeSmallConfig(root: string): string {
+  const file = join(root, 'small.yaml');
+  writeFileSync(
+    file,
+    'learningStarts: 200\nevaluation: { everySteps: 250, episodes: 3 }\ncheckpoint: { everySteps: 500, keep: 1 }\ntd3: { hidden: [32, 32], batchSize: 64 }\n',
+  );
+  return file;
+}
 
 /** The 3D canvas as shown: a screenshot of the element, decoded. */
 async function canvasPixels(page: Page): Promise<{ distinct: number; pixels: Uint8Array }> {
@@ -76,6 +88,9 @@ describe('armprior view in a real browser', () => {
   let priors: string;
   const pageErrors: string[] = [];
   let cliStderr = '';
+  let redis: TestRedis;
+  let runsDir: string;
+  let experimentId: string;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(MISSING_CHROMIUM);
@@ -104,10 +119,52 @@ describe('armprior view in a real browser', () => {
       [10000, 0.9],
     ]);
 
+    // An experiment queued for workers, its runs to train in the same runs folder.
+    redis = await TestRedis.start();
+    runsDir = runs;
+    const queued = await runCli([
+      'experiment',
+      '--tasks',
+      'reach',
+      '--algos',
+      'td3',
+      '--seeds',
+      '1',
+      '--baseline-steps',
+      '500',
+      '--held-out',
+      '0',
+      '--config',
+      writeSmallConfig(root),
+      '--priors',
+      priors,
+      '--runs',
+      runs,
+      '--out',
+      join(root, 'experiment'),
+      '--queue',
+      redis.url,
+    ]);
+    if (queued.code !== 0) throw new Error(`the experiment was not queued: ${queued.stderr}`);
+    experimentId = /experiment (exp-[\w-]+):/.exec(queued.stdout)![1]!;
+
     await llm.start();
     cli = spawn(
       process.execPath,
-      [cliBin, 'view', '--port', '0', '--priors', priors, '--runs', runs, '--episodes', '3'],
+      [
+        cliBin,
+        'view',
+        '--port',
+        '0',
+        '--priors',
+        priors,
+        '--runs',
+        runs,
+        '--episodes',
+        '3',
+        '--queue',
+        redis.url,
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
@@ -143,6 +200,7 @@ describe('armprior view in a real browser', () => {
     await browser?.close();
     cli?.kill('SIGINT');
     await llm.stop();
+    await redis?.stop();
   });
 
   it('loads the page and shows a recorded episode in 3D (the canvas is not blank)', async () => {
@@ -191,6 +249,32 @@ describe('armprior view in a real browser', () => {
     await page.check(`[data-testid="run-${RUN}"]`);
     await page.waitForSelector('[data-testid=curves] svg path');
     expect(await page.textContent('[data-testid=curves]')).toContain('reach · td3');
+  });
+
+  it("shows a queued experiment's run waiting, then done by a worker, with its curves", async () => {
+    const queue = page.locator(`[data-testid="queued-${experimentId}"]`);
+    await queue.waitFor();
+    expect(await queue.locator('summary').textContent()).toBe(
+      `${experimentId}: 0 of 1 runs done, 0 training`,
+    );
+    const row = queue.locator('tr', { hasText: 'reach · td3 · seed 0' });
+    expect(await row.textContent()).toContain('waiting');
+    expect(await row.locator('button').count()).toBe(0);
+    const worker = startWorker(redis, runsDir, 'viewer-worker');
+    try {
+      // The page reads the queue again every 3 s while the experiment is not over.
+      await expect
+        .poll(async () => queue.locator('summary').textContent(), { timeout: 180_000 })
+        .toBe(`${experimentId}: finished (1 of 1 runs done)`);
+      expect(await row.textContent()).toContain('done (viewer-worker)');
+      // Its folder now exists: the button selects it in the run list, beside the run selected before.
+      await row.locator('button', { hasText: 'curves' }).click();
+      await expect.poll(async () => page.locator('[data-testid=run-list] input:checked').count()).toBe(2);
+      await page.waitForSelector('[data-testid=curves] svg path');
+    } finally {
+      await stopWorkers([worker]);
+    }
+    expect(pageErrors).toEqual([]);
   });
 
   it('feedback regenerates the controller through the LLM and the new version appears in the list', async () => {

@@ -14,6 +14,8 @@ import { checkRunsFolder } from './shared-folders.js';
 
 /** How often a stopping worker looks whether it still waits for anything but Redis. */
 const STOP_POLL_MS = 500;
+/** How long a stopping worker with jobs in hand waits for a Redis that is away. */
+const REDIS_AWAY_GRACE_MS = 30_000;
 
 export interface QueueWorkerOptions {
   connection: Redis;
@@ -132,13 +134,27 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
         return true;
       });
       // But BullMQ's close() also waits for Redis: with Redis away it would never return. Once no
-      // job is left to wait for, there is nothing to give back: the worker stops without it.
+      // job is left to wait for, there is nothing to give back: the worker stops without it. A job
+      // in hand stops after its round with a checkpoint, then waits for Redis to give it back;
+      // after a grace, the worker stops anyway: the job's lease runs out and another worker
+      // continues it from that checkpoint (as after a kill).
+      let awaySince: number | undefined;
       for (;;) {
         const done = await Promise.race([closed, sleep(STOP_POLL_MS).then(() => false)]);
         if (done) return true;
-        if (active === 0 && connection.status !== 'ready') {
+        if (connection.status === 'ready') {
+          awaySince = undefined;
+          continue;
+        }
+        awaySince ??= performance.now();
+        const graceOver = performance.now() - awaySince > REDIS_AWAY_GRACE_MS;
+        if (active === 0 || graceOver) {
           rigs.close();
-          log('Redis does not answer: stopped without waiting for it');
+          log(
+            active === 0
+              ? 'Redis does not answer: stopped without waiting for it'
+              : `Redis does not answer: stopped with ${active} job(s) in hand, which another worker continues once their lease runs out`,
+          );
           return false;
         }
       }

@@ -17,6 +17,8 @@ import type {
   JobResponse,
   PriorsResponse,
   PriorVersionResponse,
+  QueuedExperimentView,
+  QueueResponse,
   ReplaysResponse,
   RunsResponse,
   TasksResponse,
@@ -430,6 +432,51 @@ describe('armprior view server', () => {
       expect(response.status).toBe(503);
     } finally {
       await plain.close();
+    }
+  });
+
+  it("answers the queue's experiments from the injected source, none without one, 503 when the queue does not answer", async () => {
+    const plain = await get<QueueResponse>('/api/queue');
+    expect(plain).toEqual({ queue: null, experiments: [] });
+    const experiment: QueuedExperimentView = {
+      id: 'exp-1',
+      state: 'waiting-children',
+      summary: '0 of 1 runs done, 1 training',
+      runs: [
+        {
+          label: 'reach · td3 · seed 0',
+          state: 'active',
+          worker: 'w1',
+          envSteps: 10,
+          totalSteps: 20,
+          runName: 'r',
+        },
+      ],
+    };
+    let answering = true;
+    const queued = await startViewerServer({
+      priorsDir: priors,
+      runsDir: runs,
+      curvesSvg: async () => '',
+      queue: {
+        url: 'redis://***:***@queue:6379',
+        experiments: async () => {
+          if (!answering) throw new Error('Connection is closed.');
+          return [experiment];
+        },
+      },
+    });
+    try {
+      const answer = await fetch(new URL('/api/queue', queued.url));
+      expect(await answer.json()).toEqual({ queue: 'redis://***:***@queue:6379', experiments: [experiment] });
+      answering = false;
+      const gone = await fetch(new URL('/api/queue', queued.url));
+      expect(gone.status).toBe(503);
+      expect(await gone.json()).toEqual({
+        error: 'the queue at redis://***:***@queue:6379 does not answer: Connection is closed.',
+      });
+    } finally {
+      await queued.close();
     }
   });
 

@@ -12,6 +12,10 @@ const REFRESH_MS = 3000;
  */
 export class QueuePanel {
   private readonly box = byId('queue');
+  /** What is shown, so that the panel is drawn again only when it changes (a click is not lost). */
+  private shown = '';
+  /** Experiments the user folded. */
+  private readonly folded = new Set<string>();
 
   constructor(private readonly curves: CurvesPanel) {}
 
@@ -34,10 +38,14 @@ export class QueuePanel {
       line.className = 'note error';
       line.textContent = (error as Error).message;
       this.box.replaceChildren(line);
+      this.shown = '';
     }
   }
 
   private render(response: QueueResponse): void {
+    const text = JSON.stringify(response);
+    if (text === this.shown) return;
+    this.shown = text;
     const title = document.createElement('h3');
     title.textContent = `Queue ${response.queue}`;
     if (response.experiments.length === 0) {
@@ -52,7 +60,11 @@ export class QueuePanel {
 
   private experiment(experiment: QueuedExperimentView): HTMLElement {
     const details = document.createElement('details');
-    details.open = !isOver(experiment);
+    details.open = !this.folded.has(experiment.id);
+    details.addEventListener('toggle', () => {
+      if (details.open) this.folded.delete(experiment.id);
+      else this.folded.add(experiment.id);
+    });
     details.dataset.testid = `queued-${experiment.id}`;
     const summary = document.createElement('summary');
     summary.textContent = `${experiment.id}: ${experiment.summary}`;
