@@ -83,6 +83,7 @@ export async function processRunJob(
         { ...data, runDir, config, resume, prior: data.prior },
         {
           command: 'armprior worker',
+          continuedBy: 'a worker of the queue',
           onProgress: report,
           shouldStop: () => context.stopping() || signal?.aborted === true,
           onNotice: (message) => context.log(`${data.label}: ${message}`),

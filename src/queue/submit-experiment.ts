@@ -3,11 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { type FlowJob, FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BadInputError } from '../core/errors.js';
-import { ExperimentManifest, runKey } from '../rl/experiment/experiment-manifest.js';
-import { type ExperimentMethod, methodRun } from '../rl/experiment/methods.js';
-import { pinnedRunConfig } from '../rl/experiment/run-training.js';
-import { newRunDir } from '../rl/train/run-dir.js';
-import { resolveTrainConfig } from '../rl/train/train-config.js';
+import { ExperimentManifest } from '../rl/experiment/experiment-manifest.js';
+import type { ExperimentMethod } from '../rl/experiment/methods.js';
+import { listRunToTrain, planRun } from '../rl/experiment/planned-run.js';
 import {
   armpriorVersion,
   EXPERIMENT_QUEUE,
@@ -52,36 +50,29 @@ export async function submitExperiment(
   const experimentId = `exp-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
   const children: FlowJob[] = [];
   let reusedRuns = 0;
+  const runSpec = { ...spec, priorFor: (task: string) => spec.priors[task]! };
   for (const task of spec.tasks) {
     for (const method of spec.methods.filter((m) => m !== 'prior') as Exclude<ExperimentMethod, 'prior'>[]) {
-      const { algo, overrides, steps } = methodRun(method, spec.overrides, spec);
-      const resolved = resolveTrainConfig(algo, 'experiment', overrides, { totalSteps: steps, algo });
-      const taskPrior = spec.priors[task]!;
-      const { config, prior, identity } = pinnedRunConfig(resolved, taskPrior);
       for (let seed = 0; seed < spec.seeds; seed++) {
-        const key = runKey(task, method, seed);
-        const previous = manifest.plan(key, config, spec.robot, identity);
-        if (previous.kind === 'reuse') {
+        const run = planRun(runSpec, manifest, task, method, seed);
+        if (run.previous.kind === 'reuse') {
           reusedRuns++;
           continue;
         }
-        const runDir =
-          previous.kind === 'resume' ? previous.entry.runDir : newRunDir(spec.runsRoot, task, method, seed);
-        const wallClockSec = previous.kind === 'resume' ? previous.entry.wallClockSec : 0;
-        manifest.set(key, { runDir, wallClockSec, ...(identity ? { prior: identity } : {}) });
+        const { runDir, wallClockSec } = listRunToTrain(run, manifest, spec.runsRoot);
         const job: RunJob = {
           armprior: armpriorVersion(),
           experimentId,
-          key,
-          label: `${task} · ${method} · seed ${seed}`,
+          key: run.key,
+          label: run.label,
           task,
           method,
           seed,
           robot: spec.robot,
           runDir,
           runsRoot: spec.runsRoot,
-          config: JSON.parse(JSON.stringify(config)) as Record<string, unknown>,
-          ...(prior ? { prior } : {}),
+          config: JSON.parse(JSON.stringify(run.config)) as Record<string, unknown>,
+          ...(run.prior ? { prior: run.prior } : {}),
           heldOut: spec.heldOut,
           wallClockSec,
         };

@@ -3,15 +3,14 @@ import { join } from 'node:path';
 import { ArmEnv } from '../../../sim/env.js';
 import { evaluationSeeds } from '../../controllers/evaluate.js';
 import { createPriorController, type ResolvedPrior } from '../../controllers/priors.js';
-import { newRunDir, runFiles } from '../train/run-dir.js';
-import { resolveTrainConfig, type TrainConfig } from '../train/train-config.js';
+import { runFiles } from '../train/run-dir.js';
+import { resolveTrainConfig } from '../train/train-config.js';
 import type { TrainProgress } from '../train/train-options.js';
 import { aggregate, type RunCurve, readRunCurve, stepsToThreshold } from './curves.js';
 import {
   ExperimentManifest,
   ExperimentManifestError,
   priorIdentity,
-  runKey,
   successesOn,
   successRecord,
 } from './experiment-manifest.js';
@@ -19,9 +18,10 @@ import { markdownTable } from './experiment-table.js';
 import { episodeSuccesses, mcNemar, policySuccesses } from './held-out.js';
 import { type MethodResult, MILESTONES, successAt } from './method-result.js';
 import { type ExperimentMethod, methodRun } from './methods.js';
+import { listRunToTrain, type PlannedRun, planRun } from './planned-run.js';
 import { successCurvesSvg } from './plot.js';
 import { reportRuns, speedupLines } from './report.js';
-import { pinnedRunConfig, trainLocked } from './run-training.js';
+import { trainLocked } from './run-training.js';
 
 /** What `armprior experiment` compares: methods × tasks × seeds. */
 export interface ExperimentPlan {
@@ -105,7 +105,7 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
       results.push(prior.result);
     }
     for (const method of trainingMethods) {
-      const { algo, overrides, steps } = methodRun(method, plan.overrides, plan);
+      const { steps } = methodRun(method, plan.overrides, plan);
       const result: MethodResult = {
         task,
         method,
@@ -120,11 +120,11 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
         wallClockSec: [],
       };
       for (let seed = 0; seed < plan.seeds; seed++) {
-        const label = `${task} · ${method} · seed ${seed}`;
+        const planned = planRun(plan, manifest, task, method, seed);
+        const { label } = planned;
         index++;
         plan.onRunStart?.(label, index, total);
-        const config = resolveTrainConfig(algo, 'experiment', overrides, { totalSteps: steps, algo });
-        const run = await trainedRun(plan, manifest, { task, method, seed, label }, config);
+        const run = await trainedRun(plan, manifest, planned);
         if (run === 'stopped') return { stopped: { runsDone: index - 1, runsTotal: total }, results };
         const curve = readRunCurve(run.runDir, method, seed);
         curves.set(method, [...(curves.get(method) ?? []), curve]);
@@ -135,7 +135,7 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
         for (const m of MILESTONES) result.successAt[m]!.push(successAt(curve, m));
         result.wallClockSec.push(run.wallClockSec);
         if (heldOutSeeds.length > 0) {
-          const successes = await heldOutOfRun(plan, manifest, { task, method, seed, label }, heldOutSeeds);
+          const successes = await heldOutOfRun(plan, manifest, planned, heldOutSeeds);
           result.heldOutSuccess.push(rate(successes));
           if (priorHeldOut) result.againstPrior.push(mcNemar(successes, priorHeldOut));
         }
@@ -167,14 +167,6 @@ export async function runExperiment(plan: ExperimentPlan): Promise<ExperimentRes
   return { results, tableFile, jsonFile, curveFiles };
 }
 
-/** Which run a seed of a method is, and the labels its messages use. */
-interface RunId {
-  task: string;
-  method: string;
-  seed: number;
-  label: string;
-}
-
 /**
  * The seed's run, trained to its end: the run list's when it finished with this config, continued
  * from its checkpoint when it stopped before its end, else a new one. `stopped` when the plan
@@ -183,37 +175,28 @@ interface RunId {
 async function trainedRun(
   plan: ExperimentPlan,
   manifest: ExperimentManifest,
-  id: RunId,
-  resolved: TrainConfig,
+  run: PlannedRun,
 ): Promise<{ runDir: string; wallClockSec: number } | 'stopped'> {
-  const key = runKey(id.task, id.method, id.seed);
-  const { config, prior, identity } = pinnedRunConfig(resolved, plan.priorFor(id.task));
-  const previous = manifest.plan(key, config, plan.robot, identity);
+  const { previous, key, label } = run;
   if (previous.kind === 'reuse') return previous.entry;
   if (plan.reuseOnly) {
     const why =
       previous.kind === 'resume' ? 'it stopped before its end' : (previous.why ?? 'it is not listed');
-    throw new ExperimentManifestError(`${id.label} has no finished run in ${manifest.file}: ${why}`);
+    throw new ExperimentManifestError(`${label} has no finished run in ${manifest.file}: ${why}`);
   }
-  if (previous.kind === 'new' && previous.why)
-    plan.onNotice?.(`${id.label}: ${previous.why}; training it anew`);
-  const resume = previous.kind === 'resume';
-  const runDir = resume ? previous.entry.runDir : newRunDir(plan.runsRoot, id.task, id.method, id.seed);
-  if (resume) plan.onNotice?.(`${id.label}: continuing ${runDir} from its newest checkpoint`);
-  const before = resume ? previous.entry.wallClockSec : 0;
-  // Listed before it trains, so a crash leaves it to be continued; no held-out score until it ends.
-  const listed = (wallClockSec: number) => ({
-    runDir,
-    wallClockSec,
-    ...(identity ? { prior: identity } : {}),
-  });
-  manifest.set(key, listed(before));
+  if (previous.kind === 'new' && previous.why) plan.onNotice?.(`${label}: ${previous.why}; training it anew`);
+  const { runDir, wallClockSec: before, resume } = listRunToTrain(run, manifest, plan.runsRoot);
+  if (resume) plan.onNotice?.(`${label}: continuing ${runDir} from its newest checkpoint`);
   const started = performance.now();
   let trained: Awaited<ReturnType<typeof trainLocked>>;
   try {
-    trained = await trainLocked({ ...id, robot: plan.robot, runDir, config, resume, prior }, plan);
+    trained = await trainLocked({ ...run, robot: plan.robot, runDir, resume }, plan);
   } finally {
-    manifest.set(key, listed(before + (performance.now() - started) / 1000));
+    manifest.set(key, {
+      runDir,
+      wallClockSec: before + (performance.now() - started) / 1000,
+      ...(run.identity ? { prior: run.identity } : {}),
+    });
   }
   return trained.interrupted ? 'stopped' : manifest.get(key)!;
 }
@@ -290,10 +273,9 @@ async function scorePrior(
 async function heldOutOfRun(
   plan: ExperimentPlan,
   manifest: ExperimentManifest,
-  { task, method, seed, label }: RunId,
+  { task, key, label }: PlannedRun,
   seeds: readonly number[],
 ): Promise<boolean[]> {
-  const key = runKey(task, method, seed);
   const entry = manifest.get(key)!;
   const known = successesOn(entry.heldOut, seeds);
   if (known) return known;

@@ -42,6 +42,8 @@ export interface RunTrainingHooks {
   onNotice?: ((message: string) => void) | undefined;
   /** Who trains it, for run.lock's holder: `armprior experiment`, `armprior worker`. */
   command?: string;
+  /** Who continues it once stopped, for run.json (default: the same armprior experiment). */
+  continuedBy?: string;
 }
 
 /** One training run, its folder locked while it trains: a `train --resume` of it is refused, readers see it live. */
@@ -76,7 +78,9 @@ export async function trainLocked(
       updated: new Date().toISOString(),
       envSteps: trained.envSteps,
       ...(trained.interrupted
-        ? { message: 'stopped on request; the same armprior experiment continues it' }
+        ? {
+            message: `stopped on request; ${hooks.continuedBy ?? 'the same armprior experiment'} continues it`,
+          }
         : {}),
     });
     return trained;
