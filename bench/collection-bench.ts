@@ -1,6 +1,4 @@
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ArmEnv } from '../sim/env.js';
 import { createPriorController, priorControllerName, type ResolvedPrior } from '../src/controllers/priors.js';
@@ -9,6 +7,7 @@ import { openSimDataset } from '../src/episodes/dataset/env-datasets.js';
 import { runEpisode } from '../src/episodes/run-episode.js';
 import { COLLECTION_QUEUE } from '../src/queue/collection-jobs.js';
 import { submitCollection } from '../src/queue/submit-collection.js';
+import { waitForFlow } from './flow-wait.js';
 
 // The collection half of `armprior bench queue`: Reach's bundled prior recording `episodes`
 // episodes into a dataset, here (as `armprior sim --record` does), then through the queue in
@@ -75,7 +74,7 @@ export async function runCollectionBench(
       chunk: options.chunk,
       datasetDir: join(dir, name),
     });
-    await finished(connection, onPrefix, collectionId);
+    await waitForFlow(connection, onPrefix, COLLECTION_QUEUE, collectionId, 'collection');
     return (performance.now() - started) / 1000;
   };
   const soloPrefix = `${prefix}-solo`;
@@ -96,20 +95,4 @@ export async function runCollectionBench(
     queuedSec,
     speedup: localSec / queuedSec,
   };
-}
-
-/** Waits for a collection's job to complete. */
-async function finished(connection: Redis, prefix: string, collectionId: string): Promise<void> {
-  const flows = new FlowProducer({ connection, prefix });
-  try {
-    for (;;) {
-      const tree = await flows.getFlow({ id: collectionId, queueName: COLLECTION_QUEUE, prefix });
-      const state = await tree.job.getState();
-      if (state === 'failed') throw new Error(`the bench's collection failed: ${tree.job.failedReason}`);
-      if (state === 'completed') return;
-      await sleep(50);
-    }
-  } finally {
-    await flows.close();
-  }
 }

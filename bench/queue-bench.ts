@@ -14,6 +14,7 @@ import { EXPERIMENT_QUEUE, RUN_QUEUE } from '../src/queue/queue-jobs.js';
 import { submitExperiment } from '../src/queue/submit-experiment.js';
 import { runExperiment } from '../src/rl/experiment/experiment.js';
 import { type CollectionBenchResult, runCollectionBench } from './collection-bench.js';
+import { waitForFlow } from './flow-wait.js';
 
 // `armprior bench queue`: what the queue adds to an experiment. The same experiment (Reach, TD3
 // with small networks, `runs` seeds) is trained locally, one run after the other as `armprior
@@ -93,13 +94,7 @@ export async function runQueueBench(options: QueueBenchOptions): Promise<QueueBe
     });
     const flows = new FlowProducer({ connection, prefix });
     try {
-      for (;;) {
-        const tree = await flows.getFlow({ id: experimentId, queueName: EXPERIMENT_QUEUE, prefix });
-        const state = await tree.job.getState();
-        if (state === 'failed') throw new Error(`the bench's experiment failed: ${tree.job.failedReason}`);
-        if (state === 'completed') break;
-        await sleep(100);
-      }
+      await waitForFlow(connection, prefix, EXPERIMENT_QUEUE, experimentId, 'experiment');
       const queuedSec = (performance.now() - started) / 1000;
       const tree = await flows.getFlow({ id: experimentId, queueName: EXPERIMENT_QUEUE, prefix });
       const runs = (tree.children ?? []).map((c) => c.job).sort((a, b) => a.processedOn! - b.processedOn!);

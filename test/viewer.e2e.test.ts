@@ -47,7 +47,7 @@ function writeSmallConfig(root: string): string {
   const file = join(root, 'small.yaml');
   writeFileSync(
     file,
-    'learningStarts: 200\nevaluation: { everySteps: 250, episodes: 3 }\ncheckpoint: { everySteps: 500, keep: 1 }\ntd3: { hidden: [32, 32], batchSize: 64 }\n',
+    'learningStarts: 200\nevaluation: { everySteps: 300, episodes: 3 }\ncheckpoint: { everySteps: 300, keep: 1 }\ntd3: { hidden: [32, 32], batchSize: 64 }\n',
   );
   return file;
 }
@@ -131,7 +131,7 @@ describe('armprior view in a real browser', () => {
       '--seeds',
       '1',
       '--baseline-steps',
-      '500',
+      '300',
       '--held-out',
       '0',
       '--config',
