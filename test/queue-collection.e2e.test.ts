@@ -15,7 +15,7 @@ import { runCli } from './support/run-cli.js';
 // `armprior sim … --queue`: episodes split over real worker processes into one dataset, against
 // a real redis-server on 127.0.0.1 (issue #20).
 
-/** 40 episodes of Reach's bundled prior from seed 100, with `more` options. */
+/** 24 episodes of Reach's bundled prior from seed 100, with `more` options. */
 function simArgs(ws: string, ...more: string[]): string[] {
   return [
     'sim',
@@ -26,7 +26,7 @@ function simArgs(ws: string, ...more: string[]): string[] {
     '--priors',
     join(ws, 'priors'),
     '-n',
-    '40',
+    '24',
     '-s',
     '100',
     ...more,
@@ -78,9 +78,9 @@ describe('collections on a job queue (BullMQ on a real redis-server)', () => {
     expect(local.code, local.stderr).toBe(0);
     const queue = ['--queue', redis.url, '--prefix', 'collect'];
     const dataset = join(ws, 'queued');
-    const queued = await runCli(simArgs(ws, '--record', dataset, '--chunk', '20', ...queue));
+    const queued = await runCli(simArgs(ws, '--record', dataset, '--chunk', '12', ...queue));
     expect(queued.code, queued.stderr).toBe(0);
-    expect(queued.stdout).toContain('40 episodes in 2 chunks queued');
+    expect(queued.stdout).toContain('24 episodes in 2 chunks queued');
     const id = collectionId(queued.stdout);
     const workerOptions = ['--prefix', 'collect', '--lock-timeout', '2'];
     // The first worker dies a few episodes into its chunk: they are on disk, the chunk is not done.
@@ -89,13 +89,13 @@ describe('collections on a job queue (BullMQ on a real redis-server)', () => {
     doomed.child.kill('SIGKILL');
     await doomed.exited;
     const writtenBeforeKill = episodeFiles(dataset);
-    expect(writtenBeforeKill).toBeLessThan(20);
+    expect(writtenBeforeKill).toBeLessThan(12);
     const workers = ['a', 'b'].map((name) => startWorker(redis, join(ws, 'runs'), name, workerOptions));
     try {
       const followed = await runCli(['sim', 'status', id, '--wait', ...queue]);
       expect(followed.code, followed.stderr + workers.map((w) => w.log()).join('\n')).toBe(0);
       expect(followed.stdout).toContain(
-        'reach · prior reach (bundled) controller · 40 episodes from seed 100 · on the queue',
+        'reach · prior reach (bundled) controller · 24 episodes from seed 100 · on the queue',
       );
       expect(followed.stdout).toContain(`dataset       ${dataset}`);
       // The chunk the killed worker held was taken again; what it had written was not written again.
@@ -106,15 +106,20 @@ describe('collections on a job queue (BullMQ on a real redis-server)', () => {
       expect(JSON.parse(report.stdout).episodes).toEqual(JSON.parse(local.stdout).episodes);
       const status = await runCli(['sim', 'status', id, ...queue]);
       expect(status.stdout.trim()).toMatch(
-        new RegExp(`^collection ${id}: finished · 40/40 episodes · success \\d+%$`),
+        new RegExp(`^collection ${id}: finished · 24/24 episodes · success \\d+%$`),
       );
     } finally {
       await stopWorkers(workers);
     }
-    expect(workers.some((w) => w.log().includes('.0: episodes 1–20 done'))).toBe(true);
+    expect(workers.some((w) => w.log().includes('.0: episodes 1–12 done'))).toBe(true);
     const here = await episodesBySeed(join(ws, 'local'));
     const there = await episodesBySeed(dataset);
-    expect(episodeFiles(dataset)).toBe(40);
+    expect(episodeFiles(dataset)).toBe(24);
+    // The actor as docs/datasets.md names it, here and on the queue.
+    for (const recorded of [join(ws, 'local'), dataset]) {
+      const actors = new Set((await readEpisodeMetas(recorded)).map((m) => m.actor));
+      expect([...actors]).toEqual(['prior:reach:bundled']);
+    }
     expect([...there.keys()].sort()).toEqual([...here.keys()].sort());
     for (const [seed, episode] of here)
       expect(columns(there.get(seed)!), `seed ${seed}`).toEqual(columns(episode));
@@ -124,13 +129,13 @@ describe('collections on a job queue (BullMQ on a real redis-server)', () => {
     const ws = mkdtempSync(join(tmpdir(), 'armprior-collect-'));
     const queue = ['--queue', redis.url, '--prefix', 'poison-col'];
     const dataset = join(ws, 'demos');
-    const queued = await runCli(simArgs(ws, '--record', dataset, '--chunk', '20', ...queue));
+    const queued = await runCli(simArgs(ws, '--record', dataset, '--chunk', '12', ...queue));
     expect(queued.code, queued.stderr).toBe(0);
     const id = collectionId(queued.stdout);
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const chunks = new Queue('episodes', { connection, prefix: 'poison-col' });
     try {
-      const second = (await chunks.getJob(`${id}.20`))!;
+      const second = (await chunks.getJob(`${id}.12`))!;
       await second.updateData({ ...second.data, armprior: '0.0.1' });
     } finally {
       await chunks.close();
@@ -141,12 +146,12 @@ describe('collections on a job queue (BullMQ on a real redis-server)', () => {
       const followed = await runCli(['sim', 'status', id, '--wait', ...queue]);
       expect(followed.code).toBe(2);
       expect(followed.stderr).toContain(
-        `collection ${id} failed: 1 chunk of collection ${id} failed (the others' episodes are in ${dataset}): episodes from 21: episodes job ${id}.20 was queued by armprior 0.0.1`,
+        `collection ${id} failed: 1 chunk of collection ${id} failed (the others' episodes are in ${dataset}): episodes from 13: episodes job ${id}.12 was queued by armprior 0.0.1`,
       );
     } finally {
       await stopWorkers([worker]);
     }
-    expect(episodeFiles(dataset)).toBe(20);
+    expect(episodeFiles(dataset)).toBe(12);
   }, 300_000);
 
   it('bad input is refused before anything is queued: --replays, a dataset of another task', async () => {

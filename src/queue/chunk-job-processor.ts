@@ -3,6 +3,7 @@ import { ArmpriorError } from '../core/errors.js';
 import { DatasetSink } from '../episodes/dataset/dataset-sink.js';
 import { openSimDataset } from '../episodes/dataset/env-datasets.js';
 import { readEpisodeMetas } from '../episodes/dataset/reader.js';
+import { priorActorName } from '../episodes/scene/scene-replay-sink.js';
 import type { DatasetWriter } from '../episodes/dataset/writer.js';
 import { type EpisodeSummary, runEpisode } from '../episodes/run-episode.js';
 import { type ChunkJob, ChunkJobSchema, type ChunkProgress, type ChunkResult } from './collection-jobs.js';
@@ -51,7 +52,9 @@ export async function processChunkJob(
   let ended = false;
   try {
     dataset = data.dataset ? await openSimDataset(data.dataset.dir, env) : undefined;
-    const sink = dataset ? new DatasetSink(dataset, controller.name, data.collectionId) : undefined;
+    // The actor as docs/datasets.md names it, as `sim --record` writes it.
+    const actor = data.prior ? priorActorName(data.prior.task, data.prior.version) : data.controller;
+    const sink = dataset ? new DatasetSink(dataset, actor, data.collectionId) : undefined;
     const episodes: EpisodeSummary[] = [];
     let skipped = 0;
     for (let k = data.first; k < data.first + data.count; k++) {

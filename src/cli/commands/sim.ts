@@ -124,7 +124,8 @@ export function registerSimCommand(program: Command): void {
         // The scene replay first, then the dataset: the order the files were always written in.
         const sinks: EpisodeSink[] = [];
         if (recorder) sinks.push(recorder);
-        if (dataset) sinks.push(new DatasetSink(dataset, controller.name));
+        // The actor as docs/datasets.md names it: prior:<task>:<version>, random, zero.
+        if (dataset) sinks.push(new DatasetSink(dataset, created.actor));
         const progress = options.json ? undefined : createProgress('episodes', options.episodes);
         const episodes: EpisodeSummary[] = [];
         const start = performance.now();
@@ -171,7 +172,8 @@ async function queueCollection(env: ArmEnv, options: SimOptions): Promise<void> 
   await submitCollectionToQueue(
     {
       task: env.task.name,
-      robot: options.robot,
+      // A robot file, by a path every worker reads alike (on the shared disk).
+      robot: /[/\\]|\.ya?ml$/.test(options.robot) ? resolve(options.robot) : options.robot,
       ...(options.reward ? { reward: options.reward } : {}),
       controller: options.controller,
       ...(prior ? { prior } : {}),
