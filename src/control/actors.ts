@@ -81,7 +81,11 @@ export async function policyActor(file: string, task: Task): Promise<Actor> {
   const expectedNames = [...fields.map((f) => f.name), ...task.goalFields.map((f) => `desired_${f.name}`)];
   const inputSize = fields.reduce((n, f) => n + f.size, 0) + task.goalFields.reduce((n, f) => n + f.size, 0);
   const actionSize = task.usesGripper ? 4 : 3;
-  const policy = await OnnxPolicy.load(file, { inputSize, actionSize });
+  const inputFields = [
+    ...fields.map((f) => ({ name: f.name, size: f.size })),
+    ...task.goalFields.map((f) => ({ name: `desired_${f.name}`, size: f.size })),
+  ];
+  const policy = await OnnxPolicy.load(file, { inputSize, actionSize, fields: inputFields });
   const names = policy.metadata.observationFields;
   if (names.length > 0 && names.join(',') !== expectedNames.join(',')) {
     await policy.close();

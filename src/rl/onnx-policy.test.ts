@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
+import { ArmEnv } from '../../sim/env.js';
 import { Rng } from '../core/rng.js';
+import { readModelMetadata } from './graph/builder.js';
 import { initMlp, mlpReference } from './graph/mlp.js';
 import { RunningNormalizer } from './normalizer.js';
 import { OnnxPolicy, PolicyLoadError } from './onnx-policy.js';
-import { exportPolicy } from './policy-export.js';
+import { exportPolicy, policyInputFields } from './policy-export.js';
+import { policyMetadataFor } from './train/policy-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'armprior-policy-'));
 const metadata = {
@@ -95,5 +98,45 @@ describe('exported ONNX policy', () => {
     await expect(OnnxPolicy.load('/dev/zero', { inputSize: 21, actionSize: 3 })).rejects.toThrow(
       /cannot read the policy \/dev\/zero \(not a regular file: a character device\)/,
     );
+  });
+});
+
+describe('a self-describing policy (issue #21)', () => {
+  it('says in its metadata and doc string how to feed it and what its actions mean; loads back with them', async () => {
+    const env = await ArmEnv.create({ task: 'push', robot: 'panda' });
+    try {
+      const described = policyMetadataFor(env, 'td3');
+      const n = described.inputSize;
+      const actor = initMlp([n, 16, 3], Rng.fromSeed(5));
+      const bytes = exportPolicy(actor, new RunningNormalizer(n, { clip: 5 }), described);
+      const raw = readModelMetadata(bytes);
+      expect(raw).toMatchObject({
+        'armprior.task': 'push',
+        'armprior.robot': 'panda',
+        'armprior.action_names': 'dx,dy,dz',
+        'armprior.action_scale_m': String(env.robot.control.maxEeStepM),
+        'armprior.control_period_s': String(env.task.config.ctrlDtSec),
+      });
+      const sizes = raw['armprior.observation_sizes']!.split(',').map(Number);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
+      expect(raw['armprior.observation_fields']!.split(',').at(-1)).toBe('desired_goalPosition');
+      const doc = onnxProto.onnx.ModelProto.decode(bytes).docString;
+      expect(doc).toContain(`Input 'input': float32 [batch, ${n}]`);
+      expect(doc).toContain(`dx, dy, dz × ${env.robot.control.maxEeStepM} m`);
+      expect(doc).toContain(`One action every ${env.task.config.ctrlDtSec} s`);
+      const file = join(dir, 'described.onnx');
+      writeFileSync(file, bytes);
+      const fields = policyInputFields(env);
+      const policy = await OnnxPolicy.load(file, { inputSize: n, actionSize: 3, fields });
+      expect(policy.metadata).toEqual(described);
+      await policy.close();
+      // Same sizes, other fields (another robot's observation): refused, naming the first that differs.
+      const swapped = [fields[1]!, fields[0]!, ...fields.slice(2)];
+      await expect(OnnxPolicy.load(file, { inputSize: n, actionSize: 3, fields: swapped })).rejects.toThrow(
+        `input field 1 is ${fields[0]!.name}(${fields[0]!.size}) in the file, ${fields[1]!.name}(${fields[1]!.size}) here`,
+      );
+    } finally {
+      env.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node';
 import { ArmpriorError, messageOf } from '../core/errors.js';
 import { INPUT_LIMITS, InputFileError, readInputFile } from '../core/input-file.js';
 import { readModelMetadata } from './graph/builder.js';
-import type { PolicyMetadata } from './policy-export.js';
+import type { PolicyDescription, PolicyMetadata } from './policy-export.js';
 
 /** More inputs or actions than any task has by far: metadata beyond it is not a policy's. */
 const MAX_POLICY_SIZE = 100_000;
@@ -34,7 +34,15 @@ export class OnnxPolicy {
    * checked against its metadata (issue #17 §4: a file whose metadata named one task and whose
    * graph another was accepted, then failed on its first call, inside a run as a robot fault).
    */
-  static async load(file: string, expected: { inputSize: number; actionSize: number }): Promise<OnnxPolicy> {
+  static async load(
+    file: string,
+    expected: {
+      inputSize: number;
+      actionSize: number;
+      /** The env's input fields (policyInputFields): a file that lists its own must list these. */
+      fields?: readonly { name: string; size: number }[];
+    },
+  ): Promise<OnnxPolicy> {
     const bytes = readPolicyFile(file);
     let raw: Record<string, string>;
     let session: ort.InferenceSession;
@@ -84,6 +92,16 @@ export class OnnxPolicy {
       observationFields: (raw['armprior.observation_fields'] ?? '').split(',').filter(Boolean),
       algorithm: raw['armprior.algorithm'] ?? '',
     };
+    const described = readDescription(raw, metadata);
+    if (described) metadata.described = described;
+    const layoutProblem =
+      described && expected.fields ? fieldDifference(metadata, described, expected.fields) : undefined;
+    if (layoutProblem) {
+      await session.release();
+      throw new PolicyLoadError(
+        `${file} was trained on other inputs than this robot/task gives (${layoutProblem}): train it for this robot, or run it on robot '${described!.robot}'`,
+      );
+    }
     return new OnnxPolicy(file, metadata, session, raw);
   }
 
@@ -171,4 +189,38 @@ export function policyTaskOf(file: string): string | undefined {
   } catch (cause) {
     throw new PolicyLoadError(`${file} is not a valid ONNX model: ${messageOf(cause)}`, { cause });
   }
+}
+
+/** The description a file exported since issue #21 carries (undefined for older files, or one that does not add up). */
+function readDescription(raw: Record<string, string>, m: PolicyMetadata): PolicyDescription | undefined {
+  const sizes = (raw['armprior.observation_sizes'] ?? '').split(',').filter(Boolean).map(Number);
+  const robot = raw['armprior.robot'];
+  if (
+    !robot ||
+    sizes.length !== m.observationFields.length ||
+    sizes.some((n) => !(Number.isInteger(n) && n > 0))
+  )
+    return undefined;
+  return {
+    robot,
+    observationSizes: sizes,
+    actionNames: (raw['armprior.action_names'] ?? '').split(',').filter(Boolean),
+    maxEeStepM: Number(raw['armprior.action_scale_m']),
+    ctrlDtSec: Number(raw['armprior.control_period_s']),
+  };
+}
+
+/** The first input field where the file and the env differ, said for a person; undefined when they agree. */
+function fieldDifference(
+  m: PolicyMetadata,
+  d: PolicyDescription,
+  fields: readonly { name: string; size: number }[],
+): string | undefined {
+  const mine = m.observationFields.map((name, i) => `${name}(${d.observationSizes[i]})`);
+  const theirs = fields.map((f) => `${f.name}(${f.size})`);
+  for (let i = 0; i < Math.max(mine.length, theirs.length); i++) {
+    if (mine[i] !== theirs[i])
+      return `input field ${i + 1} is ${mine[i] ?? 'missing'} in the file, ${theirs[i] ?? 'missing'} here`;
+  }
+  return undefined;
 }

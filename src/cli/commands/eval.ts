@@ -18,6 +18,7 @@ import { SceneReplaySink } from '../../episodes/scene/scene-replay-sink.js';
 import { CLEARLY_BETTER_Z } from '../../rl/experiment/experiment-table.js';
 import { episodeSuccesses, mcNemar, type PairedComparison } from '../../rl/experiment/held-out.js';
 import { OnnxPolicy, policyTaskOf } from '../../rl/onnx-policy.js';
+import { policyInputFields } from '../../rl/policy-export.js';
 import { evaluationFromMetadata } from '../../rl/train/best-policy.js';
 import { readRunInfo, runFiles } from '../../rl/train/run-dir.js';
 import { createNamedController } from '../named-controller.js';
@@ -90,6 +91,7 @@ export function registerEvalCommand(program: Command): void {
         policy = await OnnxPolicy.load(file, {
           inputSize: env.observationSize + env.goalSize,
           actionSize: env.actionSize,
+          fields: policyInputFields(env),
         });
         if (policy.metadata.task && policy.metadata.task !== env.task.name) {
           throw new ArmpriorError(

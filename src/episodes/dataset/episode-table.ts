@@ -12,7 +12,6 @@ import {
   List,
   makeData,
   makeVector,
-  Precision,
   Schema,
   Table,
   type Vector,
@@ -156,7 +155,8 @@ export function tableToEpisode(
 
   const floats = (name: string) => {
     const vector = column(name);
-    if (!isFloat64(vector.type)) throw fail('column_type', `column ${name} is ${vector.type}, not float64`);
+    if (!DataType.isFloat(vector.type))
+      throw fail('column_type', `column ${name} is ${vector.type}, not a float`);
     const out = new Float64Array(n);
     for (let t = 0; t < n; t++) {
       const value = vector.get(t) as number | null;
@@ -180,8 +180,12 @@ export function tableToEpisode(
   const vectors = (name: string, size: number, valid?: Uint8Array) => {
     const vector = column(name);
     const type = vector.type;
-    if (!(DataType.isFixedSizeList(type) || DataType.isList(type)) || !isFloat64(type.children[0]!.type)) {
-      throw fail('column_type', `column ${name} is ${type}, not a list of float64`);
+    // float32 too (what LeRobot and most Python tools write); the values are widened.
+    if (
+      !(DataType.isFixedSizeList(type) || DataType.isList(type)) ||
+      !DataType.isFloat(type.children[0]!.type)
+    ) {
+      throw fail('column_type', `column ${name} is ${type}, not a list of floats`);
     }
     const out = new Float64Array(n * size);
     for (let t = 0; t < n; t++) {
@@ -209,9 +213,17 @@ export function tableToEpisode(
   for (const [name, field] of Object.entries(VECTOR_FIELDS) as [VectorColumn, keyof typeof vectorValues][]) {
     vectorValues[field] = vectors(name, sizeOf(name, sizes));
   }
+  // Without the prior columns (demonstrations that never came from a prior): no prior action.
+  const withPrior = table.getChild('prior_action') !== null;
+  if (withPrior !== (table.getChild('prior_acted') !== null)) {
+    const absent = withPrior ? 'prior_acted' : 'prior_action';
+    throw fail('missing_column', `missing column ${absent} (prior_acted and prior_action go together)`);
+  }
   const hasPriorAction = new Uint8Array(n);
-  const priorAction = vectors('prior_action', sizes.action, hasPriorAction);
-  const priorActed = bools('prior_acted');
+  const priorAction = withPrior
+    ? vectors('prior_action', sizes.action, hasPriorAction)
+    : new Float64Array(n * sizes.action);
+  const priorActed = withPrior ? bools('prior_acted') : new Uint8Array(n);
   priorActed.forEach((acted, t) => {
     if (acted && !hasPriorAction[t])
       throw fail('rows', `prior_acted is true at step ${t} but prior_action is null`);
@@ -232,8 +244,4 @@ export function tableToEpisode(
     record.safetyInterventions = Int32Array.from(ints('safety_interventions'));
   }
   return record;
-}
-
-function isFloat64(type: DataType): boolean {
-  return DataType.isFloat(type) && type.precision === Precision.DOUBLE;
 }

@@ -1,6 +1,15 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeVector, type Table } from 'apache-arrow';
+import {
+  DataType,
+  Field,
+  Float32,
+  List,
+  makeVector,
+  Table,
+  type Vector,
+  vectorFromArray,
+} from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { DatasetError, type DatasetProblem } from '../../core/errors.js';
 import { CHECKSUMS_DIR, verifyEpisodeChecksum } from './checksums.js';
@@ -289,5 +298,55 @@ describe('episode checksums', () => {
     const read = await readDataset(dir, EXPECTED);
     expect(read.episodes.map((e) => e.length)).toEqual([4, 5, 6, 2]);
     expect(read.unverified).toEqual([]);
+  });
+});
+
+describe('readDataset accepts what other tools write (issue #21)', () => {
+  /** `table` with every float column, vectors too, narrowed to float32 (as LeRobot and numpy often write). */
+  const toFloat32 = (table: Table): Table => {
+    const columns: Record<string, Vector> = {};
+    for (const name of table.schema.names as string[]) {
+      const column = table.getChild(name)!;
+      const type = column.type;
+      if (DataType.isFloat(type)) {
+        columns[name] = vectorFromArray(
+          Array.from({ length: column.length }, (_, t) => column.get(t)),
+          new Float32(),
+        );
+      } else if (DataType.isList(type) && DataType.isFloat(type.children[0]!.type)) {
+        const rows = Array.from({ length: column.length }, (_, t) => {
+          const row = column.get(t) as Vector | null;
+          return row === null ? null : Array.from(row.toArray() as Float64Array);
+        });
+        columns[name] = vectorFromArray(rows, new List(new Field('item', new Float32(), true)));
+      } else columns[name] = column;
+    }
+    return new Table(columns);
+  };
+
+  it('float32 columns, widened to the float32 values', async () => {
+    const { dir, file } = await dataset();
+    const before = (await readDataset(dir, EXPECTED)).episodes[1]!;
+    rewrite(file(1), toFloat32);
+    const after = (await readDataset(dir, EXPECTED)).episodes[1]!;
+    expect(Array.from(after.observation)).toEqual(Array.from(before.observation, Math.fround));
+    expect(Array.from(after.reward)).toEqual(Array.from(before.reward, Math.fround));
+    expect(Array.from(after.priorAction)).toEqual(Array.from(before.priorAction, Math.fround));
+  });
+
+  it('no prior columns: no prior action on any step; one of the two alone is refused', async () => {
+    const { dir, file } = await dataset();
+    rewrite(file(1), (table) => table.select((table.schema.names as string[]).filter((n) => !n.startsWith('prior_'))));
+    const episode = (await readDataset(dir, EXPECTED)).episodes[1]!;
+    expect(episode.length).toBe(5);
+    expect(Array.from(episode.priorActed)).toEqual([0, 0, 0, 0, 0]);
+    expect(Array.from(episode.hasPriorAction)).toEqual([0, 0, 0, 0, 0]);
+    rewrite(file(2), (table) => table.select(table.schema.names.filter((n) => n !== 'prior_action')));
+    expectRefusal(
+      await refusal(dir),
+      'missing_column',
+      file(2),
+      /missing column prior_action \(prior_acted and prior_action go together\)/,
+    );
   });
 });

@@ -28,7 +28,11 @@ export const VECTOR_COLUMNS = {
   next_achieved_goal: 'goal',
 } as const;
 
-/** Every column a reader needs, in file order (`sent_action` and `safety_interventions` are optional). */
+/**
+ * Every column a reader needs, in file order. Optional: `prior_acted` and `prior_action` (absent:
+ * no prior was consulted, as in demonstrations from elsewhere), `sent_action` and
+ * `safety_interventions` (robot recordings).
+ */
 export const REQUIRED_COLUMNS = [
   'episode_index',
   'step',
@@ -37,8 +41,6 @@ export const REQUIRED_COLUMNS = [
   'reward',
   'terminated',
   'truncated',
-  'prior_acted',
-  'prior_action',
 ] as const;
 
 /** A named slice of the observation vector: the layout an env, a prior and a policy agree on. */

@@ -1,6 +1,7 @@
 import type { ArmEnv } from '../../../sim/env.js';
 import { type EpisodeController, runEpisode } from '../../episodes/run-episode.js';
 import { OnnxPolicy } from '../onnx-policy.js';
+import { policyInputFields } from '../policy-export.js';
 
 /**
  * First reset seed of the held-out episodes: episode k uses HELD_OUT_SEED + k. Training evaluates
@@ -35,6 +36,7 @@ export async function policySuccesses(
   const policy = await OnnxPolicy.load(policyFile, {
     inputSize: env.observationSize + env.goalSize,
     actionSize: env.actionSize,
+    fields: policyInputFields(env),
   });
   try {
     const controller: EpisodeController = {

@@ -187,8 +187,8 @@ export class GraphBuilder {
     ]);
   }
 
-  /** The serialised model (opset 17, IR 8), with optional key/value metadata. */
-  toBytes(metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  /** The serialised model (opset 17, IR 8), with optional key/value metadata and a doc string. */
+  toBytes(metadata: Readonly<Record<string, string>> = {}, docString?: string): Uint8Array {
     const valueInfo = (v: Value) =>
       onnx.ValueInfoProto.create({
         name: v.name,
@@ -213,6 +213,7 @@ export class GraphBuilder {
       opsetImport: [{ domain: '', version: 17 }],
       graph,
       metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+      ...(docString ? { docString } : {}),
     });
     return onnx.ModelProto.encode(model).finish();
   }

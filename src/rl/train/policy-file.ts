@@ -1,7 +1,7 @@
 import type { ArmEnv } from '../../../sim/env.js';
 import type { DeterministicPolicy } from '../learner.js';
 import type { RunningNormalizer } from '../normalizer.js';
-import { exportPolicy, type PolicyMetadata } from '../policy-export.js';
+import { exportPolicy, type PolicyMetadata, policyInputFields } from '../policy-export.js';
 import { identityNormalizer } from './learner-factory.js';
 import { writeFileAtomic } from './run-dir.js';
 
@@ -30,16 +30,21 @@ export function encodePolicy(
   );
 }
 
-/** What an exported policy says about itself: task, sizes, input field names, algorithm. */
+/** What an exported policy says about itself: task, sizes, input fields, algorithm, how to feed it and act on it. */
 export function policyMetadataFor(env: ArmEnv, algorithm: string): PolicyMetadata {
+  const fields = policyInputFields(env);
   return {
     task: env.task.name,
     inputSize: env.observationSize + env.goalSize,
     actionSize: env.actionSize,
-    observationFields: [
-      ...env.observationFields.map((f) => f.name),
-      ...env.task.goalFields.map((f) => `desired_${f.name}`),
-    ],
+    observationFields: fields.map((f) => f.name),
     algorithm,
+    described: {
+      robot: env.robot.name,
+      observationSizes: fields.map((f) => f.size),
+      actionNames: env.task.usesGripper ? ['dx', 'dy', 'dz', 'gripper'] : ['dx', 'dy', 'dz'],
+      maxEeStepM: env.robot.control.maxEeStepM,
+      ctrlDtSec: env.task.config.ctrlDtSec,
+    },
   };
 }
