@@ -428,6 +428,19 @@ describe('armprior train / eval / export', () => {
     ]);
     expect(recorded.code).toBe(0);
     expect(readdirSync(join(demos, 'episodes'))).toHaveLength(4);
+    // Trained from its LeRobot-layout export (issue #21), which reads back as the same episodes.
+    const lerobot = join(ws, 'demos-lerobot');
+    const exported = await runCli(['dataset', 'export', demos, '--format', 'lerobot', '--out', lerobot]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(
+      /^exported 4 episodes \(\d+ frames at 25 fps\) as a LeRobot v2\.1 dataset: /,
+    );
+    expect(readdirSync(join(lerobot, 'data', 'chunk-000'))).toHaveLength(4);
+    const again = await runCli(['dataset', 'export', demos, '--format', 'lerobot', '--out', lerobot]);
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim()).toBe(
+      `armprior: ${lerobot}: the folder is not empty: export into a new folder`,
+    );
     const trained = await runCli([
       'train',
       '--task',
@@ -437,13 +450,13 @@ describe('armprior train / eval / export', () => {
       '--steps',
       '600',
       '--demos',
-      demos,
+      lerobot,
       '--config',
       join(ws, 'small.yaml'),
       '--runs',
       join(ws, 'runs'),
     ]);
-    expect(trained.code).toBe(0);
+    expect(trained.code, trained.stderr).toBe(0);
     expect(trained.stderr).toContain('4 demonstration episodes');
     const wrongTask = await runCli([
       'train',

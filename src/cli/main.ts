@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerDatasetCommand } from './commands/dataset.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerExportCommand } from './commands/export.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerExportCommand(program);
+  registerDatasetCommand(program);
   registerExperimentCommand(program);
   registerPlotCommand(program);
   registerReportCommand(program);

@@ -336,7 +336,9 @@ describe('readDataset accepts what other tools write (issue #21)', () => {
 
   it('no prior columns: no prior action on any step; one of the two alone is refused', async () => {
     const { dir, file } = await dataset();
-    rewrite(file(1), (table) => table.select((table.schema.names as string[]).filter((n) => !n.startsWith('prior_'))));
+    rewrite(file(1), (table) =>
+      table.select((table.schema.names as string[]).filter((n) => !n.startsWith('prior_'))),
+    );
     const episode = (await readDataset(dir, EXPECTED)).episodes[1]!;
     expect(episode.length).toBe(5);
     expect(Array.from(episode.priorActed)).toEqual([0, 0, 0, 0, 0]);

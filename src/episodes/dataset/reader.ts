@@ -163,6 +163,40 @@ export async function readEpisodeFile(
 }
 
 /**
+ * Every episode of the dataset at `dir`, checked against the layout its own first file declares
+ * (for tools that take any dataset: `armprior dataset export`).
+ */
+export async function readWholeDataset(dir: string): Promise<DatasetContents> {
+  const episodesDir = join(dir, EPISODES_DIR);
+  const first = (await readDirEpisodes(dir)).at(0);
+  if (!first) throw new DatasetError('dataset_invalid', 'missing', dir, `no episodes in ${episodesDir}`);
+  const file = join(episodesDir, first.name);
+  const { dataset } = parseMetadata(readParquetKeyValue(await readEpisodeBytes(file), file), file);
+  return readDataset(dir, {
+    task: dataset.task,
+    observationFields: dataset.observationFields,
+    goalSize: dataset.goalSize,
+    actionSize: dataset.actionSize,
+  });
+}
+
+async function readDirEpisodes(dir: string): Promise<{ index: number; name: string }[]> {
+  const listing = await listEpisodes(join(dir, EPISODES_DIR), EPISODE_FILE_EXTENSION).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR')
+        throw new DatasetError(
+          'dataset_invalid',
+          'missing',
+          dir,
+          `no dataset here: ${join(dir, EPISODES_DIR)} does not exist`,
+        );
+      throw error;
+    },
+  );
+  return listing.episodes;
+}
+
+/**
  * The metadata of every complete episode at `dir` (none when it has no episodes folder yet),
  * by increasing index, read from the files' footers alone: what a queued chunk of episodes
  * checks before it writes, so as not to write a seed twice.
