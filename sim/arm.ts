@@ -76,6 +76,7 @@ export class CartesianArm {
       this.qposAdr[i] = jntQposAdr[j]!;
       this.dofAdr[i] = jntDofAdr[j]!;
       this.actuators[i] = sim.id('actuator', robot.arm.actuators[i]!, where);
+      checkDrives(sim, this.actuators[i]!, robot.arm.actuators[i]!, j, name, i, where);
       const margin = robot.arm.jointLimitMarginRad;
       const limited = jntLimited[j] === 1;
       this.qLow[i] = limited ? jntRange[2 * j]! + margin : -Infinity;
@@ -314,4 +315,31 @@ function clip1(x: number): number {
 
 function clamp(x: number, low: number, high: number): number {
   return x < low ? low : Math.min(x, high);
+}
+
+/**
+ * That actuator `actuatorName` drives joint `jointName`: the arm commands actuator i with joint
+ * i's target, so two actuators listed in the wrong order would move the wrong joints (every task
+ * then fails with nothing to say why, issue #21).
+ */
+function checkDrives(
+  sim: Simulation,
+  actuator: number,
+  actuatorName: string,
+  joint: number,
+  jointName: string,
+  i: number,
+  where: string,
+): void {
+  const m = sim.model;
+  const trnType = (m.actuator_trntype as Int32Array)[actuator]!;
+  const jointTransmission = (sim.mj.mjtTrn as unknown as Record<string, { value: number }>).mjTRN_JOINT!
+    .value;
+  // Tendon- or site-driven actuators cannot be matched to one joint: left to `robot check`.
+  if (trnType !== jointTransmission) return;
+  const driven = (m.actuator_trnid as Int32Array)[2 * actuator]!;
+  if (driven === joint) return;
+  throw new ModelMismatchError(
+    `arm.actuators[${i}] '${actuatorName}' drives joint '${sim.name('joint', driven)}', but arm.joints[${i}] is '${jointName}': list the actuators in the order of the joints they drive (${where})`,
+  );
 }

@@ -1,6 +1,11 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvStateError, InvalidActionError } from '../src/core/errors.js';
+import { packageRoot } from '../src/core/paths.js';
 import { Rng } from '../src/core/rng.js';
+import { loadRobotConfig } from '../src/robot-config/robot-config.js';
 import { ArmEnv } from './env.js';
 import { wasmMemoryBytes } from './test-helpers.js';
 
@@ -125,5 +130,36 @@ describe('ArmEnv', () => {
     // would add hundreds of MiB. Allow a little fragmentation.
     expect(wasmMemoryBytes(env) - afterWarmup).toBeLessThan(16 * 2 ** 20);
     expect(process.memoryUsage().rss - rssAfterWarmup).toBeLessThan(200 * 2 ** 20);
+  });
+});
+
+describe('a robot config whose actuators are listed out of order (issue #21)', () => {
+  it('is refused at load, naming the actuator, the joint it drives and the joint it was listed for', async () => {
+    const panda = loadRobotConfig('panda');
+    const actuators = [...panda.arm.actuators];
+    [actuators[1], actuators[2]] = [actuators[2]!, actuators[1]!];
+    const swapped = { ...panda, arm: { ...panda.arm, actuators } };
+    await expect(ArmEnv.create({ task: 'reach', robot: swapped })).rejects.toThrow(
+      `arm.actuators[1] '${actuators[1]}' drives joint '${panda.arm.joints[2]}', but arm.joints[1] is '${panda.arm.joints[1]}': list the actuators in the order of the joints they drive`,
+    );
+  });
+});
+
+describe('a robot MJCF written as a whole scene (issue #21)', () => {
+  it("is refused naming the clash with the task scene's own floor, and what to change", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armprior-arm-'));
+    const xml = readFileSync(join(packageRoot(), 'sim', 'assets', 'panda.xml'), 'utf8').replace(
+      '<worldbody>',
+      '<worldbody>\n    <geom name="floor" type="plane" size="2 2 0.1"/>',
+    );
+    writeFileSync(join(dir, 'arm.xml'), xml);
+    const yaml = readFileSync(join(packageRoot(), 'config', 'robots', 'panda.yaml'), 'utf8').replace(
+      /^mjcf: .*$/m,
+      'mjcf: arm.xml',
+    );
+    writeFileSync(join(dir, 'arm.yaml'), yaml);
+    await expect(ArmEnv.create({ task: 'reach', robot: join(dir, 'arm.yaml') })).rejects.toThrow(
+      `the geom 'floor' is in both the robot's MJCF (arm.xml) and the scene of task 'reach', which adds its own floor, table, lights and objects. Keep only the arm`,
+    );
   });
 });

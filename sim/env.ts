@@ -1,4 +1,4 @@
-import { EnvStateError, InvalidActionError, ModelMismatchError } from '../src/core/errors.js';
+import { EnvStateError, InvalidActionError, MjcfError, ModelMismatchError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
 import { loadRobotConfig, type RobotConfig } from '../src/robot-config/robot-config.js';
 import { CartesianArm } from './arm.js';
@@ -131,7 +131,7 @@ export class ArmEnv {
         `task '${task.name}' needs a gripper, and robot '${robot.name}' names none`,
       );
     }
-    const model = compileModel(mj, buildScene(robot, task));
+    const model = compileScene(mj, robot, task);
     let sim: Simulation | undefined;
     try {
       sim = new Simulation(mj, model);
@@ -339,4 +339,24 @@ export class ArmEnv {
 function allFinite(values: Float64Array): boolean {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
   return true;
+}
+
+/**
+ * The task's scene with the robot in it. A robot MJCF written as a whole scene (its own floor,
+ * table, lights) clashes with the names the task scene adds; MuJoCo then says only "repeated
+ * name": say why, and what to change (issue #21).
+ */
+function compileScene(mj: Parameters<typeof compileModel>[0], robot: RobotConfig, task: Task) {
+  try {
+    return compileModel(mj, buildScene(robot, task));
+  } catch (error) {
+    const clash =
+      error instanceof MjcfError ? /repeated name '([^']+)' in (\w+)/.exec(error.mujocoMessage) : null;
+    if (!clash) throw error;
+    throw new MjcfError(
+      error instanceof MjcfError ? error.file : robot.mjcf,
+      `${(error as MjcfError).mujocoMessage}: the ${clash[2]} '${clash[1]}' is in both the robot's MJCF (${robot.mjcf}) and the scene of task '${task.name}', which adds its own floor, table, lights and objects. Keep only the arm (its bodies, joints, actuators, sites) in the robot's MJCF, or rename '${clash[1]}'`,
+      { cause: error },
+    );
+  }
 }

@@ -86,6 +86,13 @@ export class Simulation {
     return id;
   }
 
+  /** The name of object `id` of `kind` (`#id` when it has none). */
+  name(kind: ObjectKind, id: number): string {
+    const types = this.mj.mjtObj as unknown as Record<string, { value: number }>;
+    const type = types[`mjOBJ_${kind.toUpperCase()}`]!.value;
+    return this.mj.mj_id2name(this.model, type, id) || `#${id}`;
+  }
+
   /** Sum of the counts of the warnings that mean instability; compare before and after stepping. */
   instabilityWarningCount(): number {
     let total = 0;
