@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PANDA_ROS_JOINTS, repoRoot, writeRosRobotYaml } from '../../../test/support/ros-robot-config.js';
 import { registerRobotCommand } from '../../cli/commands/robot.js';
 import { ExitCode, reportError } from '../../cli/exit.js';
+import { packageRoot } from '../../core/paths.js';
 import { loadRobotConfig } from '../../robot-config/robot-config.js';
 import { checkRobot } from './robot-check.js';
 import { RosbridgeTestServer } from './rosbridge-test-server.js';
@@ -173,6 +174,24 @@ describe('armprior robot check', () => {
       /lacks arm joints joint1, .*joint7/,
     );
     expect(r.stderr).toBe(`armprior: robot check of 'panda-test' at ${server.url}: 1 problem\n`);
+  });
+
+  it('checks a robot without a ros: section in simulation: the report, and exit 2 on a problem (issue #21)', async () => {
+    const ok = await run(['panda']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("robot 'panda' in simulation");
+    expect(ok.stdout).toMatch(/ok {7}reaches all 9 test points/);
+    const far = join(dir, 'far.yaml');
+    writeFileSync(
+      far,
+      readFileSync(join(packageRoot(), 'config', 'robots', 'panda.yaml'), 'utf8')
+        .replace(/^mjcf: .*$/m, `mjcf: ${join(packageRoot(), 'sim', 'assets', 'panda.xml')}`)
+        .replace(/^basePos: .*$/m, 'basePos: [-0.9, 0, 0]'),
+    );
+    const r = await run([far]);
+    expect(r.code).toBe(ExitCode.badInput);
+    expect(r.stdout).toMatch(/PROBLEM {2}does not reach/);
+    expect(r.stderr).toBe("armprior: robot check of 'panda' in simulation: 1 problem\n");
   });
 
   it('exits 2 on a command topic without subscribers', async () => {

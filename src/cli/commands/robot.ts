@@ -1,6 +1,18 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { checkRobotInSim, type SimCheckReport } from '../../../sim/robot-sim-check.js';
 import { checkRobot, RobotCheckError, type RobotCheckReport } from '../../bridge/ros/robot-check.js';
+import { ArmpriorError } from '../../core/errors.js';
 import { loadRobotConfig } from '../../robot-config/robot-config.js';
+
+/** A simulated check found problems: exit 2 (the report is printed already). */
+class SimCheckError extends ArmpriorError {
+  constructor(report: SimCheckReport) {
+    super(
+      'robot_check_failed',
+      `robot check of '${report.robot}' in simulation: ${report.problems} problem${report.problems === 1 ? '' : 's'}`,
+    );
+  }
+}
 
 /** Commander parser for a listening time in seconds (0 < s ≤ 60). */
 function listenSeconds(value: string): number {
@@ -29,20 +41,39 @@ export function formatRobotCheck(report: RobotCheckReport): string {
   return `${[head, ...body, ...(state ? [`  ${state}`] : []), verdict].join('\n')}\n`;
 }
 
-/** `armprior robot check <robot>`: does the ROS side match the robot config? */
+/** The simulated arm's report: one line per check, problems saying what to change. */
+export function formatSimCheck(report: SimCheckReport): string {
+  const tag = { ok: 'ok     ', warning: 'warning', problem: 'PROBLEM' } as const;
+  const body = report.lines.map((l) => `  ${tag[l.level]}  ${l.text}`);
+  const verdict =
+    report.problems === 0
+      ? 'no problems found'
+      : `${report.problems} problem${report.problems === 1 ? '' : 's'}`;
+  return `${[`robot '${report.robot}' in simulation`, ...body, verdict].join('\n')}\n`;
+}
+
+/** `armprior robot check <robot>`: the model in the task scenes, and the ROS side against the config. */
 export function registerRobotCommand(program: Command): void {
-  const robot = program.command('robot').description('a real robot over rosbridge');
+  const robot = program
+    .command('robot')
+    .description('a robot: its model in simulation, and a real one over rosbridge');
   robot
     .command('check')
-    .description('compare what rosbridge offers (topics, types, joint names, state rate) with a robot config')
-    .argument(
-      '<robot>',
-      'a robot name (config/robots/<name>.yaml) or a path to a robot YAML with a ros: section',
+    .description(
+      'try the robot model the way the tasks use it (loads in every task scene, holds still at home, reaches the goal box) and, for a robot with a ros: section, compare what rosbridge offers (topics, types, joint names, state rate) with its config',
     )
+    .argument('<robot>', 'a robot name (config/robots/<name>.yaml) or a path to a robot YAML')
     .option('--json', 'print the report as JSON')
+    .option('--sim', 'only the simulated checks, even for a robot with a ros: section')
     .option('--listen-sec <s>', 'how long to watch the joint-state topic', listenSeconds, 1.5)
-    .action(async (name: string, options: { json?: boolean; listenSec: number }) => {
+    .action(async (name: string, options: { json?: boolean; sim?: boolean; listenSec: number }) => {
       const config = loadRobotConfig(name);
+      if (options.sim || !config.ros) {
+        const report = await checkRobotInSim(config);
+        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatSimCheck(report));
+        if (report.problems > 0) throw new SimCheckError(report);
+        return;
+      }
       const report = await checkRobot(config, { listenSec: options.listenSec });
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatRobotCheck(report));
       // Problems end in exit code 2 through the CLI's single error boundary (src/cli/exit.ts).
