@@ -23,6 +23,8 @@ const LAYERS = [
     ['prompts', '^src/prompts/'],
     ['bridge', '^src/bridge/'],
     ['rl', '^src/rl/(?!train/|experiment/)'],
+    // The env served to other languages (the Python Gymnasium package) over a line protocol.
+    ['env-server', '^src/env-server/'],
   ],
   // The controller store, the sandbox and the generate/feedback rounds, which drive the prompts.
   [['controllers', '^src/controllers/']],

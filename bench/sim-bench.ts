@@ -1,6 +1,7 @@
 import { ArmEnv } from '../sim/env.js';
 import { VecEnv } from '../sim/vec-env.js';
 import { Rng } from '../src/core/rng.js';
+import { servedStepsPerSec } from './served-env-bench.js';
 
 /** Results of `armprior bench sim`. Rates are medians over interleaved rounds. */
 export interface SimBenchResult {
@@ -21,6 +22,8 @@ export interface SimBenchResult {
     /** twoWorkerStepsPerSec ÷ oneWorkerStepsPerSec. Goal ≥ 1.7 on 2 cores. */
     speedup: number;
   };
+  /** The env through `armprior env serve` (the Python package's path), against envStepsPerSec. */
+  served: { stepsPerSec: number; overheadUsPerStep: number };
   rounds: number;
 }
 
@@ -120,6 +123,8 @@ export async function runSimBench(options: SimBenchOptions = {}): Promise<SimBen
   }
   const substeps = env.substeps;
   env.close();
+  log('the same env through armprior env serve');
+  const servedRate = await servedStepsPerSec(task, rounds, Math.min(stepsPerRound, 500));
 
   const numEnvs = options.numEnvs ?? 4;
   const vecSteps = options.vecStepsPerRound ?? 300;
@@ -164,6 +169,10 @@ export async function runSimBench(options: SimBenchOptions = {}): Promise<SimBen
         oneWorkerStepsPerSec: oneWorker,
         twoWorkerStepsPerSec: twoWorker,
         speedup: median(twoRates.map((t, i) => t / oneRates[i]!)),
+      },
+      served: {
+        stepsPerSec: servedRate,
+        overheadUsPerStep: 1e6 / servedRate - 1e6 / envStepsPerSec,
       },
       rounds,
     };

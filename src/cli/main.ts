@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerDatasetCommand } from './commands/dataset.js';
+import { registerEnvCommand } from './commands/env.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerExportCommand } from './commands/export.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerExportCommand(program);
   registerDatasetCommand(program);
+  registerEnvCommand(program);
   registerExperimentCommand(program);
   registerPlotCommand(program);
   registerReportCommand(program);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,4 +20,12 @@ export function packageRoot(): string {
 /** `config/<parts…>` inside the package. */
 export function configPath(...parts: string[]): string {
   return join(packageRoot(), 'config', ...parts);
+}
+
+let version: string | undefined;
+/** This armprior's version (package.json): queued jobs and the env protocol's hello carry it. */
+export function armpriorVersion(): string {
+  version ??= (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
+    .version;
+  return version;
 }

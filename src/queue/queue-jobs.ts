@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { ArmpriorError } from '../core/errors.js';
-import { packageRoot } from '../core/paths.js';
+import { armpriorVersion } from '../core/paths.js';
 
 // What travels through the queue: an experiment (the parent job of a BullMQ flow) and its runs
 // (the children). Each job carries everything its worker needs but the shared run folders: the
@@ -21,13 +19,8 @@ export class QueueJobError extends ArmpriorError {
   }
 }
 
-let version: string | undefined;
-/** This armprior's version: a job made by another is refused (its configs may mean other things). */
-export function armpriorVersion(): string {
-  version ??= (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
-    .version;
-  return version;
-}
+// A job made by another armprior version is refused (its configs may mean other things).
+export { armpriorVersion };
 
 export const PriorSchema = z
   .object({
