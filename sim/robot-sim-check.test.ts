@@ -26,7 +26,7 @@ const problems = async (robot: ReturnType<typeof loadRobotConfig>) =>
   (await checkRobotInSim(robot)).lines.filter((l) => l.level === 'problem');
 
 describe('robot check in simulation (issue #21)', () => {
-  it('passes the bundled Panda: every task scene, holding still, reaching the goal box', async () => {
+  it('passes the bundled Panda: every task scene, the gripper down at home, holding still, reaching the goal box', async () => {
     const report = await checkRobotInSim(loadRobotConfig('panda'));
     expect(report.problems).toBe(0);
     expect(report.lines.map((l) => l.check)).toEqual([
@@ -35,6 +35,7 @@ describe('robot check in simulation (issue #21)', () => {
       'scene',
       'scene',
       'scene',
+      'home',
       'hold',
       'reach',
     ]);
@@ -64,6 +65,22 @@ describe('robot check in simulation (issue #21)', () => {
       /^does not reach \d of 9 test points of Reach's goal box .*\(0\.14, -0\.14, 0\.03\) \d+\.\d cm away/,
     );
     expect(reach?.text).toContain('Check basePos');
+  });
+
+  it('a home posture that does not point the gripper down: the home check gives the angle and what to change', async () => {
+    const tilted = variant(
+      'tilted',
+      (xml) => xml,
+      (yaml) =>
+        yaml.replace(
+          /^(\s*homeQpos: \[)([^,\]]+),([^,\]]+),([^,\]]+),([^,\]]+),/m,
+          (_m, head, a, b, c, d) => `${head}${a},${b},${c},${Number(d) + 0.8},`,
+        ),
+    );
+    const found = await problems(tilted);
+    const home = found.find((l) => l.check === 'home');
+    expect(home?.text).toMatch(/^at home, eeSite '\w+' points \d+° away from straight down/);
+    expect(home?.text).toContain('change arm.homeQpos');
   });
 
   it('an MJCF written as a whole scene: every task scene refuses it, and nothing else is tried', async () => {

@@ -10,7 +10,7 @@ import { taskNames } from './tasks/registry.js';
 export type SimCheckLevel = 'ok' | 'warning' | 'problem';
 
 export interface SimCheckLine {
-  check: 'scene' | 'hold' | 'reach';
+  check: 'scene' | 'home' | 'hold' | 'reach';
   level: SimCheckLevel;
   text: string;
 }
@@ -21,6 +21,8 @@ export interface SimCheckReport {
   problems: number;
 }
 
+/** The home posture's gripper: its site's z axis within this angle of straight down. */
+export const HOME_DOWN_DEG = 15;
 /** Holding still: drift over a second of zero actions, and the speed left at its end. */
 export const HOLD_BOUNDS = { seconds: 1, driftM: 0.005, speedMps: 0.01 } as const;
 /** Reaching: a goal counts as reached within this distance, in at most this many steps (and the episode's length). */
@@ -32,6 +34,7 @@ export async function checkRobotInSim(robot: RobotConfig): Promise<SimCheckRepor
   if (!lines.some((l) => l.level === 'problem')) {
     const env = await ArmEnv.create({ task: 'reach', robot });
     try {
+      lines.push(homeLine(env));
       lines.push(holdLine(env));
       lines.push(reachLine(env));
     } finally {
@@ -53,6 +56,30 @@ async function sceneLine(robot: RobotConfig, task: string): Promise<SimCheckLine
       return { check: 'scene', level: 'warning', text: `${task}: skipped (${message})` };
     return { check: 'scene', level: 'problem', text: `${task}: ${message}` };
   }
+}
+
+/**
+ * The arm holds the end effector's orientation at home for the whole episode, and the tasks
+ * grasp and push from above: at home, the end-effector site's z axis must point down.
+ */
+function homeLine(env: ArmEnv): SimCheckLine {
+  env.reset({ seed: 0 });
+  const sim = env.simulation;
+  const site = sim.id('site', env.robot.eeSite, `robot config '${env.robot.name}'`);
+  // Row-major: the site's z axis in world coordinates is the rotation's third column.
+  const downness = -sim.siteXmat[9 * site + 8]!;
+  const degrees = (Math.acos(Math.max(-1, Math.min(1, downness))) * 180) / Math.PI;
+  if (degrees <= HOME_DOWN_DEG)
+    return {
+      check: 'home',
+      level: 'ok',
+      text: `the gripper points down at home (${degrees.toFixed(1)}° off)`,
+    };
+  return {
+    check: 'home',
+    level: 'problem',
+    text: `at home, eeSite '${env.robot.eeSite}' points ${degrees.toFixed(0)}° away from straight down (its z axis should point down; the arm keeps this orientation all episode): change arm.homeQpos so the gripper points down, or turn the site in the MJCF so its z axis runs along the gripper`,
+  };
 }
 
 /** Zero actions from the home posture: the arm must stay where it is. */
