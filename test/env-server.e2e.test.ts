@@ -107,6 +107,15 @@ describe('armprior env serve', () => {
       expect(wrong.ok).toBe(false);
       expect(wrong.error.message).toMatch(/takes actions of 3 values/);
       expect((await env.request({ op: 'step', action: [0, 0, 0] })).ok).toBe(true);
+      const short = await env.request({
+        op: 'compute_reward',
+        achieved_goal: [[0, 0]],
+        desired_goal: [[0, 0, 0]],
+      });
+      expect(short.error.message).toBe(
+        "compute_reward: goal 0 has 2 and 3 values, task 'reach' has goals of 3",
+      );
+      expect((await env.request({ op: 'reset', seed: 2 ** 31 })).error.code).toBe('bad_request');
     } finally {
       env.kill();
     }

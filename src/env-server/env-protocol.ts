@@ -31,7 +31,16 @@ export const EnvRequestSchema = z.discriminatedUnion('op', [
     })
     .strict(),
   z
-    .object({ id: z.number().int(), op: z.literal('reset'), seed: z.number().int().min(0).optional() })
+    .object({
+      id: z.number().int(),
+      op: z.literal('reset'),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .optional(),
+    })
     .strict(),
   z.object({ id: z.number().int(), op: z.literal('step'), action: vector }).strict(),
   z

@@ -93,6 +93,15 @@ export async function serveEnv(input: Readable, output: Writable, armpriorVersio
             'bad_request',
             `compute_reward: ${request.achieved_goal.length} achieved goals, ${request.desired_goal.length} desired`,
           );
+        const goalSize = e.goalSize;
+        request.achieved_goal.forEach((a, i) => {
+          const d = request.desired_goal[i]!;
+          if (a.length !== goalSize || d.length !== goalSize)
+            throw new ProtocolError(
+              'bad_request',
+              `compute_reward: goal ${i} has ${a.length} and ${d.length} values, task '${e.task.name}' has goals of ${goalSize}`,
+            );
+        });
         return { reward: request.achieved_goal.map((a, i) => e.computeReward(a, request.desired_goal[i]!)) };
       }
       case 'close':
