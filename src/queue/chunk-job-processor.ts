@@ -39,7 +39,9 @@ export async function processChunkJob(
   }
   const startedBefore = job.progress !== null && typeof job.progress === 'object';
   const written =
-    startedBefore && data.dataset ? await seedsWritten(data.dataset.dir, data.collectionId) : [];
+    startedBefore && data.dataset
+      ? await seedsWritten(data.dataset.dir, data.collectionId)
+      : new Set<number>();
   // Said before any episode is written: a worker that takes the job after this one knows to look.
   const progress: ChunkProgress = { done: 0, successes: 0 };
   await job.updateProgress({ ...progress });
@@ -63,7 +65,7 @@ export async function processChunkJob(
         throw new WaitingError();
       }
       const seed = data.seed + k;
-      const already = written.includes(seed);
+      const already = written.has(seed);
       if (already) skipped++;
       const episode = await runEpisode(env, controller, seed, {
         index: k,
@@ -91,7 +93,9 @@ export async function processChunkJob(
 }
 
 /** The seeds of the collection's episodes already in the dataset. */
-async function seedsWritten(dir: string, collectionId: string): Promise<number[]> {
+async function seedsWritten(dir: string, collectionId: string): Promise<Set<number>> {
   const metas = await readEpisodeMetas(dir);
-  return metas.filter((m) => m.collection === collectionId && m.seed !== undefined).map((m) => m.seed!);
+  return new Set(
+    metas.filter((m) => m.collection === collectionId && m.seed !== undefined).map((m) => m.seed!),
+  );
 }

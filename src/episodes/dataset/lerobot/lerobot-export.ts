@@ -202,7 +202,11 @@ function episodeStats(columns: Record<string, Vector>): Record<string, Record<st
       min: per((xs) => Math.min(...xs)),
       max: per((xs) => Math.max(...xs)),
       mean: per(mean),
-      std: per((xs) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)))),
+      std: per((xs) => {
+        // The mean once per component: inside the map it made a long robot episode quadratic.
+        const m = mean(xs);
+        return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
+      }),
       count: [rows.length],
     };
   }
