@@ -1,9 +1,10 @@
-import { FlowProducer, type Job } from 'bullmq';
+import { FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BadInputError } from '../core/errors.js';
 import type { CollectionJobResult } from './collection-job-processor.js';
 import type { ChunkProgress } from './collection-jobs.js';
 import { COLLECTION_QUEUE } from './collection-jobs.js';
+import { type JobInState, readFlowSnapshot } from './flow-snapshot.js';
 
 /** One chunk of a queued collection, as `sim status` shows it. */
 export interface QueuedChunkStatus {
@@ -35,16 +36,16 @@ export async function collectionStatus(
 ): Promise<QueuedCollectionStatus> {
   const flows = new FlowProducer({ connection, prefix });
   try {
-    const tree = await flows.getFlow({ id: collectionId, queueName: COLLECTION_QUEUE, prefix });
-    if (!tree?.job?.data) {
+    const tree = await readFlowSnapshot(flows, { id: collectionId, queueName: COLLECTION_QUEUE, prefix });
+    if (!tree) {
       throw new BadInputError(`the queue holds no collection ${collectionId} (under the prefix '${prefix}')`);
     }
-    const chunks = await Promise.all((tree.children ?? []).map((child) => chunkStatus(child.job)));
+    const chunks = tree.children.map(chunkStatus);
     chunks.sort((a, b) => a.first - b.first);
     return {
       collectionId,
       episodes: (tree.job.data as { episodes: number }).episodes,
-      state: await tree.job.getState(),
+      state: tree.state,
       failedReason: tree.job.failedReason || undefined,
       result: (tree.job.returnvalue as CollectionJobResult | null) ?? undefined,
       chunks,
@@ -54,10 +55,9 @@ export async function collectionStatus(
   }
 }
 
-async function chunkStatus(job: Job): Promise<QueuedChunkStatus> {
+function chunkStatus({ job, state }: JobInState): QueuedChunkStatus {
   const progress = (typeof job.progress === 'object' ? job.progress : {}) as Partial<ChunkProgress>;
   const data = job.data as { first: number; count: number };
-  const state = await job.getState();
   return {
     first: data.first,
     count: data.count,

@@ -2,6 +2,7 @@ import { FlowProducer, type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BadInputError } from '../core/errors.js';
 import type { ExperimentJobResult } from './experiment-job-processor.js';
+import { type JobInState, readFlowSnapshot } from './flow-snapshot.js';
 import { EXPERIMENT_QUEUE, type RunJobProgress } from './queue-jobs.js';
 
 /** One run of a queued experiment, as `experiment status` shows it. */
@@ -36,15 +37,15 @@ export async function experimentStatus(
 ): Promise<QueuedExperimentStatus> {
   const flows = new FlowProducer({ connection, prefix });
   try {
-    const tree = await flows.getFlow({ id: experimentId, queueName: EXPERIMENT_QUEUE, prefix });
-    if (!tree?.job?.data) {
+    const tree = await readFlowSnapshot(flows, { id: experimentId, queueName: EXPERIMENT_QUEUE, prefix });
+    if (!tree) {
       throw new BadInputError(`the queue holds no experiment ${experimentId} (under the prefix '${prefix}')`);
     }
-    const runs = await Promise.all((tree.children ?? []).map((child) => runStatus(child.job)));
+    const runs = tree.children.map(runStatus);
     runs.sort((a, b) => a.label.localeCompare(b.label));
     return {
       experimentId,
-      state: await tree.job.getState(),
+      state: tree.state,
       failedReason: tree.job.failedReason || undefined,
       result: (tree.job.returnvalue as ExperimentJobResult | null) ?? undefined,
       runs,
@@ -54,12 +55,12 @@ export async function experimentStatus(
   }
 }
 
-async function runStatus(job: Job): Promise<QueuedRunStatus> {
+function runStatus({ job, state }: JobInState): QueuedRunStatus {
   const progress = (typeof job.progress === 'object' ? job.progress : {}) as Partial<RunJobProgress>;
   const data = job.data as { label?: string; runDir?: string; config?: { totalSteps?: number } };
   return {
     label: data.label ?? String(job.id),
-    state: await job.getState(),
+    state,
     worker: job.processedBy,
     envSteps: progress.envSteps ?? 0,
     totalSteps: progress.totalSteps ?? data.config?.totalSteps ?? 0,
