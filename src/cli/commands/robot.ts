@@ -1,18 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { checkRobotInSim, type SimCheckReport } from '../../../sim/robot-sim-check.js';
+import { checkRobotInSim } from '../../../sim/robot-sim-check.js';
 import { checkRobot, RobotCheckError, type RobotCheckReport } from '../../bridge/ros/robot-check.js';
-import { ArmpriorError } from '../../core/errors.js';
 import { loadRobotConfig } from '../../robot-config/robot-config.js';
-
-/** A simulated check found problems: exit 2 (the report is printed already). */
-class SimCheckError extends ArmpriorError {
-  constructor(report: SimCheckReport) {
-    super(
-      'robot_check_failed',
-      `robot check of '${report.robot}' in simulation: ${report.problems} problem${report.problems === 1 ? '' : 's'}`,
-    );
-  }
-}
+import { registerRobotInit } from './robot-init.js';
+import { formatSimCheck, SimCheckError } from './sim-check-report.js';
 
 /** Commander parser for a listening time in seconds (0 < s ≤ 60). */
 function listenSeconds(value: string): number {
@@ -41,22 +32,12 @@ export function formatRobotCheck(report: RobotCheckReport): string {
   return `${[head, ...body, ...(state ? [`  ${state}`] : []), verdict].join('\n')}\n`;
 }
 
-/** The simulated arm's report: one line per check, problems saying what to change. */
-export function formatSimCheck(report: SimCheckReport): string {
-  const tag = { ok: 'ok     ', warning: 'warning', problem: 'PROBLEM' } as const;
-  const body = report.lines.map((l) => `  ${tag[l.level]}  ${l.text}`);
-  const verdict =
-    report.problems === 0
-      ? 'no problems found'
-      : `${report.problems} problem${report.problems === 1 ? '' : 's'}`;
-  return `${[`robot '${report.robot}' in simulation`, ...body, verdict].join('\n')}\n`;
-}
-
 /** `armprior robot check <robot>`: the model in the task scenes, and the ROS side against the config. */
 export function registerRobotCommand(program: Command): void {
   const robot = program
     .command('robot')
     .description('a robot: its model in simulation, and a real one over rosbridge');
+  registerRobotInit(robot);
   robot
     .command('check')
     .description(
