@@ -248,7 +248,7 @@ describe('dataset integrity in train --demos', () => {
     const refused = await runCli([...trainArgs(ws, join(ws, 'runs'), 100), '--demos', demos]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe(
-      `armprior: ${file}: corrupted: its ${original.length} bytes do not match the SHA-256 recorded when it was written (${join(demos, 'checksums', 'episode-000001.parquet.sha256')})\n`,
+      `armprior: ${file}: corrupted: its ${original.length} bytes do not match the SHA-256 recorded when it was written (${join(demos, 'checksums', 'episode-000001.parquet.sha256')}). If another tool rewrote it on purpose (pyarrow keeps armprior's metadata), delete that checksum file: the episode is then read unverified\n`,
     );
     expect(existsSync(join(ws, 'runs'))).toBe(false);
 

@@ -64,7 +64,7 @@ export async function verifyEpisodeChecksum(dir: string, name: string, bytes: Ui
       'dataset_invalid',
       'corrupt',
       file,
-      `corrupted: its ${bytes.byteLength} bytes do not match the SHA-256 recorded when it was written (${checksumFile})`,
+      `corrupted: its ${bytes.byteLength} bytes do not match the SHA-256 recorded when it was written (${checksumFile}). If another tool rewrote it on purpose (pyarrow keeps armprior's metadata), delete that checksum file: the episode is then read unverified`,
     );
   }
   return true;

@@ -7,7 +7,7 @@
  * the package, so it works offline) with apache-arrow for the in-memory tables. Files are
  * compressed with ZSTD, which pyarrow, fastparquet, polars and DuckDB all read.
  */
-import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import {
   Compression,
   readParquet,
@@ -21,15 +21,22 @@ import { DatasetError } from '../../core/errors.js';
 /** Parquet files start and end with these four bytes (the end ones follow the footer). */
 const MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"
 
-/** Serialises `table` as one Parquet file, `keyValue` in its footer's key-value metadata. */
+/**
+ * Serialises `table` as one Parquet file, `keyValue` in its footer's key-value metadata and in
+ * the Arrow schema stored beside it. pyarrow reads a file's metadata from that stored schema
+ * (`ARROW:schema`) and writes back only what it read: with the documents in the footer alone, a
+ * plain `pq.write_table(pq.read_table(f), f)` dropped them (issue #21).
+ */
 export function encodeParquet(table: Table, keyValue: ReadonlyMap<string, string>): Uint8Array {
   const properties = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setCreatedBy('armprior')
     .setKeyValueMetadata(new Map(keyValue))
     .build();
+  const schema = new Schema(table.schema.fields, new Map([...table.schema.metadata, ...keyValue]));
+  const described = new Table(schema, table.batches);
   // parquet-wasm takes tables across the wasm boundary as Arrow IPC (the call frees both).
-  return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')), properties);
+  return writeParquet(WasmTable.fromIPCStream(tableToIPC(described, 'stream')), properties);
 }
 
 /** A Parquet file's rows as an Arrow table, and its key-value metadata. */
