@@ -7,8 +7,8 @@ import { packageRoot } from '../src/core/paths.js';
 import { cliBin, runCli } from './support/run-cli.js';
 
 // The Python package's client (python/armprior_gym/client.py) against the real `armprior env
-// serve`, run by Debian's python3 (standard library only: CI reaches no Python registry, so the
-// Gymnasium layer is checked by hand, python/tests/check_gym.py).
+// serve`, run by Debian's python3 with the standard library only: the client needs nothing else.
+// The Gymnasium layer, pyarrow and onnxruntime are tested in python-gym.e2e.test.ts.
 
 const PYTHON = process.env.ARMPRIOR_PYTHON ?? '/usr/bin/python3';
 

@@ -8,12 +8,16 @@ import { ArmEnv } from '../sim/env.js';
 import { readDemonstrations } from '../src/episodes/dataset/env-datasets.js';
 import { readEpisodeMetas } from '../src/episodes/dataset/reader.js';
 import type { Episode } from '../src/episodes/episode.js';
+import { usePatientSandbox } from './support/patient-sandbox.js';
 import { startWorker, stopWorkers, until } from './support/queue-workers.js';
 import { TestRedis } from './support/redis-server.js';
 import { runCli } from './support/run-cli.js';
 
 // `armprior sim … --queue`: episodes split over real worker processes into one dataset, against
 // a real redis-server on 127.0.0.1 (issue #20).
+
+// The episodes here and on the queue are compared one by one: no call may time out under load.
+usePatientSandbox();
 
 /** 24 episodes of Reach's bundled prior from seed 100, with `more` options. */
 function simArgs(ws: string, ...more: string[]): string[] {

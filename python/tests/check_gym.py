@@ -1,4 +1,5 @@
-"""By hand, with gymnasium installed: check_env on every task, a vector env, the crash path.
+"""With gymnasium installed: check_env on every task, the same seed giving the same episode, a
+vector env, the crash path. Run by test/python-gym.e2e.test.ts; by hand:
 
     ARMPRIOR_COMMAND="node bin/armprior.js" PYTHONPATH=python python python/tests/check_gym.py
 """
@@ -21,6 +22,19 @@ for name in armprior_gym.TASKS:
     assert r.shape == (4,), r.shape
     env.close()
     print(f"check_env passed: armprior/{name}-v0")
+
+env = gymnasium.make("armprior/Push-v0")
+runs = []
+for _ in range(2):
+    obs, _ = env.reset(seed=11)
+    steps = [obs["observation"]]
+    for _ in range(10):
+        obs, *_ = env.step(np.linspace(-0.5, 0.5, env.action_space.shape[0], dtype=np.float32))
+        steps.append(obs["observation"])
+    runs.append(np.stack(steps))
+env.close()
+assert np.array_equal(runs[0], runs[1]), "the same seed and actions gave different episodes"
+print("same seed, same episode: ok")
 
 vec = gymnasium.vector.AsyncVectorEnv([lambda: gymnasium.make("armprior/Reach-v0") for _ in range(2)])
 obs, _ = vec.reset(seed=[1, 2])

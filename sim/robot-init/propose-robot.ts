@@ -78,7 +78,7 @@ function propose(
     throw new ModelMismatchError(
       `${mjcfPath}: found no posture of the arm (${survey.joints.map((j) => view.name('joint', j)).join(', ')}) that holds its fingertips above the table's centre, ${HOME_TIP_TASK[2]} m up and pointing down, within the joint limits, with the base ${BASE_DISTANCES[0]}–${BASE_DISTANCES.at(-1)} m behind it: check the joints' ranges and axes`,
     );
-  const { basePos, home, missed } = placement;
+  const { distance, basePos, home, missed } = placement;
   const notes: string[] = [];
   if (survey.extras.length > 0)
     notes.push(
@@ -93,6 +93,7 @@ function propose(
     name,
     mjcfPath,
     basePos,
+    baseDistanceM: distance,
     reachM: reach,
     eeSite: chooseSite(sim, view, survey, tip),
     arm: {
@@ -115,17 +116,22 @@ function propose(
   };
 }
 
+interface Placement {
+  distance: number;
+  basePos: Vec3;
+  home: Posture;
+  /** Goal-box corners the fingertips do not reach from this placement. */
+  missed: Vec3[];
+}
+
 /**
  * The base placement, nearest to panda-gym's first, from which the fingertips reach every corner
  * of the goal box pointing down, each from the home posture as the tasks start; when none does,
  * the one that misses fewest. basePos is where the MJCF world origin sits in the task frame: the
  * root body lands on the table top, straight behind its centre, wherever the file put it.
  */
-function placeBase(
-  solver: PostureSolver,
-  root: Vec3,
-): { basePos: Vec3; home: Posture; missed: Vec3[] } | undefined {
-  let best: { basePos: Vec3; home: Posture; missed: Vec3[] } | undefined;
+function placeBase(solver: PostureSolver, root: Vec3): Placement | undefined {
+  let best: Placement | undefined;
   for (const distance of BASE_DISTANCES) {
     const basePos: Vec3 = [-distance - root[0], 0 - root[1], 0 - root[2]]; // 0 − x: no −0 in the YAML
     const home = solver.home(sub(HOME_TIP_TASK, basePos), Rng.fromSeed(0));
@@ -133,7 +139,7 @@ function placeBase(
     const missed = GOAL_CORNERS.filter(
       (corner) => !solver.solve(sub(corner, basePos), home.qpos, REACH_TOLERANCE),
     );
-    if (!best || missed.length < best.missed.length) best = { basePos, home, missed };
+    if (!best || missed.length < best.missed.length) best = { distance, basePos, home, missed };
     if (missed.length === 0) break;
   }
   return best;

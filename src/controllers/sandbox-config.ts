@@ -23,7 +23,14 @@ export const SandboxConfigSchema = z
 
 export type SandboxConfig = z.output<typeof SandboxConfigSchema>;
 
-/** Reads the sandbox limits (default: the package's config/sandbox.yaml). */
-export function loadSandboxConfig(file = configPath('sandbox.yaml')): SandboxConfig {
+/**
+ * Reads the sandbox limits: the file ARMPRIOR_SANDBOX_CONFIG names, else the package's
+ * config/sandbox.yaml. The call limit is wall clock, so a machine loaded enough to stall a call
+ * past it changes the episode: a slow machine, or a test that compares episodes run at
+ * different times, sets a longer `callTimeoutMs` this way for every command and worker at once.
+ */
+export function loadSandboxConfig(
+  file = process.env.ARMPRIOR_SANDBOX_CONFIG || configPath('sandbox.yaml'),
+): SandboxConfig {
   return loadYamlConfig(file, SandboxConfigSchema);
 }

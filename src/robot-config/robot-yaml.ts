@@ -9,6 +9,8 @@ export interface RobotProposal {
   name: string;
   mjcfPath: string;
   basePos: Vec3;
+  /** How far behind the table centre the arm's base stands (m). */
+  baseDistanceM: number;
   /** The arm stretched out, base joint to tip (m). */
   reachM: number;
   eeSite: {
@@ -44,7 +46,7 @@ export function robotYamlText(p: RobotProposal, yamlPath: string): string {
     `description: ${scalar(`${p.arm.joints.length}-joint arm${p.gripper ? ' with a gripper' : ''} from ${mjcf}`)}`,
     `mjcf: ${scalar(mjcf)}`,
     `# Where the MJCF world origin sits in the task frame (origin: the table-top centre): the arm's`,
-    `# base stands on the table top, ${Math.abs(p.basePos[0]).toFixed(2)} m behind its centre (its reach stretched out: ${p.reachM.toFixed(2)} m).`,
+    `# base stands on the table top, ${p.baseDistanceM.toFixed(2)} m behind its centre (its reach stretched out: ${p.reachM.toFixed(2)} m).`,
     `basePos: ${flow(p.basePos.map((x) => round(x)))}`,
     p.eeSite.toAdd
       ? `# Not in the MJCF yet: add ${siteSnippet(p)} to body '${p.eeSite.toAdd.body}'.`

@@ -68,7 +68,7 @@ function summary(p: RobotProposal, out: string): string {
     `  arm      ${p.arm.joints.map((j, i) => `${j} ← ${p.arm.actuators[i]}`).join(', ')}`,
     `  gripper  ${p.gripper ? `${p.gripper.joints.join(', ')} (open ${p.gripper.openCtrl}, closed ${p.gripper.closedCtrl})` : 'none'}`,
     `  home     [${p.arm.homeQpos.map((q) => q.toFixed(3)).join(', ')}]: fingertips at (${p.home.tipTask.join(', ')}), pointing down`,
-    `  base     ${(-p.basePos[0] + 0).toFixed(2)} m behind the table centre · reach ${p.reachM.toFixed(2)} m`,
+    `  base     ${p.baseDistanceM.toFixed(2)} m behind the table centre · reach ${p.reachM.toFixed(2)} m`,
     p.eeSite.toAdd
       ? `  eeSite   '${p.eeSite.name}' is not in the MJCF: add ${siteSnippet(p)} inside body '${p.eeSite.toAdd.body}'`
       : `  eeSite   '${p.eeSite.name}' (${(p.eeSite.distanceM * 1000).toFixed(0)} mm from the fingertip point)`,
