@@ -26,7 +26,7 @@ const problems = async (robot: ReturnType<typeof loadRobotConfig>) =>
   (await checkRobotInSim(robot)).lines.filter((l) => l.level === 'problem');
 
 describe('robot check in simulation (issue #21)', () => {
-  it('passes the bundled Panda: every task scene, the gripper down at home, holding still, reaching the goal box', async () => {
+  it('passes the bundled Panda: every task scene, the site at the fingertips, the gripper down at home, holding still, reaching the goal box', async () => {
     const report = await checkRobotInSim(loadRobotConfig('panda'));
     expect(report.problems).toBe(0);
     expect(report.lines.map((l) => l.check)).toEqual([
@@ -35,10 +35,23 @@ describe('robot check in simulation (issue #21)', () => {
       'scene',
       'scene',
       'scene',
+      'site',
       'home',
       'hold',
       'reach',
     ]);
+  });
+
+  it('an end-effector site 4 cm behind the fingertips: the site check gives the distance and the site to add', async () => {
+    const palm = variant('palm', (xml) =>
+      xml.replace('name="ee" pos="0 0 0.1034"', 'name="ee" pos="0 0 0.0634"'),
+    );
+    const found = await problems(palm);
+    const site = found.find((l) => l.check === 'site');
+    expect(site?.text).toMatch(/^eeSite 'ee' is 37 mm from the point between the fingertips: /);
+    expect(site?.text).toContain(
+      `Put a site there, <site name="ee" pos="0 0 0.1004" zaxis="0 0 1"/> in body 'hand'`,
+    );
   });
 
   it('an arm that sags at rest (no gravity compensation, weak servos): the hold check says so and what to change', async () => {

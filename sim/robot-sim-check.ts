@@ -1,5 +1,7 @@
 import type { RobotConfig } from '../src/robot-config/robot-config.js';
 import { ArmEnv } from './env.js';
+import { viewModel } from './robot-init/model-view.js';
+import { tipFrame, tipInWorld } from './robot-init/tip-geometry.js';
 import { taskNames } from './tasks/registry.js';
 
 // `armprior robot check` for the simulated arm (issue #21): the robot model tried the way the
@@ -10,7 +12,7 @@ import { taskNames } from './tasks/registry.js';
 export type SimCheckLevel = 'ok' | 'warning' | 'problem';
 
 export interface SimCheckLine {
-  check: 'scene' | 'home' | 'hold' | 'reach';
+  check: 'scene' | 'site' | 'home' | 'hold' | 'reach';
   level: SimCheckLevel;
   text: string;
 }
@@ -23,6 +25,8 @@ export interface SimCheckReport {
 
 /** The home posture's gripper: its site's z axis within this angle of straight down. */
 export const HOME_DOWN_DEG = 15;
+/** The end-effector site counts as at the fingertips within this distance of the point between them (m). */
+export const SITE_TOLERANCE_M = 0.015;
 /** Holding still: drift over a second of zero actions, and the speed left at its end. */
 export const HOLD_BOUNDS = { seconds: 1, driftM: 0.005, speedMps: 0.01 } as const;
 /** Reaching: a goal counts as reached within this distance, in at most this many steps (and the episode's length). */
@@ -34,6 +38,7 @@ export async function checkRobotInSim(robot: RobotConfig): Promise<SimCheckRepor
   if (!lines.some((l) => l.level === 'problem')) {
     const env = await ArmEnv.create({ task: 'reach', robot });
     try {
+      lines.push(siteLine(env));
       lines.push(homeLine(env));
       lines.push(holdLine(env));
       lines.push(reachLine(env));
@@ -56,6 +61,52 @@ async function sceneLine(robot: RobotConfig, task: string): Promise<SimCheckLine
       return { check: 'scene', level: 'warning', text: `${task}: skipped (${message})` };
     return { check: 'scene', level: 'problem', text: `${task}: ${message}` };
   }
+}
+
+/**
+ * The tasks move the end-effector site onto goals and objects: a site away from the fingertips
+ * (on the palm, say) makes the fingers miss them by as much (issue #21: a `grip` site 4 cm above
+ * the fingertips made push impossible, and nothing said why). The point between the fingertips
+ * is found as `robot init` finds it, from the geoms past the arm's last joint.
+ */
+function siteLine(env: ArmEnv): SimCheckLine {
+  env.reset({ seed: 0 });
+  const sim = env.simulation;
+  const view = viewModel(sim.mj, sim.model);
+  const where = `robot config '${env.robot.name}'`;
+  const lastJoint = sim.id('joint', env.robot.arm.joints.at(-1)!, where);
+  const fingers = env.robot.gripper?.joints.map((name) => view.jointBody[sim.id('joint', name, where)]!);
+  const tip = tipFrame(sim, view, {
+    lastJoint,
+    tipBodies: fingers ? [...new Set(fingers)] : [view.jointBody[lastJoint]!],
+    fingered: fingers !== undefined,
+  });
+  const site = env.robot.eeSite;
+  if (!tip)
+    return {
+      check: 'site',
+      level: 'warning',
+      text: `no geom past the arm's last joint: cannot tell whether eeSite '${site}' is at the tip`,
+    };
+  const { point } = tipInWorld(sim, tip);
+  const siteId = sim.id('site', site, where);
+  const at = Array.from(sim.siteXpos.subarray(3 * siteId, 3 * siteId + 3));
+  const distance = Math.hypot(...at.map((x, i) => x - point[i]!));
+  const mm = (distance * 1000).toFixed(0);
+  if (distance <= SITE_TOLERANCE_M)
+    return {
+      check: 'site',
+      level: 'ok',
+      text: fingers
+        ? `eeSite '${site}' is at the fingertips (${mm} mm from the point between them)`
+        : `eeSite '${site}' is at the tip (${mm} mm from its end)`,
+    };
+  const v = (x: readonly number[]) => x.map((c) => Number(c.toFixed(4))).join(' ');
+  return {
+    check: 'site',
+    level: 'problem',
+    text: `eeSite '${site}' is ${mm} mm from ${fingers ? 'the point between the fingertips' : "the tip's end"}: the tasks move this site onto goals and objects, so the ${fingers ? 'fingers miss' : 'tip misses'} them by as much. Put a site there, <site name="ee" pos="${v(tip.localPoint)}" zaxis="${v(tip.localAxis)}"/> in body '${view.name('body', tip.body)}' (as \`armprior robot init\` does), and name it in eeSite`,
+  };
 }
 
 /**

@@ -8,7 +8,7 @@ import { Simulation } from '../mujoco/simulation.js';
 import { type ArmSurvey, ArmSurveyError, surveyArm } from './arm-survey.js';
 import { type Posture, PostureSolver, REACH_TOLERANCE, setArm } from './home-posture.js';
 import { isAncestorOrSelf, type ModelView, viewModel } from './model-view.js';
-import { fingerSpread, type TipFrame, tipFrame, tipInWorld } from './tip-geometry.js';
+import { fingerSpread, surveyedTip, type TipFrame, tipFrame, tipInWorld } from './tip-geometry.js';
 import { dot, norm, sub, type Vec3 } from './vec3.js';
 
 // `armprior robot init <arm.xml>`: a first robot config for an arm's MJCF, worked out from the
@@ -65,11 +65,17 @@ function propose(
   name: string,
 ): RobotProposal {
   const qpos0 = survey.joints.map((j) => sim.model.qpos0[view.jointQposAdr[j]!]!);
-  setArm(sim, view, survey, qpos0);
-  let tip = tipFrame(sim, view, survey);
-  orientFingers(sim, view, survey, tip, qpos0);
-  setArm(sim, view, survey, qpos0);
-  tip = tipFrame(sim, view, survey);
+  const findTip = () => {
+    setArm(sim, view, survey, qpos0);
+    const found = tipFrame(sim, view, surveyedTip(survey));
+    if (!found)
+      throw new ModelMismatchError(
+        `${mjcfPath}: no geom hangs past the arm's last joint '${view.name('joint', survey.joints.at(-1)!)}', so nothing says where its tip is: give the last link (and the gripper) their geoms`,
+      );
+    return found;
+  };
+  orientFingers(sim, view, survey, findTip(), qpos0);
+  const tip = findTip();
   const reach = armReach(sim, survey, tip);
   const root = vecAt(sim.data.xpos as Float64Array, 3 * survey.rootBody);
   const solver = new PostureSolver(sim, view, survey, tip, root[2] - 0.005);

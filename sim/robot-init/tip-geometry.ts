@@ -20,17 +20,39 @@ const PAD_INSET_M = 0.01;
 /** A last joint axis further than this from the tip's direction is a pitch, not the flange's roll. */
 const ROLL_AXIS_MAX_DEG = 45;
 
-/** Finds the tip frame with the model at its current posture (forward() already called). */
-export function tipFrame(sim: Simulation, view: ModelView, survey: ArmSurvey): TipFrame {
+/** What the tip is made of: the arm's last joint, the bodies past it, and whether it has fingers. */
+export interface TipParts {
+  lastJoint: number;
+  /** The fingers' bodies, or the last arm joint's body (with what hangs from it). */
+  tipBodies: number[];
+  /** Fingers (driven or not): the point sits between their pads, not at their ends. */
+  fingered: boolean;
+}
+
+/** The tip's parts as `robot init` surveyed them. */
+export function surveyedTip(survey: ArmSurvey): TipParts {
+  return {
+    lastJoint: survey.joints.at(-1)!,
+    tipBodies: survey.tipBodies,
+    fingered: survey.fingers !== undefined || survey.gripperNote !== undefined,
+  };
+}
+
+/**
+ * Finds the tip frame with the model at its current posture (forward() already called);
+ * undefined when no geom hangs past the arm's last joint (nothing says where the tip is).
+ */
+export function tipFrame(sim: Simulation, view: ModelView, parts: TipParts): TipFrame | undefined {
   const d = sim.data;
   const xanchor = d.xanchor as Float64Array;
   const xaxis = d.xaxis as Float64Array;
-  const lastJoint = survey.joints.at(-1)!;
+  const lastJoint = parts.lastJoint;
   const wrist = vec(xanchor, 3 * lastJoint);
-  const boxes = tipGeomBoxes(sim, view, survey);
+  const boxes = tipGeomBoxes(sim, view, parts.tipBodies);
+  if (boxes.length === 0) return undefined;
   const centroid = scale(
     boxes.reduce((s, b) => add(s, b.centre), [0, 0, 0] as Vec3),
-    1 / Math.max(1, boxes.length),
+    1 / boxes.length,
   );
   const toTip = sub(centroid, wrist);
   let axis = vec(xaxis, 3 * lastJoint);
@@ -40,9 +62,9 @@ export function tipFrame(sim: Simulation, view: ModelView, survey: ArmSurvey): T
     if (cos < Math.cos((ROLL_AXIS_MAX_DEG * Math.PI) / 180)) axis = normalize(toTip);
   }
   const reach = Math.max(...boxes.map((b) => dot(b.centre, axis) + b.extentAlong(axis)));
-  const inset = survey.fingers || survey.gripperNote ? PAD_INSET_M : 0;
+  const inset = parts.fingered ? PAD_INSET_M : 0;
   const point = add(centroid, scale(axis, reach - inset - dot(centroid, axis)));
-  const body = commonAncestor(view, survey.tipBodies);
+  const body = commonAncestor(view, parts.tipBodies);
   const xpos = d.xpos as Float64Array;
   const xmat = d.xmat as Float64Array;
   return {
@@ -69,12 +91,12 @@ interface GeomBox {
 }
 
 /** Each tip geom's bounding box (MuJoCo's geom_aabb, in the geom's frame) placed in the world. */
-function tipGeomBoxes(sim: Simulation, view: ModelView, survey: ArmSurvey): GeomBox[] {
+function tipGeomBoxes(sim: Simulation, view: ModelView, tipBodies: number[]): GeomBox[] {
   const geomXpos = sim.data.geom_xpos as Float64Array;
   const geomXmat = sim.data.geom_xmat as Float64Array;
   const boxes: GeomBox[] = [];
   for (let g = 0; g < view.ngeom; g++) {
-    if (!survey.tipBodies.some((b) => isAncestorOrSelf(view, b, view.geomBody[g]!))) continue;
+    if (!tipBodies.some((b) => isAncestorOrSelf(view, b, view.geomBody[g]!))) continue;
     const localCentre = vec(view.geomAabb, 6 * g);
     const half = vec(view.geomAabb, 6 * g + 3);
     const centre = add(vec(geomXpos, 3 * g), rotateOut(geomXmat, 9 * g, localCentre));

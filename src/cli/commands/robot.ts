@@ -41,7 +41,7 @@ export function registerRobotCommand(program: Command): void {
   robot
     .command('check')
     .description(
-      'try the robot model the way the tasks use it (loads in every task scene, points the gripper down at home, holds still there, reaches the goal box) and, for a robot with a ros: section, compare what rosbridge offers (topics, types, joint names, state rate) with its config',
+      'try the robot model the way the tasks use it (loads in every task scene, its end-effector site at the fingertips, points the gripper down at home, holds still there, reaches the goal box) and, for a robot with a ros: section, compare what rosbridge offers (topics, types, joint names, state rate) with its config',
     )
     .argument('<robot>', 'a robot name (config/robots/<name>.yaml) or a path to a robot YAML')
     .option('--json', 'print the report as JSON')
