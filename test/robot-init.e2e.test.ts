@@ -85,7 +85,7 @@ describe('armprior robot init (issue #21)', () => {
     expect(run.stderr.trim()).toBe("armprior: robot check of 'scene' in simulation: 5 problems");
   }, 120_000);
 
-  it('bad input: a file that is not an arm, a missing MJCF, a bad name; nothing is written', async () => {
+  it('bad input: a file that is not an arm, a missing MJCF, a bad name given or taken from the file; nothing is written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'armprior-robot-init-'));
     writeFileSync(join(dir, 'broken.xml'), '<mujoco><worldbody><body name="a"></worldbody></mujoco>');
     const broken = await runCli(['robot', 'init', 'broken.xml'], {}, undefined, dir);
@@ -97,8 +97,14 @@ describe('armprior robot init (issue #21)', () => {
     const named = await runCli(['robot', 'init', 'broken.xml', '--name', '../up'], {}, undefined, dir);
     expect(named.code).toBe(2);
     expect(named.stderr).toContain("expected letters, digits, '_', '.' or '-', got '../up'");
+    writeFileSync(join(dir, 'my arm.xml'), '<mujoco/>');
+    const spaced = await runCli(['robot', 'init', 'my arm.xml'], {}, undefined, dir);
+    expect(spaced.code).toBe(2);
+    expect(spaced.stderr.trim()).toBe(
+      "armprior: the MJCF's file name 'my arm' is not a robot name (letters, digits, '_', '.' or '-'): pass --name",
+    );
     expect(readFileSync(join(dir, 'broken.xml'), 'utf8')).toContain('<mujoco>');
-    for (const file of ['broken.yaml', 'nowhere.yaml', '../up.yaml'])
+    for (const file of ['broken.yaml', 'nowhere.yaml', '../up.yaml', 'my arm.yaml'])
       expect(() => readFileSync(join(dir, file)), file).toThrow();
   }, 60_000);
 });

@@ -9,11 +9,23 @@ import { loadRobotConfig } from '../../robot-config/robot-config.js';
 import { type RobotProposal, robotYamlText, siteSnippet } from '../../robot-config/robot-yaml.js';
 import { formatSimCheck, SimCheckError } from './sim-check-report.js';
 
+const ROBOT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
 /** Commander parser for a robot name: what the CLI's -r takes and the YAML's name field holds. */
 function robotName(value: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(value))
+  if (!ROBOT_NAME.test(value))
     throw new InvalidArgumentError(`expected letters, digits, '_', '.' or '-', got '${value}'`);
   return value;
+}
+
+/** The MJCF file's name without its extension, when that is a robot name. */
+function nameFromFile(mjcfPath: string): string {
+  const stem = basename(mjcfPath, extname(mjcfPath));
+  if (!ROBOT_NAME.test(stem))
+    throw new BadInputError(
+      `the MJCF's file name '${stem}' is not a robot name (letters, digits, '_', '.' or '-'): pass --name`,
+    );
+  return stem;
 }
 
 /** `armprior robot init <arm.xml>`: a first robot YAML worked out from the MJCF, then checked. */
@@ -31,7 +43,7 @@ export function registerRobotInit(robot: Command): void {
     )
     .action(async (mjcf: string, options: { name?: string; out?: string }) => {
       const mjcfPath = resolve(mjcf);
-      const name = options.name ?? robotName(basename(mjcfPath, extname(mjcfPath)));
+      const name = options.name ?? nameFromFile(mjcfPath);
       const out = resolve(options.out ?? `${name}.yaml`);
       if (existsSync(out)) throw alreadyThere(out);
       checkOutputFile(out);
