@@ -14,6 +14,10 @@ import { cliBin, runCli } from './support/run-cli.js';
 
 const possible = pythonTestEnvPossible();
 
+/** `armprior dataset export <dataset> --format lerobot --out <out>`. */
+const exportLerobot = (dataset: string, out: string) =>
+  runCli(['dataset', 'export', dataset, '--format', 'lerobot', '--out', out]);
+
 /** Runs one of python/tests/*.py with the test environment's python; its stdout. */
 async function pythonScript(python: string, script: string, ...args: string[]): Promise<string> {
   const root = packageRoot();
@@ -64,15 +68,7 @@ describe.skipIf(!possible && process.env.CI !== 'true')(
         demos,
       ]);
       expect(recorded.code, recorded.stderr).toBe(0);
-      const exported = await runCli([
-        'dataset',
-        'export',
-        demos,
-        '--format',
-        'lerobot',
-        '--out',
-        join(ws, 'lerobot'),
-      ]);
+      const exported = await exportLerobot(demos, join(ws, 'lerobot'));
       expect(exported.code, exported.stderr).toBe(0);
       const read = JSON.parse(await pythonScript(python, 'lerobot_read.py', join(ws, 'lerobot')));
       const info = JSON.parse(readFileSync(join(ws, 'lerobot', 'meta', 'info.json'), 'utf8'));
@@ -84,27 +80,11 @@ describe.skipIf(!possible && process.env.CI !== 'true')(
       const keys = JSON.parse(await pythonScript(python, 'pyarrow_roundtrip.py', demos));
       expect(Object.values(keys)).toEqual([0, 1, 2].map(() => ['armprior.dataset', 'armprior.episode']));
       // The rewritten bytes no longer match the checksums: refused, saying how to accept them.
-      const refused = await runCli([
-        'dataset',
-        'export',
-        demos,
-        '--format',
-        'lerobot',
-        '--out',
-        join(ws, 'again'),
-      ]);
+      const refused = await exportLerobot(demos, join(ws, 'again'));
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain('delete that checksum file: the episode is then read unverified');
       rmSync(join(demos, 'checksums'), { recursive: true });
-      const accepted = await runCli([
-        'dataset',
-        'export',
-        demos,
-        '--format',
-        'lerobot',
-        '--out',
-        join(ws, 'again'),
-      ]);
+      const accepted = await exportLerobot(demos, join(ws, 'again'));
       expect(accepted.code, accepted.stderr).toBe(0);
       expect(JSON.parse(await pythonScript(python, 'lerobot_read.py', join(ws, 'again')))).toEqual(read);
     }, 300_000);
