@@ -1,4 +1,5 @@
 import type { RobotConfig } from '../src/robot-config/robot-config.js';
+import { siteElement } from '../src/robot-config/robot-yaml.js';
 import { ArmEnv } from './env.js';
 import { viewModel } from './robot-init/model-view.js';
 import { tipFrame, tipInWorld } from './robot-init/tip-geometry.js';
@@ -101,11 +102,10 @@ function siteLine(env: ArmEnv): SimCheckLine {
         ? `eeSite '${site}' is at the fingertips (${mm} mm from the point between them)`
         : `eeSite '${site}' is at the tip (${mm} mm from its end)`,
     };
-  const v = (x: readonly number[]) => x.map((c) => Number(c.toFixed(4))).join(' ');
   return {
     check: 'site',
     level: 'problem',
-    text: `eeSite '${site}' is ${mm} mm from ${fingers ? 'the point between the fingertips' : "the tip's end"}: the tasks move this site onto goals and objects, so the ${fingers ? 'fingers miss' : 'tip misses'} them by as much. Put a site there, <site name="ee" pos="${v(tip.localPoint)}" zaxis="${v(tip.localAxis)}"/> in body '${view.name('body', tip.body)}' (as \`armprior robot init\` does), and name it in eeSite`,
+    text: `eeSite '${site}' is ${mm} mm from ${fingers ? 'the point between the fingertips' : "the tip's end"}: the tasks move this site onto goals and objects, so the ${fingers ? 'fingers miss' : 'tip misses'} them by as much. Put a site there, ${siteElement('ee', tip.localPoint, tip.localAxis)} in body '${view.name('body', tip.body)}' (as \`armprior robot init\` does), and name it in eeSite`,
   };
 }
 

@@ -9,7 +9,7 @@ import { type ArmSurvey, ArmSurveyError, surveyArm } from './arm-survey.js';
 import { type Posture, PostureSolver, REACH_TOLERANCE, setArm } from './home-posture.js';
 import { isAncestorOrSelf, type ModelView, viewModel } from './model-view.js';
 import { fingerSpread, surveyedTip, type TipFrame, tipFrame, tipInWorld } from './tip-geometry.js';
-import { dot, norm, sub, type Vec3 } from './vec3.js';
+import { dot, norm, sub, type Vec3, vec3At } from './vec3.js';
 
 // `armprior robot init <arm.xml>`: a first robot config for an arm's MJCF, worked out from the
 // model the way the tasks will use it (issue #21: a user had to find the joints, match the
@@ -77,7 +77,7 @@ function propose(
   orientFingers(sim, view, survey, findTip(), qpos0);
   const tip = findTip();
   const reach = armReach(sim, survey, tip);
-  const root = vecAt(sim.data.xpos as Float64Array, 3 * survey.rootBody);
+  const root = vec3At(sim.data.xpos as Float64Array, 3 * survey.rootBody);
   const solver = new PostureSolver(sim, view, survey, tip, root[2] - 0.005);
   const placement = placeBase(solver, root);
   if (!placement)
@@ -173,7 +173,7 @@ function orientFingers(
 
 /** The arm stretched out: joint anchor to joint anchor, then to the tip (an upper bound on its reach). */
 function armReach(sim: Simulation, survey: ArmSurvey, tip: TipFrame): number {
-  const anchors = survey.joints.map((j) => vecAt(sim.data.xanchor as Float64Array, 3 * j));
+  const anchors = survey.joints.map((j) => vec3At(sim.data.xanchor as Float64Array, 3 * j));
   anchors.push(tipInWorld(sim, tip).point);
   let reach = 0;
   for (let k = 1; k < anchors.length; k++) reach += norm(sub(anchors[k]!, anchors[k - 1]!));
@@ -197,7 +197,7 @@ function chooseSite(
   let best: { site: number; distance: number } | undefined;
   for (let s = 0; s < view.nsite; s++) {
     if (!isAncestorOrSelf(view, lastBody, view.siteBody[s]!)) continue;
-    const distance = norm(sub(vecAt(siteXpos, 3 * s), point));
+    const distance = norm(sub(vec3At(siteXpos, 3 * s), point));
     const zAxis: Vec3 = [siteXmat[9 * s + 2]!, siteXmat[9 * s + 5]!, siteXmat[9 * s + 8]!];
     const angle = (Math.acos(Math.max(-1, Math.min(1, dot(zAxis, axis)))) * 180) / Math.PI;
     if (
@@ -215,8 +215,4 @@ function chooseSite(
     toAdd: { body: view.name('body', tip.body), pos: tip.localPoint, zaxis: tip.localAxis },
     distanceM: 0,
   };
-}
-
-function vecAt(array: Float64Array, offset: number): Vec3 {
-  return [array[offset]!, array[offset + 1]!, array[offset + 2]!];
 }

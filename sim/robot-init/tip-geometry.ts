@@ -1,7 +1,7 @@
 import type { Simulation } from '../mujoco/simulation.js';
 import type { ArmSurvey } from './arm-survey.js';
 import { commonAncestor, isAncestorOrSelf, type ModelView } from './model-view.js';
-import { add, dot, norm, normalize, rotateInto, rotateOut, scale, sub, type Vec3 } from './vec3.js';
+import { add, dot, norm, normalize, rotateInto, rotateOut, scale, sub, type Vec3, vec3At } from './vec3.js';
 
 /**
  * The point the tasks should move and the direction the gripper approaches along, fixed to the
@@ -47,7 +47,7 @@ export function tipFrame(sim: Simulation, view: ModelView, parts: TipParts): Tip
   const xanchor = d.xanchor as Float64Array;
   const xaxis = d.xaxis as Float64Array;
   const lastJoint = parts.lastJoint;
-  const wrist = vec(xanchor, 3 * lastJoint);
+  const wrist = vec3At(xanchor, 3 * lastJoint);
   const boxes = tipGeomBoxes(sim, view, parts.tipBodies);
   if (boxes.length === 0) return undefined;
   const centroid = scale(
@@ -55,7 +55,7 @@ export function tipFrame(sim: Simulation, view: ModelView, parts: TipParts): Tip
     1 / boxes.length,
   );
   const toTip = sub(centroid, wrist);
-  let axis = vec(xaxis, 3 * lastJoint);
+  let axis = vec3At(xaxis, 3 * lastJoint);
   if (dot(axis, toTip) < 0) axis = scale(axis, -1);
   if (norm(toTip) > 1e-6) {
     const cos = dot(axis, toTip) / norm(toTip);
@@ -69,7 +69,7 @@ export function tipFrame(sim: Simulation, view: ModelView, parts: TipParts): Tip
   const xmat = d.xmat as Float64Array;
   return {
     body,
-    localPoint: rotateInto(xmat, 9 * body, sub(point, vec(xpos, 3 * body))),
+    localPoint: rotateInto(xmat, 9 * body, sub(point, vec3At(xpos, 3 * body))),
     localAxis: rotateInto(xmat, 9 * body, axis),
   };
 }
@@ -79,7 +79,7 @@ export function tipInWorld(sim: Simulation, tip: TipFrame): { point: Vec3; axis:
   const xpos = sim.data.xpos as Float64Array;
   const xmat = sim.data.xmat as Float64Array;
   return {
-    point: add(vec(xpos, 3 * tip.body), rotateOut(xmat, 9 * tip.body, tip.localPoint)),
+    point: add(vec3At(xpos, 3 * tip.body), rotateOut(xmat, 9 * tip.body, tip.localPoint)),
     axis: rotateOut(xmat, 9 * tip.body, tip.localAxis),
   };
 }
@@ -97,9 +97,9 @@ function tipGeomBoxes(sim: Simulation, view: ModelView, tipBodies: number[]): Ge
   const boxes: GeomBox[] = [];
   for (let g = 0; g < view.ngeom; g++) {
     if (!tipBodies.some((b) => isAncestorOrSelf(view, b, view.geomBody[g]!))) continue;
-    const localCentre = vec(view.geomAabb, 6 * g);
-    const half = vec(view.geomAabb, 6 * g + 3);
-    const centre = add(vec(geomXpos, 3 * g), rotateOut(geomXmat, 9 * g, localCentre));
+    const localCentre = vec3At(view.geomAabb, 6 * g);
+    const half = vec3At(view.geomAabb, 6 * g + 3);
+    const centre = add(vec3At(geomXpos, 3 * g), rotateOut(geomXmat, 9 * g, localCentre));
     boxes.push({
       centre,
       extentAlong: (direction) => {
@@ -120,12 +120,8 @@ export function fingerSpread(sim: Simulation, view: ModelView, survey: ArmSurvey
   const xpos = sim.data.xpos as Float64Array;
   let spread = 0;
   for (const joint of survey.fingers?.joints ?? []) {
-    const offset = sub(vec(xpos, 3 * view.jointBody[joint]!), point);
+    const offset = sub(vec3At(xpos, 3 * view.jointBody[joint]!), point);
     spread += norm(sub(offset, scale(axis, dot(offset, axis))));
   }
   return spread;
-}
-
-function vec(array: Float64Array, offset: number): Vec3 {
-  return [array[offset]!, array[offset + 1]!, array[offset + 2]!];
 }

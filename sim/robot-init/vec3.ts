@@ -15,6 +15,11 @@ export const cross = (a: Vec3, b: Vec3): Vec3 => [
   a[0] * b[1] - a[1] * b[0],
 ];
 
+/** The three values of `array` from `offset` (a position in one of MuJoCo's n×3 arrays). */
+export function vec3At(array: Float64Array, offset: number): Vec3 {
+  return [array[offset]!, array[offset + 1]!, array[offset + 2]!];
+}
+
 /** R v for MuJoCo's row-major 3×3 rotation at `offset` of `mat` (a body frame to the world). */
 export function rotateOut(mat: Float64Array, offset: number, v: Vec3): Vec3 {
   const r = (i: number) =>

@@ -92,9 +92,13 @@ export function robotYamlText(p: RobotProposal, yamlPath: string): string {
 /** The `<site>` element to add to the MJCF when the proposal needs one. */
 export function siteSnippet(p: RobotProposal): string | undefined {
   const site = p.eeSite.toAdd;
-  if (!site) return undefined;
-  const v = (x: Vec3) => x.map((c) => round(c, 4)).join(' ');
-  return `<site name="${p.eeSite.name}" pos="${v(site.pos)}" zaxis="${v(site.zaxis)}"/>`;
+  return site && siteElement(p.eeSite.name, site.pos, site.zaxis);
+}
+
+/** An MJCF `<site>` at `pos` with its z axis along `zaxis` (both in its body's frame), to 0.1 mm. */
+export function siteElement(name: string, pos: readonly number[], zaxis: readonly number[]): string {
+  const v = (x: readonly number[]) => x.map((c) => round(c, 4)).join(' ');
+  return `<site name="${name}" pos="${v(pos)}" zaxis="${v(zaxis)}"/>`;
 }
 
 function round(x: number, digits = 4): number {
